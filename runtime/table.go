@@ -1,0 +1,284 @@
+// Package runtime is the engine that generated table code runs on. It knows
+// nothing about any particular API: every habit of a source arrives through the
+// descriptors below, which the generator fills from the specs.
+package runtime
+
+import (
+	"time"
+
+	"github.com/tidwall/gjson"
+)
+
+// GenVersion1 is referenced by generated code (`const _ = runtime.GenVersion1`)
+// so that code generated for another descriptor version fails to build instead
+// of misbehaving. Bump the number, and the generator with it, on any change to
+// the descriptor types that generated code must follow.
+const GenVersion1 = 1
+
+// ColumnType is the destination type of a column.
+type ColumnType uint8
+
+// Column types. Conversions from JSON are tolerant: a value that cannot be
+// converted becomes NULL and is counted in ExtractStats.Invalid, never an error.
+const (
+	TypeString    ColumnType = iota + 1 // text; numbers and booleans keep their JSON text, arrays and objects their raw JSON
+	TypeInteger                         // 32-bit; JSON numbers or numeric strings
+	TypeBigint                          // 64-bit; JSON numbers or numeric strings
+	TypeDouble                          // JSON numbers or numeric strings
+	TypeBoolean                         // true/false, also as strings
+	TypeTimestamp                       // RFC 3339 text in UTC; impossible dates become NULL
+	TypeJSON                            // the raw JSON of the value
+)
+
+var columnTypeNames = [...]string{
+	TypeString:    "string",
+	TypeInteger:   "integer",
+	TypeBigint:    "bigint",
+	TypeDouble:    "double",
+	TypeBoolean:   "boolean",
+	TypeTimestamp: "timestamp",
+	TypeJSON:      "json",
+}
+
+func (t ColumnType) String() string {
+	if int(t) < len(columnTypeNames) && columnTypeNames[t] != "" {
+		return columnTypeNames[t]
+	}
+	return "invalid"
+}
+
+// Column describes one destination column.
+type Column struct {
+	Name        string
+	Type        ColumnType
+	Source      string // how the value is found: a JSON path, or index, key, element, row_hash, parent.<column>
+	Description string
+}
+
+// Table describes one destination table: where its records come from and how
+// they are shaped. Child tables made from nested arrays or objects of a record
+// hang off their parent in Children and have no Request of their own.
+type Table struct {
+	Name        string
+	Description string
+	SpecFile    string
+
+	// Request is nil for breakout children: they come with their parent's records.
+	Request     *Request
+	Pagination  Pagination
+	Incremental *Incremental
+	Deletes     Deletes
+	Permissions Permissions
+	// FanOut is set for tables fetched once per row of another table.
+	FanOut *FanOut
+
+	PrimaryKey []string
+	Columns    []Column
+	// Dynamic columns: every key under a JSON object becomes a column.
+	Dynamic []DynamicColumns
+
+	// ParentKey names the columns that hold the parent's primary key, in the
+	// order of the parent's key (breakout and fan-out children only).
+	ParentKey []string
+	Parent    *Table
+	Children  []*Table
+	// Breakout says how a breakout child's rows are cut out of the parent record.
+	Breakout *Breakout
+
+	// Extract walks one record of this table (top-level and fan-out tables)
+	// and emits its row and the rows of its breakout children. parent is the
+	// parent record of a fan-out table, which fills its parent key columns.
+	Extract func(rec, parent gjson.Result, e *Emitter)
+}
+
+// Request is an HTTP list endpoint.
+type Request struct {
+	// Path is relative to the source's base URL; a fan-out path holds
+	// {parent.<field>} placeholders.
+	Path string
+	// Params are fixed query parameters, sent in this order.
+	Params []Param
+	// Bucket names the rate-limit bucket the endpoint belongs to.
+	Bucket string
+	// Records is the gjson path of the record array in a response body; empty
+	// when the body itself is the array.
+	Records string
+}
+
+// Param is one query parameter.
+type Param struct {
+	Name, Value string
+}
+
+// PaginationKind says how the next page is found.
+type PaginationKind uint8
+
+const (
+	PaginationNone       PaginationKind = iota + 1 // one request answers everything
+	PaginationLinkHeader                           // follow the Link header with the configured rel verbatim
+	PaginationBodyLink                             // follow the URL found at a JSON path of the body
+)
+
+// Pagination describes how to walk pages.
+type Pagination struct {
+	Kind PaginationKind
+	// Rel is the Link relation of the next page (link_header).
+	Rel string
+	// NextPath is the gjson path of the next URL in the body (body_link).
+	NextPath string
+	// Poll marks endpoints whose next link never disappears: a sync stops at an
+	// empty page and keeps the next URL as its cursor.
+	Poll bool
+}
+
+// IncrementalKind says how a table resumes where the previous sync stopped.
+type IncrementalKind uint8
+
+const (
+	// IncrementalFilter sends the highest cursor field value seen, minus a
+	// lookback, in a query parameter.
+	IncrementalFilter IncrementalKind = iota + 1
+	// IncrementalNextURL stores the next-page URL of a polling endpoint and
+	// resumes from it.
+	IncrementalNextURL
+)
+
+// Incremental describes a table's cursor.
+type Incremental struct {
+	Kind IncrementalKind
+	// CursorField is the gjson path, in a record, of the value the cursor follows.
+	CursorField string
+	// Param and Template: the query parameter and its value, where {cursor}
+	// stands for the cursor (IncrementalFilter).
+	Param    string
+	Template string
+	// Lookback is subtracted from the cursor before it is sent.
+	Lookback time.Duration
+	// Initial is the cursor of a first sync; empty means no filter (full import).
+	Initial string
+	// StartParam and StartLookback: a first sync of a polling endpoint sends
+	// StartParam = now - StartLookback (IncrementalNextURL).
+	StartParam    string
+	StartLookback time.Duration
+}
+
+// DeleteKind says how deletes at the source reach the destination.
+type DeleteKind uint8
+
+const (
+	// DeletesNone never marks rows deleted (append-only sources such as logs).
+	DeletesNone DeleteKind = iota + 1
+	// DeletesFullReimport re-reads the whole table every Every (0: every sync)
+	// and marks rows not seen as deleted, with their child rows.
+	DeletesFullReimport
+)
+
+// Deletes is a table's delete capture policy.
+type Deletes struct {
+	Kind  DeleteKind
+	Every time.Duration
+}
+
+// Permissions are what a caller needs to read a table; they name the roles
+// in errors when the source refuses.
+type Permissions struct {
+	Roles []string
+	Scope string
+}
+
+// FanOut describes a table read with one request per row of a parent table.
+type FanOut struct {
+	// Parent is the parent table's name.
+	Parent string
+	// Fields are the parent record's gjson paths used by {parent.<field>}
+	// placeholders in the request path, in order of appearance.
+	Fields []string
+	// ChangedSince limits fan-out to parents changed since the last sync: the
+	// parent endpoint is listed with this filter instead of all parents.
+	ChangedSince *Incremental
+}
+
+// BreakoutKind says what part of a parent record a child table is made of.
+type BreakoutKind uint8
+
+const (
+	BreakoutObjects    BreakoutKind = iota + 1 // an array of objects: a row per element
+	BreakoutScalars                            // an array of scalars: a row per element
+	BreakoutObjectKeys                         // the keys of an object: a row per key (unpivot)
+)
+
+// Breakout describes how a child table is cut out of its parent record.
+type Breakout struct {
+	Kind BreakoutKind
+	// Path is the gjson path of the array or object in the parent record.
+	Path string
+	// Exclude lists object keys that do not become rows (BreakoutObjectKeys).
+	Exclude []string
+}
+
+// DynamicColumns turns every key of a JSON object into a column.
+type DynamicColumns struct {
+	Path   string
+	Prefix string
+	Type   ColumnType
+}
+
+// SourceInfo describes an API as a whole: how to authenticate, read rate
+// limits and understand error bodies.
+type SourceInfo struct {
+	Name string
+	// Auth: the header carrying the credential and its scheme word.
+	AuthHeader string
+	AuthScheme string
+	// Rate-limit headers; empty names mean the source sends none.
+	RateLimitLimitHeader     string
+	RateLimitRemainingHeader string
+	RateLimitResetHeader     string
+	// Buckets are the known rate-limit buckets with their per-minute limits.
+	Buckets []Bucket
+	// Error body paths and the error codes that mean a feature is not enabled.
+	ErrorCodePath        string
+	ErrorSummaryPath     string
+	FeatureDisabledCodes []string
+}
+
+// Bucket is one rate-limit bucket.
+type Bucket struct {
+	Name      string
+	PerMinute int
+}
+
+// Registry is every table generated from one spec folder.
+type Registry struct {
+	Source *SourceInfo
+	Tables []*Table // top-level and fan-out tables, in spec order; children hang below
+}
+
+// Lookup finds a table, child tables included, by name.
+func (r *Registry) Lookup(name string) *Table {
+	var find func(ts []*Table) *Table
+	find = func(ts []*Table) *Table {
+		for _, t := range ts {
+			if t.Name == name {
+				return t
+			}
+			if c := find(t.Children); c != nil {
+				return c
+			}
+		}
+		return nil
+	}
+	return find(r.Tables)
+}
+
+// Walk calls fn for every table, parents before children.
+func (r *Registry) Walk(fn func(t *Table)) {
+	var walk func(ts []*Table)
+	walk = func(ts []*Table) {
+		for _, t := range ts {
+			fn(t)
+			walk(t.Children)
+		}
+	}
+	walk(r.Tables)
+}
