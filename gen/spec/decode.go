@@ -213,7 +213,14 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, field string) {
 		// Sized once so element addresses stay put for the position table.
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, item := range n.Content {
-			d.value(item, s.Index(i), fmt.Sprintf("%s[%d]", field, i))
+			sub := fmt.Sprintf("%s[%d]", field, i)
+			if el := s.Index(i); el.Kind() == reflect.Pointer && item.Tag == "!!null" {
+				// Validation walks list items without nil checks.
+				el.Set(reflect.New(el.Type().Elem()))
+				d.errorf(item, sub, "want a mapping, got null")
+				continue
+			}
+			d.value(item, s.Index(i), sub)
 		}
 		v.Set(s)
 		d.cur = reflect.Value{}
