@@ -2,9 +2,9 @@ package spec
 
 import (
 	"bytes"
-	"regexp"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
