@@ -1,0 +1,33 @@
+// Package fetch is the HTTP layer of the runtime: it fetches one page of a
+// JSON API at a time, with credentials, retries, rate limiting and the safety
+// checks a connector needs. It knows nothing about a particular API; header
+// names, error-body paths, feature codes and known limits come in Config from
+// the API's spec.
+//
+// # What Get does
+//
+// Get resolves the URL against Config.BaseURL and refuses any other origin
+// (a Link header cannot send credentials elsewhere), waits for its rate-limit
+// bucket and for a free slot under the concurrency cap, then sends the request
+// under a per-attempt timeout that starts only after those waits. It reads the
+// whole body (gzip decoded), checks it is complete and valid JSON, and parses
+// every Link header line.
+//
+// Failures are retried with jittered exponential backoff when another try can
+// help: 5xx, network errors, truncated or unparsable bodies. 400, 401, 403 and
+// 404 are returned at once as *APIError, classified by sentinels
+// (ErrUnauthorized, ErrForbidden, ErrFeatureDisabled, ...).
+//
+// # Rate limits
+//
+// Each bucket (runtime/ratelimit.Bucket) is shared by every goroutine that
+// names it. It learns the limit, the requests remaining and the reset from the
+// response headers, converting the reset to our clock with the server's Date
+// header (Reset - Date + 1 second, divided by TimeScale), so a server clock
+// that is hours off does not matter. It spreads what remains, minus a small
+// reserve and minus the requests in flight, evenly over the time left until
+// the reset, and when only the reserve is left it waits for the reset. A 429
+// holds the whole bucket back until the reset it announces. A 429 whose limit
+// header is 0 reports too many concurrent requests: the concurrency cap is
+// halved and grows back slowly.
+package fetch

@@ -1,0 +1,301 @@
+// Package ratelimit paces requests so that they stay within the limits an API
+// announces in its responses (a per-window ceiling, the requests left in the
+// current window and when the window ends), and caps how many requests are in
+// flight at once.
+//
+// A Bucket follows one limit that the server counts on its side. It learns the
+// limit from observations of responses, spreads the requests left over the time
+// until the window ends, keeps a reserve for other clients of the same limit,
+// and counts requests still in flight against what is left, because the server
+// has counted (or will count) them before their responses tell us so.
+package ratelimit
+
+import (
+	"context"
+	"math"
+	"sync"
+	"time"
+)
+
+// Observation is what one response said about its bucket.
+type Observation struct {
+	Limit     int // ceiling per window; must be > 0 for the observation to be used
+	Remaining int // requests left in the window after this one
+	// ServerReset identifies the window: when it ends on the server's clock.
+	// Observations of an older window than the one the bucket follows are stale.
+	ServerReset time.Time
+	// ResetAt is when the window ends on our clock, safety margin included.
+	ResetAt time.Time
+}
+
+// BucketConfig configures a Bucket.
+type BucketConfig struct {
+	// Guess is a per-window limit known in advance, used until the first
+	// observation arrives. Zero means unknown: the bucket then lets a single
+	// request through and waits for its response before sending more.
+	Guess int
+	// Window is the length of a window on our clock. It is used to guess when a
+	// window ends before the server has said so. Default one minute.
+	Window time.Duration
+	// Reserve is the fraction of the limit left unused for other clients of
+	// the same limit; at least one request is kept back when the limit allows it.
+	// Default 0.05.
+	Reserve float64
+	// Burst is the number of requests that may start back to back before
+	// pacing applies. Default a tenth of the limit, at least 1.
+	Burst int
+	// Unpaced turns pacing off until an observation arrives: only Block
+	// holds requests back. For APIs that announce no limits. Guess wins over
+	// it.
+	Unpaced bool
+	Clock   Clock
+}
+
+type mode int
+
+const (
+	modeProbe   mode = iota // nothing known yet: one request at a time
+	modePaced               // limit known: pace against it
+	modeUnpaced             // responses carry no rate-limit information
+)
+
+// Bucket paces requests against one server-side limit. It is safe for
+// concurrent use; every successful Acquire must be followed by exactly one
+// Done or Abort.
+type Bucket struct {
+	clock   Clock
+	window  time.Duration
+	reserve float64
+	burst   int
+
+	mu          sync.Mutex
+	mode        mode
+	limit       int
+	remaining   int
+	inFlight    int
+	serverReset time.Time // window the counts belong to (server clock)
+	resetAt     time.Time // end of that window (our clock)
+	rolled      bool      // we assumed a new window without the server confirming it
+	tat         time.Time // theoretical arrival time of the next request (pacing)
+	notBefore   time.Time // set by Block
+	changed     context.Context
+	signal      context.CancelFunc
+}
+
+// NewBucket returns a bucket with the given configuration.
+func NewBucket(cfg BucketConfig) *Bucket {
+	b := &Bucket{
+		clock:   cfg.Clock,
+		window:  cfg.Window,
+		reserve: cfg.Reserve,
+		burst:   cfg.Burst,
+	}
+	if b.clock == nil {
+		b.clock = System()
+	}
+	if b.window <= 0 {
+		b.window = time.Minute
+	}
+	if b.reserve <= 0 || b.reserve >= 1 {
+		b.reserve = 0.05
+	}
+	switch {
+	case cfg.Guess > 0:
+		// resetAt stays zero, so the first Acquire opens a fresh window.
+		b.mode = modePaced
+		b.limit = cfg.Guess
+		b.remaining = cfg.Guess
+	case cfg.Unpaced:
+		b.mode = modeUnpaced
+	}
+	b.changed, b.signal = context.WithCancel(context.Background())
+	return b
+}
+
+// Acquire waits until a request may start and reserves it. It returns the
+// time spent waiting; the error is ctx.Err() when ctx ends first.
+func (b *Bucket) Acquire(ctx context.Context) (time.Duration, error) {
+	start := b.clock.Now()
+	for {
+		b.mu.Lock()
+		wait, ok := b.decide(b.clock.Now())
+		changed := b.changed
+		b.mu.Unlock()
+		if ok {
+			return b.clock.Now().Sub(start), nil
+		}
+		if err := b.sleep(ctx, changed, wait); err != nil {
+			return b.clock.Now().Sub(start), err
+		}
+	}
+}
+
+// sleep waits for d, for the bucket to change, or for ctx, whichever is first.
+func (b *Bucket) sleep(ctx context.Context, changed context.Context, d time.Duration) error {
+	wctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(changed, cancel)
+	err := b.clock.Sleep(wctx, d)
+	stop()
+	cancel()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil && wctx.Err() == nil {
+		return err
+	}
+	return nil
+}
+
+// decide either reserves a request (ok) or says how long to wait before
+// asking again. b.mu is held.
+func (b *Bucket) decide(now time.Time) (wait time.Duration, ok bool) {
+	if now.Before(b.notBefore) {
+		return b.notBefore.Sub(now), false
+	}
+	switch b.mode {
+	case modeUnpaced:
+		b.inFlight++
+		return 0, true
+	case modeProbe:
+		if b.inFlight == 0 {
+			b.inFlight++
+			return 0, true
+		}
+		// The probe's Done or Abort wakes us well before this.
+		return b.window, false
+	}
+	if !now.Before(b.resetAt) {
+		// The window is over on our (conservative) estimate; assume a new one
+		// of full size until a response says otherwise.
+		b.remaining = b.limit
+		b.resetAt = now.Add(b.window)
+		b.rolled = true
+		b.tat = now
+	}
+	avail := b.remaining - b.inFlight - b.reserveCount()
+	if avail <= 0 {
+		// Responses in flight may still free nothing; only the reset does.
+		return b.resetAt.Sub(now), false
+	}
+	interval := b.resetAt.Sub(now) / time.Duration(avail)
+	tolerance := interval * time.Duration(b.burstCount()-1)
+	if earliest := b.tat.Add(-tolerance); now.Before(earliest) {
+		return earliest.Sub(now), false
+	}
+	if b.tat.Before(now) {
+		b.tat = now
+	}
+	b.tat = b.tat.Add(interval)
+	b.inFlight++
+	return 0, true
+}
+
+func (b *Bucket) reserveCount() int {
+	r := int(math.Ceil(float64(b.limit) * b.reserve))
+	r = max(r, 1)
+	// A limit of one must stay usable.
+	return max(min(r, b.limit-1), 0)
+}
+
+func (b *Bucket) burstCount() int {
+	if b.burst > 0 {
+		return b.burst
+	}
+	return max(b.limit/10, 1)
+}
+
+// Done records the response to an acquired request. A zero Observation means
+// the response carried no rate-limit information.
+func (b *Bucket) Done(o Observation) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.inFlight--
+	if o.Limit <= 0 {
+		switch b.mode {
+		case modeProbe:
+			// The server does not announce limits here; stop waiting for it.
+			b.mode = modeUnpaced
+		case modePaced:
+			// The server probably counted it.
+			b.remaining = max(b.remaining-1, 0)
+		}
+		b.notify()
+		return
+	}
+	switch {
+	case b.mode != modePaced || b.serverReset.IsZero() || o.ServerReset.After(b.serverReset):
+		// A new window (or the first one we hear of): its counts replace ours.
+		// Requests still in flight are subtracted in decide.
+		b.mode = modePaced
+		b.limit = o.Limit
+		b.remaining = min(o.Remaining, o.Limit)
+		b.serverReset = o.ServerReset
+		b.resetAt = o.ResetAt
+		b.rolled = false
+	case o.ServerReset.Equal(b.serverReset) && !b.rolled:
+		// Same window: responses arrive out of order, and the server's count
+		// only goes down within a window.
+		b.limit = o.Limit
+		b.remaining = min(b.remaining, o.Remaining)
+		// Every estimate of the reset is no earlier than the real one, so the
+		// earliest is the tightest.
+		if o.ResetAt.Before(b.resetAt) {
+			b.resetAt = o.ResetAt
+		}
+	default:
+		// A late response from a window that is already over.
+	}
+	b.notify()
+}
+
+// Abort records that an acquired request got no usable response (a network
+// error, or a rejection that said nothing about this bucket).
+func (b *Bucket) Abort() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.inFlight--
+	if b.mode == modePaced {
+		// It may have reached the server; count it to be safe.
+		b.remaining = max(b.remaining-1, 0)
+	}
+	b.notify()
+}
+
+// Block keeps every request on this bucket from starting before until; used
+// when the server rejected a request without saying when to come back.
+func (b *Bucket) Block(until time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if until.After(b.notBefore) {
+		b.notBefore = until
+		b.notify()
+	}
+}
+
+// notify wakes the waiters so that they look at the new state. b.mu is held.
+func (b *Bucket) notify() {
+	b.signal()
+	b.changed, b.signal = context.WithCancel(context.Background())
+}
+
+// Snapshot is the state of a bucket, for statistics.
+type Snapshot struct {
+	Known     bool // a limit is known (observed or guessed)
+	Limit     int
+	Remaining int
+	InFlight  int
+	ResetAt   time.Time
+}
+
+// Snapshot returns the current state.
+func (b *Bucket) Snapshot() Snapshot {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return Snapshot{
+		Known:     b.mode == modePaced,
+		Limit:     b.limit,
+		Remaining: b.remaining,
+		InFlight:  b.inFlight,
+		ResetAt:   b.resetAt,
+	}
+}
