@@ -213,6 +213,25 @@ func (e *Emitter) Timestamp(v gjson.Result) Time {
 	return Time{}
 }
 
+// Value converts v to the driver value of a column of type t.
+func (e *Emitter) Value(t ColumnType, v gjson.Result) any {
+	switch t {
+	case TypeInteger:
+		return e.Int32(v).Any()
+	case TypeBigint:
+		return e.Int64(v).Any()
+	case TypeDouble:
+		return e.Float64(v).Any()
+	case TypeBoolean:
+		return e.Bool(v).Any()
+	case TypeTimestamp:
+		return e.Timestamp(v).Any()
+	case TypeJSON:
+		return e.JSON(v).Any()
+	}
+	return e.String(v).Any()
+}
+
 // ParseTimestamp parses an RFC 3339 timestamp and returns it in UTC.
 func ParseTimestamp(s string) (time.Time, bool) {
 	if t, ok := parseUTCMillis(s); ok {

@@ -1,0 +1,103 @@
+package runtime
+
+import (
+	"context"
+	"time"
+)
+
+// Destination is where synced rows and sync state live. Keeping the state in
+// the destination means moving the database moves the sync with it, and lets
+// a batch of rows and the cursor that follows them commit together.
+//
+// Row semantics (soft deletes, like Fivetran):
+//   - every row carries _fivetran_synced (the Synced time of its batch) and
+//     _fivetran_deleted (false when written);
+//   - rows are upserted by primary key; a row written again flips
+//     _fivetran_deleted back to false;
+//   - deletes never remove rows, they set _fivetran_deleted.
+type Destination interface {
+	// Prepare creates the tables that do not exist yet (columns, primary key,
+	// system columns) and adds columns a table lacks. It never drops anything.
+	Prepare(ctx context.Context, tables []*Table) error
+	// State returns the saved state of every table that has one.
+	State(ctx context.Context) (map[string]TableState, error)
+	// Commit applies one batch atomically: all of it, or nothing.
+	Commit(ctx context.Context, b *Batch) error
+	Close() error
+}
+
+// Batch is a unit of exactly-once delivery: the rows of some pages of one
+// table (with its breakout children), the replacement of child rows of the
+// parents it rewrites, an optional delete sweep, and the table's new state.
+// Replaying a batch is harmless: upserts by key and sweeps are idempotent.
+type Batch struct {
+	// Table is the table whose pages made the batch (a top-level or fan-out
+	// table); State is saved under its name.
+	Table *Table
+	// Synced is the _fivetran_synced of every row written and the cutoff of
+	// replacements and sweeps: rows already written by the same run (same
+	// Synced) are never touched by them.
+	Synced time.Time
+	// Rows per table: Table itself and its breakout children.
+	Rows map[*Table]*RowSet
+	// Replace lists, per table, parent keys whose existing rows not written
+	// by this run are marked deleted before the batch's rows are upserted:
+	// breakout children of rewritten parents, and the rows of a fan-out table
+	// for the parents whose listing starts in this batch.
+	Replace map[*Table][][]any
+	// Sweep, when set, ends a full import: rows of Table, its children and
+	// fan-out tables below it not written since Sweep.Before are marked deleted,
+	// and so are fan-out rows whose parent is deleted.
+	Sweep *Sweep
+	// State is Table's new state, saved in the same transaction.
+	State TableState
+}
+
+// RowSet is the rows of one table in a batch, values in Table.Columns order.
+type RowSet struct {
+	Rows [][]any
+	// Dynamic holds, per row (same index as Rows), its dynamic columns; nil
+	// for tables without them.
+	Dynamic [][]Field
+}
+
+// Sweep marks rows deleted at the end of a full import.
+type Sweep struct {
+	Before time.Time
+	// FanOut lists tables read per row of Table, whose rows follow their
+	// parent into deletion.
+	FanOut []*Table
+}
+
+// TableState is what a table remembers between syncs.
+type TableState struct {
+	// Cursor is the incremental cursor: the highest cursor field value of the
+	// last complete listing, or the next URL of a polling endpoint.
+	Cursor string `json:"cursor,omitempty"`
+	// ParentCursor is the changed_since cursor of a fan-out table.
+	ParentCursor string `json:"parent_cursor,omitempty"`
+	// LastFullImport is when the last complete full import started.
+	LastFullImport time.Time `json:"last_full_import,omitzero"`
+	// Pending is an unfinished run, resumed by the next sync.
+	Pending *Pending `json:"pending,omitempty"`
+}
+
+// Pending is where an interrupted run stands.
+type Pending struct {
+	// Synced is the run's start; resumed pages keep it so that replacements
+	// and the final sweep still see the pages written before the interruption.
+	Synced time.Time `json:"synced"`
+	// Full marks a full import, which ends with a delete sweep.
+	Full bool `json:"full,omitempty"`
+	// URL is the next page to fetch.
+	URL string `json:"url,omitempty"`
+	// MaxCursor is the highest cursor field value seen so far.
+	MaxCursor string `json:"max_cursor,omitempty"`
+	// ParentURL is the next page of parents of a fan-out table; URL is then
+	// the next page of the current parent's listing.
+	ParentURL string `json:"parent_url,omitempty"`
+	// Parent is the raw JSON of the parent whose listing URL continues.
+	Parent string `json:"parent,omitempty"`
+	// MaxParentCursor is the highest changed_since field value seen so far.
+	MaxParentCursor string `json:"max_parent_cursor,omitempty"`
+}

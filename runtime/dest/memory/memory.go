@@ -1,0 +1,227 @@
+// Package memory is a Destination that keeps everything in maps. It exists to
+// test the engine without a database and to prove the Destination interface
+// admits a second implementation: it passes the same conformance suite as
+// DuckDB.
+package memory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"oktasync/runtime"
+)
+
+// DB is an in-memory destination. It is safe for concurrent use.
+type DB struct {
+	mu     sync.Mutex
+	tables map[string]*table
+	state  map[string]runtime.TableState
+	// FailCommit, when set, is called at the start of every Commit; an error
+	// aborts the commit before anything changes.
+	FailCommit func(b *runtime.Batch) error
+}
+
+type table struct {
+	desc *runtime.Table
+	rows map[string]*Row
+}
+
+// Row is a stored row.
+type Row struct {
+	Values  []any
+	Dynamic map[string]any
+	Synced  time.Time
+	Deleted bool
+}
+
+// New returns an empty destination.
+func New() *DB {
+	return &DB{tables: map[string]*table{}, state: map[string]runtime.TableState{}}
+}
+
+// Prepare registers the tables and their children.
+func (db *DB) Prepare(_ context.Context, ts []*runtime.Table) error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	var add func(t *runtime.Table)
+	add = func(t *runtime.Table) {
+		if _, ok := db.tables[t.Name]; !ok {
+			db.tables[t.Name] = &table{desc: t, rows: map[string]*Row{}}
+		}
+		for _, c := range t.Children {
+			add(c)
+		}
+	}
+	for _, t := range ts {
+		add(t)
+	}
+	return nil
+}
+
+// State returns a copy of the saved state.
+func (db *DB) State(context.Context) (map[string]runtime.TableState, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	out := make(map[string]runtime.TableState, len(db.state))
+	for k, v := range db.state {
+		out[k] = v
+	}
+	return out, nil
+}
+
+// Commit applies a batch; nothing in it can fail half-way.
+func (db *DB) Commit(_ context.Context, b *runtime.Batch) error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.FailCommit != nil {
+		if err := db.FailCommit(b); err != nil {
+			return err
+		}
+	}
+	for t, keys := range b.Replace {
+		tb, err := db.table(t)
+		if err != nil {
+			return err
+		}
+		idx := columnIndexes(t, t.ParentKey)
+		want := map[string]bool{}
+		for _, k := range keys {
+			want[encode(k)] = true
+		}
+		for _, r := range tb.rows {
+			if !r.Deleted && r.Synced.Before(b.Synced) && want[encode(pick(r.Values, idx))] {
+				r.Deleted = true
+			}
+		}
+	}
+	// Parents before children, so that a check is never confused by order.
+	var order []*runtime.Table
+	for t := range b.Rows {
+		order = append(order, t)
+	}
+	slices.SortFunc(order, func(a, c *runtime.Table) int { return strings.Compare(a.Name, c.Name) })
+	for _, t := range order {
+		rs := b.Rows[t]
+		tb, err := db.table(t)
+		if err != nil {
+			return err
+		}
+		pk := columnIndexes(t, t.PrimaryKey)
+		for i, vals := range rs.Rows {
+			r := &Row{Values: slices.Clone(vals), Synced: b.Synced}
+			if old, ok := tb.rows[encode(pick(vals, pk))]; ok {
+				r.Dynamic = old.Dynamic
+			}
+			if i < len(rs.Dynamic) && len(rs.Dynamic[i]) > 0 {
+				if r.Dynamic == nil {
+					r.Dynamic = map[string]any{}
+				}
+				for _, f := range rs.Dynamic[i] {
+					r.Dynamic[f.Name] = f.Value
+				}
+			}
+			tb.rows[encode(pick(vals, pk))] = r
+		}
+	}
+	if s := b.Sweep; s != nil {
+		var sweep func(t *runtime.Table)
+		sweep = func(t *runtime.Table) {
+			if tb, ok := db.tables[t.Name]; ok {
+				for _, r := range tb.rows {
+					if !r.Deleted && r.Synced.Before(s.Before) {
+						r.Deleted = true
+					}
+				}
+			}
+			for _, c := range t.Children {
+				sweep(c)
+			}
+		}
+		sweep(b.Table)
+		parent := db.tables[b.Table.Name]
+		deleted := map[string]bool{}
+		pk := columnIndexes(b.Table, b.Table.PrimaryKey)
+		for _, r := range parent.rows {
+			if r.Deleted {
+				deleted[encode(pick(r.Values, pk))] = true
+			}
+		}
+		for _, f := range s.FanOut {
+			tb, ok := db.tables[f.Name]
+			if !ok {
+				continue
+			}
+			idx := columnIndexes(f, f.ParentKey)
+			for _, r := range tb.rows {
+				if !r.Deleted && deleted[encode(pick(r.Values, idx))] {
+					r.Deleted = true
+				}
+			}
+		}
+	}
+	db.state[b.Table.Name] = b.State
+	return nil
+}
+
+// Close does nothing.
+func (db *DB) Close() error { return nil }
+
+func (db *DB) table(t *runtime.Table) (*table, error) {
+	tb, ok := db.tables[t.Name]
+	if !ok {
+		return nil, fmt.Errorf("table %s was not prepared", t.Name)
+	}
+	return tb, nil
+}
+
+// Rows returns a table's rows ordered by primary key.
+func (db *DB) Rows(name string) []*Row {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	tb, ok := db.tables[name]
+	if !ok {
+		return nil
+	}
+	keys := make([]string, 0, len(tb.rows))
+	for k := range tb.rows {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]*Row, len(keys))
+	for i, k := range keys {
+		r := *tb.rows[k]
+		out[i] = &r
+	}
+	return out
+}
+
+func columnIndexes(t *runtime.Table, names []string) []int {
+	idx := make([]int, 0, len(names))
+	for _, n := range names {
+		idx = append(idx, slices.IndexFunc(t.Columns, func(c runtime.Column) bool { return c.Name == n }))
+	}
+	return idx
+}
+
+func pick(vals []any, idx []int) []any {
+	out := make([]any, len(idx))
+	for i, j := range idx {
+		if j >= 0 && j < len(vals) {
+			out[i] = vals[j]
+		}
+	}
+	return out
+}
+
+// encode makes a map key of key values; %#v keeps types apart ("1" vs 1).
+func encode(vals []any) string {
+	var b strings.Builder
+	for _, v := range vals {
+		fmt.Fprintf(&b, "%#v\x00", v)
+	}
+	return b.String()
+}

@@ -1,0 +1,724 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"oktasync/runtime/fetch"
+)
+
+// Fetcher gets one page; *fetch.Client is the real one.
+type Fetcher interface {
+	Get(ctx context.Context, table, bucket, url string) (*fetch.Page, error)
+}
+
+// Engine syncs the tables of a registry into a destination.
+type Engine struct {
+	Registry *Registry
+	Fetcher  Fetcher
+	Dest     Destination
+	// Now is the clock of sync times and cursors; time.Now when nil. Tests fix
+	// it so that output tables can be compared with golden files.
+	Now func() time.Time
+	// Select limits the sync to some tables (top-level and fan-out names);
+	// nil syncs all. Children follow their parent.
+	Select func(table string) bool
+	// ReimportEvery overrides a table's full re-import period.
+	ReimportEvery map[string]time.Duration
+	// Parallel is how many tables sync at once (default 4); FanOutParallel how
+	// many parents of one fan-out table are fetched at once (default 4).
+	Parallel       int
+	FanOutParallel int
+	// BatchRows is how many rows a batch collects before it is committed
+	// (default 10000); a batch always ends on a page boundary.
+	BatchRows int
+	Logger    *slog.Logger
+	// Progress, when set, is called after every committed batch and when a
+	// table ends. It must not block.
+	Progress func(TableReport)
+}
+
+// TableStatus is how a table's sync ended.
+type TableStatus string
+
+const (
+	StatusOK      TableStatus = "ok"
+	StatusSkipped TableStatus = "skipped" // forbidden or feature not enabled: the rest of the sync goes on
+	StatusFailed  TableStatus = "failed"
+	StatusRunning TableStatus = "running"
+)
+
+// TableReport is what happened to one table (its children's rows included
+// in Rows by table name).
+type TableReport struct {
+	Table    string
+	Status   TableStatus
+	Mode     string // full, incremental, resume, poll
+	Pages    int
+	Requests int
+	Rows     map[string]int64
+	Invalid  int64
+	Deleted  bool // a delete sweep ran
+	Reason   string
+	Err      error
+	Duration time.Duration
+}
+
+// Summary is the outcome of a sync.
+type Summary struct {
+	Started time.Time
+	Tables  []TableReport
+}
+
+// Partial reports whether some table was skipped or failed.
+func (s *Summary) Partial() bool {
+	for _, t := range s.Tables {
+		if t.Status != StatusOK {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrPartial is returned by Sync when some tables did not sync.
+var ErrPartial = errors.New("sync incomplete")
+
+// Sync runs one sync of every selected table. Tables run in parallel; a
+// fan-out table starts when its parent is done. A forbidden table is skipped
+// with a reason, a failing one reported, and the others still sync; an
+// authentication failure stops everything.
+func (e *Engine) Sync(ctx context.Context) (*Summary, error) {
+	e.defaults()
+	started := e.Now().UTC()
+	if err := e.Dest.Prepare(ctx, e.selected()); err != nil {
+		return nil, fmt.Errorf("prepare destination: %w", err)
+	}
+	states, err := e.Dest.State(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read sync state: %w", err)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	tables := e.selected()
+	reports := make([]TableReport, len(tables))
+	done := map[string]chan struct{}{}
+	for _, t := range tables {
+		done[t.Name] = make(chan struct{})
+	}
+	sem := make(chan struct{}, e.Parallel)
+	var wg sync.WaitGroup
+	for i, t := range tables {
+		wg.Go(func() {
+			defer close(done[t.Name])
+			if t.FanOut != nil {
+				if ch, ok := done[t.FanOut.Parent]; ok {
+					select {
+					case <-ch:
+					case <-ctx.Done():
+					}
+					if r := findReport(reports, t.FanOut.Parent); r != nil && r.Status == StatusSkipped {
+						reports[i] = TableReport{Table: t.Name, Status: StatusSkipped, Reason: "parent " + t.FanOut.Parent + " was skipped: " + r.Reason}
+						return
+					}
+				}
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				reports[i] = TableReport{Table: t.Name, Status: StatusFailed, Err: context.Cause(ctx), Reason: context.Cause(ctx).Error()}
+				return
+			}
+			defer func() { <-sem }()
+			run := &tableRun{e: e, t: t, state: states[t.Name], started: started}
+			reports[i] = run.sync(ctx)
+			if errors.Is(reports[i].Err, fetch.ErrUnauthorized) {
+				cancel(reports[i].Err)
+			}
+		})
+	}
+	wg.Wait()
+	sum := &Summary{Started: started, Tables: reports}
+	if cause := context.Cause(ctx); cause != nil && errors.Is(cause, fetch.ErrUnauthorized) {
+		return sum, fmt.Errorf("authentication failed, sync stopped: %w", cause)
+	}
+	if err := ctx.Err(); err != nil {
+		return sum, err
+	}
+	if sum.Partial() {
+		return sum, ErrPartial
+	}
+	return sum, nil
+}
+
+func findReport(rs []TableReport, name string) *TableReport {
+	for i := range rs {
+		if rs[i].Table == name {
+			return &rs[i]
+		}
+	}
+	return nil
+}
+
+func (e *Engine) defaults() {
+	if e.Now == nil {
+		e.Now = time.Now
+	}
+	if e.Parallel <= 0 {
+		e.Parallel = 4
+	}
+	if e.FanOutParallel <= 0 {
+		e.FanOutParallel = 4
+	}
+	if e.BatchRows <= 0 {
+		e.BatchRows = 10000
+	}
+	if e.Logger == nil {
+		e.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// selected lists the tables with a request that the sync covers, parents
+// before their fan-out tables.
+func (e *Engine) selected() []*Table {
+	var out []*Table
+	for _, t := range e.Registry.Tables {
+		if e.Select == nil || e.Select(t.Name) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// tableRun is one table's part of a sync.
+type tableRun struct {
+	e       *Engine
+	t       *Table
+	state   TableState
+	started time.Time
+
+	report TableReport
+	em     *Emitter
+	batch  *Batch
+	rows   int
+}
+
+func (r *tableRun) sync(ctx context.Context) TableReport {
+	begin := time.Now()
+	r.report = TableReport{Table: r.t.Name, Status: StatusRunning, Rows: map[string]int64{}}
+	var err error
+	if r.t.FanOut != nil {
+		err = r.syncFanOut(ctx)
+	} else {
+		err = r.syncList(ctx)
+	}
+	r.report.Duration = time.Since(begin)
+	if r.em != nil {
+		r.report.Invalid = r.em.Stats.Invalid
+	}
+	switch {
+	case err == nil:
+		r.report.Status = StatusOK
+	case errors.Is(err, fetch.ErrForbidden):
+		r.report.Status = StatusSkipped
+		r.report.Reason = "forbidden: " + r.needs() + " (" + err.Error() + ")"
+		r.report.Err = err
+	case errors.Is(err, fetch.ErrFeatureDisabled):
+		r.report.Status = StatusSkipped
+		r.report.Reason = "feature not enabled on this org (" + err.Error() + ")"
+		r.report.Err = err
+	default:
+		r.report.Status = StatusFailed
+		r.report.Reason = err.Error()
+		r.report.Err = err
+	}
+	r.e.Logger.Info("table done", "table", r.t.Name, "status", r.report.Status, "mode", r.report.Mode,
+		"pages", r.report.Pages, "rows", r.report.Rows[r.t.Name], "reason", r.report.Reason)
+	if r.e.Progress != nil {
+		r.e.Progress(r.report)
+	}
+	return r.report
+}
+
+// needs says which roles and scope the spec lists for the table.
+func (r *tableRun) needs() string {
+	p := r.t.Permissions
+	var parts []string
+	if len(p.Roles) > 0 {
+		parts = append(parts, "needs one of the roles "+strings.Join(p.Roles, ", "))
+	}
+	if p.Scope != "" {
+		parts = append(parts, "scope "+p.Scope)
+	}
+	if len(parts) == 0 {
+		return "the credentials may not read this table"
+	}
+	return strings.Join(parts, " and ")
+}
+
+// plan decides how the table is read this time.
+type plan struct {
+	synced    time.Time
+	full      bool
+	url       string
+	maxCursor string
+}
+
+func (r *tableRun) plan() plan {
+	t, st := r.t, r.state
+	if p := st.Pending; p != nil && p.URL != "" {
+		r.report.Mode = "resume"
+		return plan{synced: p.Synced, full: p.Full, url: p.URL, maxCursor: p.MaxCursor}
+	}
+	in := t.Incremental
+	pl := plan{synced: r.started}
+	switch {
+	case in == nil:
+		pl.full = true
+		r.report.Mode = "full"
+		pl.url = listURL(t.Request, "", "")
+	case in.Kind == IncrementalNextURL:
+		r.report.Mode = "poll"
+		if st.Cursor != "" {
+			pl.url = st.Cursor
+		} else {
+			start := r.e.Now().UTC().Add(-in.StartLookback)
+			pl.url = listURL(t.Request, in.StartParam, formatCursor(start))
+		}
+	default:
+		pl.full = r.reimportDue()
+		cursor := in.Initial
+		if !pl.full && st.Cursor != "" {
+			cursor = shiftCursor(st.Cursor, -in.Lookback)
+		}
+		if pl.full {
+			r.report.Mode = "full"
+		} else {
+			r.report.Mode = "incremental"
+		}
+		if cursor == "" {
+			pl.url = listURL(t.Request, "", "")
+		} else {
+			pl.url = listURL(t.Request, in.Param, strings.ReplaceAll(in.Template, "{cursor}", cursor))
+		}
+	}
+	return pl
+}
+
+// reimportDue reports whether an incremental table is read whole this time:
+// on its first sync, and when its delete capture re-import period has passed.
+func (r *tableRun) reimportDue() bool {
+	if r.state.Cursor == "" {
+		return true
+	}
+	if r.t.Deletes.Kind != DeletesFullReimport {
+		return false
+	}
+	every := r.t.Deletes.Every
+	if o, ok := r.e.ReimportEvery[r.t.Name]; ok {
+		every = o
+	}
+	return r.state.LastFullImport.IsZero() || !r.e.Now().Before(r.state.LastFullImport.Add(every))
+}
+
+// syncList reads a table with its own list endpoint, page after page,
+// committing each batch together with where to resume.
+func (r *tableRun) syncList(ctx context.Context) error {
+	t := r.t
+	pl := r.plan()
+	r.newBatch(pl.synced)
+	maxCursor := pl.maxCursor
+	url := pl.url
+	for url != "" {
+		page, err := r.e.Fetcher.Get(ctx, t.Name, t.Request.Bucket, url)
+		r.report.Requests++
+		if err != nil {
+			return err
+		}
+		r.report.Pages++
+		n, pageMax := r.extractPage(page.Body, gjson.Result{}, t)
+		maxCursor = maxString(maxCursor, pageMax)
+		next := nextURL(t.Pagination, page)
+		if t.Pagination.Poll {
+			// A polling endpoint always has a next link. An empty page means
+			// caught up: the URL that returned it is where the next sync asks.
+			if n == 0 {
+				r.batch.State = TableState{Cursor: url}
+				return r.commit(ctx)
+			}
+			if next == "" {
+				r.batch.State = TableState{Cursor: url}
+				return r.commit(ctx)
+			}
+			r.batch.State = TableState{Cursor: next}
+			url = next
+			if r.rows >= r.e.BatchRows {
+				if err := r.commit(ctx); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		url = next
+		if url == "" {
+			break
+		}
+		if r.rows >= r.e.BatchRows {
+			r.batch.State = r.state
+			r.batch.State.Pending = &Pending{Synced: pl.synced, Full: pl.full, URL: url, MaxCursor: maxCursor}
+			if err := r.commit(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	final := r.state
+	final.Pending = nil
+	if maxCursor != "" {
+		final.Cursor = maxString(r.state.Cursor, maxCursor)
+	}
+	if pl.full {
+		final.LastFullImport = pl.synced
+		if t.Deletes.Kind == DeletesFullReimport {
+			r.batch.Sweep = &Sweep{Before: pl.synced, FanOut: r.fanOutsOf(t)}
+			r.report.Deleted = true
+		}
+	}
+	r.batch.State = final
+	return r.commit(ctx)
+}
+
+// fanOutsOf lists the selected tables read per row of t.
+func (r *tableRun) fanOutsOf(t *Table) []*Table {
+	var out []*Table
+	for _, f := range r.e.Registry.Tables {
+		if f.FanOut != nil && f.FanOut.Parent == t.Name {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// syncFanOut reads a table once per parent record. Parents come from the
+// parent's endpoint, filtered to those changed since the last sync when the
+// spec says how. Each parent's existing rows are replaced by what its listing
+// returns now.
+func (r *tableRun) syncFanOut(ctx context.Context) error {
+	t := r.t
+	parent := r.e.Registry.Lookup(t.FanOut.Parent)
+	if parent == nil || parent.Request == nil {
+		return fmt.Errorf("%s: fan-out parent %q is not a table with a request", t.Name, t.FanOut.Parent)
+	}
+	st := r.state
+	cs := t.FanOut.ChangedSince
+	synced := r.started
+	full := cs == nil || st.ParentCursor == ""
+	parentURL := ""
+	maxParent := ""
+	if p := st.Pending; p != nil && p.ParentURL != "" {
+		r.report.Mode = "resume"
+		synced, full, parentURL, maxParent = p.Synced, p.Full, p.ParentURL, p.MaxParentCursor
+	} else {
+		r.report.Mode = "full"
+		cursor := ""
+		if cs != nil {
+			cursor = cs.Initial
+			if st.ParentCursor != "" {
+				cursor = shiftCursor(st.ParentCursor, -cs.Lookback)
+				r.report.Mode = "incremental"
+			}
+		}
+		if cursor == "" {
+			parentURL = listURL(parent.Request, "", "")
+		} else {
+			parentURL = listURL(parent.Request, cs.Param, strings.ReplaceAll(cs.Template, "{cursor}", cursor))
+		}
+	}
+	r.newBatch(synced)
+	for parentURL != "" {
+		page, err := r.e.Fetcher.Get(ctx, t.Name, parent.Request.Bucket, parentURL)
+		r.report.Requests++
+		if err != nil {
+			return err
+		}
+		var parents []gjson.Result
+		records(page.Body, parent.Request.Records).ForEach(func(_, v gjson.Result) bool {
+			parents = append(parents, v)
+			if cs != nil {
+				maxParent = maxString(maxParent, cursorValue(v, cs.CursorField))
+			}
+			return true
+		})
+		next := nextURL(parent.Pagination, page)
+		here := &Pending{Synced: synced, Full: full, ParentURL: parentURL, MaxParentCursor: maxParent}
+		if err := r.fanOutPage(ctx, parents, here); err != nil {
+			return err
+		}
+		parentURL = next
+		if parentURL != "" {
+			// Resume from the next parent page; parents already done are
+			// replaced again at worst, which changes nothing.
+			r.batch.State = st
+			r.batch.State.Pending = &Pending{Synced: synced, Full: full, ParentURL: parentURL, MaxParentCursor: maxParent}
+			if err := r.commit(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	final := st
+	final.Pending = nil
+	if maxParent != "" {
+		final.ParentCursor = maxString(st.ParentCursor, maxParent)
+	}
+	if full {
+		final.LastFullImport = synced
+		if t.Deletes.Kind == DeletesFullReimport {
+			r.batch.Sweep = &Sweep{Before: synced}
+			r.report.Deleted = true
+		}
+	}
+	r.batch.State = final
+	return r.commit(ctx)
+}
+
+// fanOutPage fetches the listings of a page of parents, a few at a time, and
+// adds their rows to the batch in parent order.
+func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here *Pending) error {
+	t := r.t
+	type result struct {
+		pages [][]byte
+		err   error
+		reqs  int
+	}
+	results := make([]result, len(parents))
+	sem := make(chan struct{}, r.e.FanOutParallel)
+	var wg sync.WaitGroup
+	for i, p := range parents {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			url := fanOutURL(t, p)
+			for url != "" {
+				page, err := r.e.Fetcher.Get(ctx, t.Name, t.Request.Bucket, url)
+				results[i].reqs++
+				if errors.Is(err, fetch.ErrNotFound) {
+					// The parent went away since it was listed; its rows go
+					// with it through the parent's own delete capture.
+					results[i].pages = nil
+					return
+				}
+				if err != nil {
+					results[i].err = err
+					return
+				}
+				results[i].pages = append(results[i].pages, page.Body)
+				url = nextURL(t.Pagination, page)
+			}
+		})
+	}
+	wg.Wait()
+	for i, res := range results {
+		r.report.Requests += res.reqs
+		if res.err != nil {
+			return res.err
+		}
+		r.batch.Replace[t] = append(r.batch.Replace[t], r.parentKey(parents[i]))
+		for _, body := range res.pages {
+			r.report.Pages++
+			r.extractPage(body, parents[i], t)
+		}
+		if r.rows >= r.e.BatchRows && i < len(results)-1 {
+			// A commit inside a page of parents resumes at that page.
+			r.batch.State = r.state
+			r.batch.State.Pending = here
+			if err := r.commit(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// parentKey is a fan-out table's parent key for a parent record: the
+// parent's key columns read from the record and converted by their type.
+func (r *tableRun) parentKey(parent gjson.Result) []any {
+	p := r.e.Registry.Lookup(r.t.FanOut.Parent)
+	key := make([]any, 0, len(p.PrimaryKey))
+	for _, k := range p.PrimaryKey {
+		i := slices.IndexFunc(p.Columns, func(c Column) bool { return c.Name == k })
+		if i < 0 {
+			continue
+		}
+		c := p.Columns[i]
+		key = append(key, r.em.Value(c.Type, parent.Get(c.Source)))
+	}
+	return key
+}
+
+func fanOutURL(t *Table, parent gjson.Result) string {
+	path := t.Request.Path
+	for _, f := range t.FanOut.Fields {
+		path = strings.ReplaceAll(path, "{parent."+f+"}", url.PathEscape(parent.Get(f).String()))
+	}
+	req := *t.Request
+	req.Path = path
+	return listURL(&req, "", "")
+}
+
+// newBatch starts a batch for the table's rows written at synced.
+func (r *tableRun) newBatch(synced time.Time) {
+	r.batch = &Batch{Table: r.t, Synced: synced, Rows: map[*Table]*RowSet{}, Replace: map[*Table][][]any{}}
+	r.rows = 0
+	if r.em == nil {
+		r.em = NewEmitter(SinkFunc(r.collect))
+	}
+}
+
+// collect is the emitter's sink: it copies each row's values into the batch
+// and notes the parents whose children it replaces.
+func (r *tableRun) collect(t *Table, row Row) {
+	rs := r.batch.Rows[t]
+	if rs == nil {
+		rs = &RowSet{}
+		r.batch.Rows[t] = rs
+	}
+	vals := row.AppendValues(make([]any, 0, len(t.Columns)))
+	rs.Rows = append(rs.Rows, vals)
+	if len(t.Dynamic) > 0 {
+		var dyn []Field
+		if d, ok := row.(DynamicRow); ok {
+			dyn = d.DynamicFields()
+		}
+		rs.Dynamic = append(rs.Dynamic, dyn)
+	}
+	r.rows++
+	r.report.Rows[t.Name]++
+	if len(t.Children) > 0 {
+		key := keyValues(t, vals)
+		for _, c := range t.Children {
+			r.batch.Replace[c] = append(r.batch.Replace[c], key)
+		}
+	}
+}
+
+// keyValues picks a row's primary key values.
+func keyValues(t *Table, vals []any) []any {
+	key := make([]any, 0, len(t.PrimaryKey))
+	for _, k := range t.PrimaryKey {
+		i := slices.IndexFunc(t.Columns, func(c Column) bool { return c.Name == k })
+		if i >= 0 && i < len(vals) {
+			key = append(key, vals[i])
+		}
+	}
+	return key
+}
+
+// extractPage runs the extractor over a page's records; it returns how many
+// records there were and the highest cursor field value among them.
+func (r *tableRun) extractPage(body []byte, parent gjson.Result, t *Table) (int, string) {
+	n := 0
+	maxCursor := ""
+	field := ""
+	if t.Incremental != nil && t.Incremental.Kind == IncrementalFilter {
+		field = t.Incremental.CursorField
+	}
+	records(body, t.Request.Records).ForEach(func(_, v gjson.Result) bool {
+		n++
+		t.Extract(v, parent, r.em)
+		if field != "" {
+			maxCursor = maxString(maxCursor, cursorValue(v, field))
+		}
+		return true
+	})
+	return n, maxCursor
+}
+
+func (r *tableRun) commit(ctx context.Context) error {
+	if err := r.e.Dest.Commit(ctx, r.batch); err != nil {
+		return fmt.Errorf("%s: commit: %w", r.t.Name, err)
+	}
+	r.state = r.batch.State
+	if r.e.Progress != nil {
+		r.e.Progress(r.report)
+	}
+	r.newBatch(r.batch.Synced)
+	return nil
+}
+
+func records(body []byte, path string) gjson.Result {
+	doc := gjson.ParseBytes(body)
+	if path != "" {
+		return doc.Get(path)
+	}
+	return doc
+}
+
+func nextURL(p Pagination, page *fetch.Page) string {
+	switch p.Kind {
+	case PaginationLinkHeader:
+		return page.Links[p.Rel]
+	case PaginationBodyLink:
+		return gjson.GetBytes(page.Body, p.NextPath).String()
+	}
+	return ""
+}
+
+// listURL is a request's path and query: fixed params in spec order, then the
+// incremental one.
+func listURL(req *Request, param, value string) string {
+	var q []string
+	for _, p := range req.Params {
+		q = append(q, url.QueryEscape(p.Name)+"="+url.QueryEscape(p.Value))
+	}
+	if param != "" {
+		q = append(q, url.QueryEscape(param)+"="+url.QueryEscape(value))
+	}
+	if len(q) == 0 {
+		return req.Path
+	}
+	return req.Path + "?" + strings.Join(q, "&")
+}
+
+// cursorFormat is how cursors are written: RFC 3339 in UTC with milliseconds,
+// the form APIs that filter on timestamps accept.
+const cursorFormat = "2006-01-02T15:04:05.000Z"
+
+func formatCursor(t time.Time) string { return t.UTC().Format(cursorFormat) }
+
+// cursorValue reads a record's cursor field in a comparable form: timestamps
+// normalised to cursorFormat, anything else as its text.
+func cursorValue(rec gjson.Result, field string) string {
+	v := rec.Get(field)
+	if !v.Exists() || v.Type == gjson.Null {
+		return ""
+	}
+	if t, ok := ParseTimestamp(v.String()); ok {
+		return formatCursor(t)
+	}
+	return v.String()
+}
+
+// shiftCursor moves a timestamp cursor; other cursors stay as they are.
+func shiftCursor(c string, d time.Duration) string {
+	t, ok := ParseTimestamp(c)
+	if !ok {
+		return c
+	}
+	return formatCursor(t.Add(d))
+}
+
+// maxString keeps the larger cursor; cursorFormat sorts as text.
+func maxString(a, b string) string {
+	if b > a {
+		return b
+	}
+	return a
+}

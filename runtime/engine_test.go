@@ -1,0 +1,448 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"oktasync/runtime"
+	"oktasync/runtime/dest/memory"
+	"oktasync/runtime/fetch"
+)
+
+// A small made-up API: items (incremental on "updated", re-imported for
+// deletes), their tags (a breakout), parts per item (fan-out), events
+// (polling) and a forbidden table.
+
+type rowOf struct{ vals []any }
+
+func (r *rowOf) AppendValues(dst []any) []any { return append(dst, r.vals...) }
+
+var (
+	items = &runtime.Table{
+		Name:        "items",
+		Request:     &runtime.Request{Path: "/items", Params: []runtime.Param{{Name: "limit", Value: "2"}}, Bucket: "default"},
+		Pagination:  runtime.Pagination{Kind: runtime.PaginationLinkHeader, Rel: "next"},
+		Incremental: &runtime.Incremental{Kind: runtime.IncrementalFilter, CursorField: "updated", Param: "since", Template: "{cursor}", Lookback: time.Minute},
+		Deletes:     runtime.Deletes{Kind: runtime.DeletesFullReimport, Every: 24 * time.Hour},
+		PrimaryKey:  []string{"id"},
+		Columns:     []runtime.Column{{Name: "id", Type: runtime.TypeString, Source: "id"}, {Name: "name", Type: runtime.TypeString, Source: "name"}},
+	}
+	itemTags = &runtime.Table{
+		Name: "item_tags", ParentKey: []string{"item_id"}, PrimaryKey: []string{"item_id", "tag"},
+		Columns:  []runtime.Column{{Name: "item_id", Type: runtime.TypeString, Source: "parent.id"}, {Name: "tag", Type: runtime.TypeString, Source: "element"}},
+		Breakout: &runtime.Breakout{Kind: runtime.BreakoutScalars, Path: "tags"},
+	}
+	parts = &runtime.Table{
+		Name:       "parts",
+		Request:    &runtime.Request{Path: "/items/{parent.id}/parts", Bucket: "default"},
+		Pagination: runtime.Pagination{Kind: runtime.PaginationLinkHeader, Rel: "next"},
+		FanOut: &runtime.FanOut{Parent: "items", Fields: []string{"id"},
+			ChangedSince: &runtime.Incremental{Kind: runtime.IncrementalFilter, CursorField: "partsChanged", Param: "partsSince", Template: "{cursor}"}},
+		Deletes:    runtime.Deletes{Kind: runtime.DeletesNone},
+		ParentKey:  []string{"item_id"},
+		PrimaryKey: []string{"item_id", "part"},
+		Columns:    []runtime.Column{{Name: "item_id", Type: runtime.TypeString, Source: "parent.id"}, {Name: "part", Type: runtime.TypeString, Source: "part"}},
+	}
+	events = &runtime.Table{
+		Name:        "events",
+		Request:     &runtime.Request{Path: "/events", Bucket: "default"},
+		Pagination:  runtime.Pagination{Kind: runtime.PaginationLinkHeader, Rel: "next", Poll: true},
+		Incremental: &runtime.Incremental{Kind: runtime.IncrementalNextURL, StartParam: "since", StartLookback: 24 * time.Hour},
+		Deletes:     runtime.Deletes{Kind: runtime.DeletesNone},
+		PrimaryKey:  []string{"id"},
+		Columns:     []runtime.Column{{Name: "id", Type: runtime.TypeString, Source: "id"}},
+	}
+	secrets = &runtime.Table{
+		Name:        "secrets",
+		Request:     &runtime.Request{Path: "/secrets", Bucket: "default"},
+		Pagination:  runtime.Pagination{Kind: runtime.PaginationNone},
+		Deletes:     runtime.Deletes{Kind: runtime.DeletesFullReimport},
+		Permissions: runtime.Permissions{Roles: []string{"OWNER"}, Scope: "secrets.read"},
+		PrimaryKey:  []string{"id"},
+		Columns:     []runtime.Column{{Name: "id", Type: runtime.TypeString, Source: "id"}},
+	}
+	registry = &runtime.Registry{Tables: []*runtime.Table{items, parts, events, secrets}}
+)
+
+func init() {
+	items.Children = []*runtime.Table{itemTags}
+	itemTags.Parent = items
+	items.Extract = func(rec, _ gjson.Result, e *runtime.Emitter) {
+		r := &rowOf{[]any{e.String(rec.Get("id")).Any(), e.String(rec.Get("name")).Any()}}
+		e.Emit(items, r)
+		rec.Get("tags").ForEach(func(_, v gjson.Result) bool {
+			e.Emit(itemTags, &rowOf{[]any{r.vals[0], v.String()}})
+			return true
+		})
+	}
+	parts.Extract = func(rec, parent gjson.Result, e *runtime.Emitter) {
+		e.Emit(parts, &rowOf{[]any{e.String(parent.Get("id")).Any(), e.String(rec.Get("part")).Any()}})
+	}
+	events.Extract = func(rec, _ gjson.Result, e *runtime.Emitter) {
+		e.Emit(events, &rowOf{[]any{e.String(rec.Get("id")).Any()}})
+	}
+	secrets.Extract = events.Extract
+}
+
+type item struct {
+	id, name     string
+	tags         []string
+	updated      time.Time
+	partsChanged time.Time
+	parts        []string
+}
+
+// api is the fake server's data and request log.
+type api struct {
+	mu       sync.Mutex
+	items    []*item
+	events   []string
+	requests []string
+	token    string
+}
+
+func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.requests = append(a.requests, r.URL.RequestURI())
+	w.Header().Set("Content-Type", "application/json")
+	if r.Header.Get("Authorization") != "Bearer "+a.token {
+		w.WriteHeader(401)
+		fmt.Fprint(w, `{"code":"BAD_TOKEN","message":"invalid token"}`)
+		return
+	}
+	q := r.URL.Query()
+	base := "http://" + r.Host
+	switch {
+	case r.URL.Path == "/items":
+		var list []*item
+		since, _ := time.Parse(time.RFC3339, q.Get("since"))
+		pSince, _ := time.Parse(time.RFC3339, q.Get("partsSince"))
+		for _, it := range a.items {
+			if q.Has("since") && !it.updated.After(since) || q.Has("partsSince") && !it.partsChanged.After(pSince) {
+				continue
+			}
+			list = append(list, it)
+		}
+		off, _ := strconv.Atoi(q.Get("after"))
+		end := min(off+2, len(list))
+		if end < len(list) {
+			q.Set("after", strconv.Itoa(end))
+			w.Header().Add("Link", "<"+base+"/items?"+q.Encode()+`>; rel="next"`)
+		}
+		var out []string
+		for _, it := range list[off:end] {
+			tags, _ := jsonStrings(it.tags)
+			out = append(out, fmt.Sprintf(`{"id":%q,"name":%q,"tags":%s,"updated":%q,"partsChanged":%q}`,
+				it.id, it.name, tags, it.updated.Format(time.RFC3339), it.partsChanged.Format(time.RFC3339)))
+		}
+		fmt.Fprint(w, "["+strings.Join(out, ",")+"]")
+	case strings.HasPrefix(r.URL.Path, "/items/") && strings.HasSuffix(r.URL.Path, "/parts"):
+		id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/items/"), "/parts")
+		for _, it := range a.items {
+			if it.id == id {
+				var out []string
+				for _, p := range it.parts {
+					out = append(out, fmt.Sprintf(`{"part":%q}`, p))
+				}
+				fmt.Fprint(w, "["+strings.Join(out, ",")+"]")
+				return
+			}
+		}
+		w.WriteHeader(404)
+		fmt.Fprint(w, `{"code":"NOT_FOUND","message":"no such item"}`)
+	case r.URL.Path == "/events":
+		after, _ := strconv.Atoi(q.Get("after"))
+		end := min(after+3, len(a.events))
+		var out []string
+		for _, e := range a.events[after:end] {
+			out = append(out, fmt.Sprintf(`{"id":%q}`, e))
+		}
+		w.Header().Add("Link", fmt.Sprintf(`<%s/events?after=%d>; rel="next"`, base, end))
+		fmt.Fprint(w, "["+strings.Join(out, ",")+"]")
+	case r.URL.Path == "/secrets":
+		w.WriteHeader(403)
+		fmt.Fprint(w, `{"code":"DENIED","message":"not allowed"}`)
+	default:
+		w.WriteHeader(404)
+	}
+}
+
+func jsonStrings(ss []string) (string, error) {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return "[" + strings.Join(q, ",") + "]", nil
+}
+
+func (a *api) takeRequests() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	r := a.requests
+	a.requests = nil
+	return r
+}
+
+type harness struct {
+	t    *testing.T
+	api  *api
+	srv  *httptest.Server
+	db   *memory.DB
+	now  time.Time
+	eng  *runtime.Engine
+	logs []string
+}
+
+var t0 = time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
+
+func newHarness(t *testing.T) *harness {
+	h := &harness{t: t, api: &api{token: "s3cret-token"}, db: memory.New(), now: t0}
+	for i := range 5 {
+		h.api.items = append(h.api.items, &item{id: fmt.Sprintf("i%d", i), name: fmt.Sprintf("item %d", i), tags: []string{"a", "b"},
+			updated: t0.Add(-time.Duration(10-i) * time.Hour), partsChanged: t0.Add(-time.Hour), parts: []string{"p1", "p2"}})
+	}
+	h.api.events = []string{"e1", "e2", "e3", "e4"}
+	h.srv = httptest.NewServer(h.api)
+	t.Cleanup(h.srv.Close)
+	src := &runtime.SourceInfo{AuthHeader: "Authorization", AuthScheme: "Bearer", ErrorCodePath: "code", ErrorSummaryPath: "message"}
+	cfg := src.FetchConfig(h.srv.URL, "s3cret-token")
+	cfg.RetryBase = time.Millisecond
+	client, err := fetch.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.eng = &runtime.Engine{Registry: registry, Fetcher: client, Dest: h.db, Now: func() time.Time { return h.now }, BatchRows: 1}
+	return h
+}
+
+func (h *harness) sync() (*runtime.Summary, error) {
+	h.t.Helper()
+	return h.eng.Sync(context.Background())
+}
+
+// table renders a table as "key|...|deleted" lines.
+func (h *harness) table(name string) []string {
+	var out []string
+	for _, r := range h.db.Rows(name) {
+		out = append(out, fmt.Sprintf("%v deleted=%v", r.Values, r.Deleted))
+	}
+	return out
+}
+
+func report(s *runtime.Summary, table string) runtime.TableReport {
+	for _, r := range s.Tables {
+		if r.Table == table {
+			return r
+		}
+	}
+	return runtime.TableReport{}
+}
+
+func TestFirstAndIncrementalSync(t *testing.T) {
+	h := newHarness(t)
+	sum, err := h.sync()
+	if !errors.Is(err, runtime.ErrPartial) {
+		t.Fatalf("the forbidden table must make the sync partial, got %v", err)
+	}
+	if r := report(sum, "secrets"); r.Status != runtime.StatusSkipped || !strings.Contains(r.Reason, "OWNER") || !strings.Contains(r.Reason, "secrets.read") {
+		t.Errorf("secrets: %+v", r)
+	}
+	for _, name := range []string{"items", "parts", "events"} {
+		if r := report(sum, name); r.Status != runtime.StatusOK {
+			t.Errorf("%s: %+v", name, r)
+		}
+	}
+	if got := len(h.table("items")); got != 5 {
+		t.Errorf("items = %d rows", got)
+	}
+	if got := len(h.table("item_tags")); got != 10 {
+		t.Errorf("item_tags = %d rows", got)
+	}
+	if got := len(h.table("parts")); got != 10 {
+		t.Errorf("parts = %d rows", got)
+	}
+	if got := h.table("events"); len(got) != 4 {
+		t.Errorf("events = %v", got)
+	}
+	st, _ := h.db.State(context.Background())
+	if st["items"].Cursor != "2026-01-15T06:00:00.000Z" || st["items"].Pending != nil {
+		t.Errorf("items state = %+v", st["items"])
+	}
+	h.api.takeRequests()
+
+	// Nothing changed: only the incremental requests go out.
+	h.now = t0.Add(time.Hour)
+	if _, err := h.sync(); !errors.Is(err, runtime.ErrPartial) {
+		t.Fatal(err)
+	}
+	reqs := h.api.takeRequests()
+	want := []string{
+		"/items?limit=2&since=2026-01-15T05%3A59%3A00.000Z",     // cursor minus the one-minute lookback
+		"/items?limit=2&partsSince=2026-01-15T11%3A00%3A00.000Z", // parents whose parts changed
+		"/events?after=4",
+		"/secrets",
+	}
+	slices.Sort(reqs)
+	slices.Sort(want)
+	if !slices.Equal(reqs, want) {
+		t.Errorf("second sync requests:\n got %q\nwant %q", reqs, want)
+	}
+
+	// A change, a new item, new parts and new events are picked up.
+	h.api.mu.Lock()
+	h.api.items[1].name, h.api.items[1].updated, h.api.items[1].tags = "renamed", t0.Add(90*time.Minute), []string{"b", "c"}
+	h.api.items = append(h.api.items, &item{id: "i9", name: "new", updated: t0.Add(95 * time.Minute), partsChanged: t0.Add(95 * time.Minute), parts: []string{"x"}})
+	h.api.items[0].partsChanged, h.api.items[0].parts = t0.Add(95*time.Minute), []string{"p1"}
+	h.api.events = append(h.api.events, "e5")
+	h.api.mu.Unlock()
+	h.now = t0.Add(2 * time.Hour)
+	if _, err := h.sync(); !errors.Is(err, runtime.ErrPartial) {
+		t.Fatal(err)
+	}
+	items := h.table("items")
+	if len(items) != 6 || items[1] != "[i1 renamed] deleted=false" {
+		t.Errorf("items after change = %q", items)
+	}
+	tags := h.table("item_tags")
+	wantTags := []string{"[i0 a] deleted=false", "[i0 b] deleted=false", "[i1 a] deleted=true", "[i1 b] deleted=false", "[i1 c] deleted=false"}
+	if !slices.Equal(tags[:5], wantTags) {
+		t.Errorf("tags of a rewritten item must be replaced:\n got %q\nwant %q", tags[:5], wantTags)
+	}
+	if got := h.table("parts"); !slices.Contains(got, "[i0 p2] deleted=true") || !slices.Contains(got, "[i9 x] deleted=false") || !slices.Contains(got, "[i1 p2] deleted=false") {
+		t.Errorf("parts after change = %q", got)
+	}
+	if got := h.table("events"); len(got) != 5 {
+		t.Errorf("events = %q", got)
+	}
+}
+
+func TestReimportMarksDeletes(t *testing.T) {
+	h := newHarness(t)
+	h.eng.Select = func(n string) bool { return n == "items" || n == "parts" }
+	if _, err := h.sync(); err != nil {
+		t.Fatal(err)
+	}
+	h.api.mu.Lock()
+	gone := h.api.items[2]
+	h.api.items = slices.Delete(h.api.items, 2, 3)
+	h.api.mu.Unlock()
+
+	// Within the re-import period the delete is not noticed.
+	h.now = t0.Add(time.Hour)
+	sum, err := h.sync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := report(sum, "items"); r.Mode != "incremental" || r.Deleted {
+		t.Errorf("items within the period: %+v", r)
+	}
+	// A day later the full re-import marks it and its children deleted.
+	h.now = t0.Add(25 * time.Hour)
+	sum, err = h.sync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := report(sum, "items"); r.Mode != "full" || !r.Deleted {
+		t.Errorf("items after the period: %+v", r)
+	}
+	if got := h.table("items"); got[2] != "[i2 item 2] deleted=true" || got[1] != "[i1 item 1] deleted=false" {
+		t.Errorf("items = %q", got)
+	}
+	for _, name := range []string{"item_tags", "parts"} {
+		for _, row := range h.table(name) {
+			if strings.HasPrefix(row, "[i2 ") != strings.HasSuffix(row, "deleted=true") {
+				t.Errorf("%s: %s", name, row)
+			}
+		}
+	}
+	// It comes back: flipped to not deleted.
+	h.api.mu.Lock()
+	gone.updated = t0.Add(26 * time.Hour)
+	h.api.items = append(h.api.items, gone)
+	h.api.mu.Unlock()
+	h.now = t0.Add(27 * time.Hour)
+	if _, err := h.sync(); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.table("items"); got[2] != "[i2 item 2] deleted=false" {
+		t.Errorf("a re-created row must flip back: %q", got)
+	}
+}
+
+// TestResumeAfterFailedCommit fails the sync at every commit in turn and
+// checks that the next sync ends where an uninterrupted sync ends.
+func TestResumeAfterFailedCommit(t *testing.T) {
+	ref := newHarness(t)
+	ref.eng.Select = func(n string) bool { return n != "secrets" }
+	if _, err := ref.sync(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{}
+	for _, n := range []string{"items", "item_tags", "parts", "events"} {
+		want[n] = ref.table(n)
+	}
+	resumed := 0
+	for failAt := 1; ; failAt++ {
+		h := newHarness(t)
+		h.eng.Select = ref.eng.Select
+		h.eng.Parallel = 1
+		commits := 0
+		h.db.FailCommit = func(b *runtime.Batch) error {
+			commits++
+			if commits == failAt {
+				return errors.New("injected crash")
+			}
+			return nil
+		}
+		_, err := h.sync()
+		if commits < failAt {
+			break // every commit point has been tried
+		}
+		if err == nil {
+			t.Fatalf("failAt %d: the sync must report the failed commit", failAt)
+		}
+		resumed++
+		h.db.FailCommit = nil
+		h.now = t0.Add(time.Minute)
+		if _, err := h.sync(); err != nil {
+			t.Fatalf("failAt %d: resumed sync: %v", failAt, err)
+		}
+		for n, w := range want {
+			if got := h.table(n); !slices.Equal(got, w) {
+				t.Errorf("failAt %d: %s after resume:\n got %q\nwant %q", failAt, n, got, w)
+			}
+		}
+	}
+	if resumed < 6 {
+		t.Errorf("only %d commit points tried", resumed)
+	}
+}
+
+func TestUnauthorizedStopsTheSync(t *testing.T) {
+	h := newHarness(t)
+	h.api.token = "rotated"
+	sum, err := h.sync()
+	if err == nil || !errors.Is(err, fetch.ErrUnauthorized) {
+		t.Fatalf("err = %v", err)
+	}
+	if strings.Contains(err.Error(), "s3cret-token") {
+		t.Error("the token leaked into the error")
+	}
+	for _, r := range sum.Tables {
+		if r.Status == runtime.StatusOK {
+			t.Errorf("%s synced with bad credentials", r.Table)
+		}
+	}
+}
