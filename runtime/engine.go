@@ -396,7 +396,7 @@ func (r *tableRun) syncList(ctx context.Context) error {
 	return r.commit(ctx)
 }
 
-// fanOutsOf lists the selected tables read per row of t.
+// fanOutsOf lists the tables read per row of t.
 func (r *tableRun) fanOutsOf(t *Table) []*Table {
 	var out []*Table
 	for _, f := range r.e.Registry.Tables {
@@ -413,12 +413,19 @@ func (r *tableRun) fanOutsOf(t *Table) []*Table {
 // returns now.
 func (r *tableRun) syncFanOut(ctx context.Context) error {
 	t := r.t
-	parent := r.e.Registry.Lookup(t.FanOut.Parent)
-	if parent == nil || parent.Request == nil {
-		return fmt.Errorf("%s: fan-out parent %q is not a table with a request", t.Name, t.FanOut.Parent)
+	fo := t.FanOut
+	// Where the parents come from: a table's endpoint, a listing of their own,
+	// or fixed records.
+	listing, pagination := fo.Request, fo.Pagination
+	if fo.Parent != "" {
+		parent := r.e.Registry.Lookup(fo.Parent)
+		if parent == nil || parent.Request == nil {
+			return fmt.Errorf("%s: fan-out parent %q is not a table with a request", t.Name, fo.Parent)
+		}
+		listing, pagination = parent.Request, parent.Pagination
 	}
 	st := r.state
-	cs := t.FanOut.ChangedSince
+	cs := fo.ChangedSince
 	synced := r.started
 	full := cs == nil || st.ParentCursor == ""
 	parentURL := ""
@@ -426,7 +433,7 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 	if p := st.Pending; p != nil && p.ParentURL != "" {
 		r.report.Mode = "resume"
 		synced, full, parentURL, maxParent = p.Synced, p.Full, p.ParentURL, p.MaxParentCursor
-	} else {
+	} else if listing != nil {
 		r.report.Mode = "full"
 		cursor := ""
 		if cs != nil {
@@ -437,27 +444,37 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 			}
 		}
 		if cursor == "" {
-			parentURL = listURL(parent.Request, "", "")
+			parentURL = listURL(listing, "", "")
 		} else {
-			parentURL = listURL(parent.Request, cs.Param, strings.ReplaceAll(cs.Template, "{cursor}", cursor))
+			parentURL = listURL(listing, cs.Param, strings.ReplaceAll(cs.Template, "{cursor}", cursor))
 		}
+	} else {
+		r.report.Mode = "full"
 	}
 	r.newBatch(synced)
+	if listing == nil {
+		var parents []gjson.Result
+		for _, v := range fo.Values {
+			parents = append(parents, gjson.Parse(v))
+		}
+		if err := r.fanOutPage(ctx, parents, &Pending{Synced: synced, Full: full}); err != nil {
+			return err
+		}
+	}
 	for parentURL != "" {
-		page, err := r.e.Fetcher.Get(ctx, t.Name, parent.Request.Bucket, parentURL)
+		page, err := r.e.Fetcher.Get(ctx, t.Name, listing.Bucket, parentURL)
 		r.report.Requests++
 		if err != nil {
 			return err
 		}
 		var parents []gjson.Result
-		records(page.Body, parent.Request.Records).ForEach(func(_, v gjson.Result) bool {
+		eachRecord(page.Body, listing.Records, func(v gjson.Result) {
 			parents = append(parents, v)
 			if cs != nil {
 				maxParent = maxString(maxParent, cursorValue(v, cs.CursorField))
 			}
-			return true
 		})
-		next := nextURL(parent.Pagination, page)
+		next := nextURL(pagination, page)
 		here := &Pending{Synced: synced, Full: full, ParentURL: parentURL, MaxParentCursor: maxParent}
 		if err := r.fanOutPage(ctx, parents, here); err != nil {
 			return err
@@ -530,7 +547,9 @@ func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here 
 		if res.err != nil {
 			return res.err
 		}
-		r.batch.Replace[t] = append(r.batch.Replace[t], r.parentKey(parents[i]))
+		if len(t.ParentKey) > 0 {
+			r.batch.Replace[t] = append(r.batch.Replace[t], r.parentKey(parents[i]))
+		}
 		for _, body := range res.pages {
 			r.report.Pages++
 			r.extractPage(body, parents[i], t)
@@ -547,11 +566,19 @@ func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here 
 	return nil
 }
 
-// parentKey is a fan-out table's parent key for a parent record: the
-// parent's key columns read from the record and converted by their type.
+// parentKey is a fan-out table's parent key for a parent record: a table
+// parent's key columns, or the spec's key paths, read from the record and
+// converted like the extractor converts them.
 func (r *tableRun) parentKey(parent gjson.Result) []any {
-	p := r.e.Registry.Lookup(r.t.FanOut.Parent)
-	key := make([]any, 0, len(p.PrimaryKey))
+	fo := r.t.FanOut
+	key := make([]any, 0, len(r.t.ParentKey))
+	if fo.Parent == "" {
+		for _, path := range fo.Key {
+			key = append(key, r.em.String(parent.Get(path)).Any())
+		}
+		return key
+	}
+	p := r.e.Registry.Lookup(fo.Parent)
 	for _, k := range p.PrimaryKey {
 		i := slices.IndexFunc(p.Columns, func(c Column) bool { return c.Name == k })
 		if i < 0 {
@@ -563,13 +590,18 @@ func (r *tableRun) parentKey(parent gjson.Result) []any {
 	return key
 }
 
+// fanOutURL fills the {parent.<field>} placeholders of the path (escaped
+// as a path segment) and of the params (escaped as a query value).
 func fanOutURL(t *Table, parent gjson.Result) string {
-	path := t.Request.Path
-	for _, f := range t.FanOut.Fields {
-		path = strings.ReplaceAll(path, "{parent."+f+"}", url.PathEscape(parent.Get(f).String()))
-	}
 	req := *t.Request
-	req.Path = path
+	req.Params = slices.Clone(req.Params)
+	for _, f := range t.FanOut.Fields {
+		ph, val := "{parent."+f+"}", parent.Get(f).String()
+		req.Path = strings.ReplaceAll(req.Path, ph, url.PathEscape(val))
+		for i := range req.Params {
+			req.Params[i].Value = strings.ReplaceAll(req.Params[i].Value, ph, val)
+		}
+	}
 	return listURL(&req, "", "")
 }
 
@@ -630,13 +662,12 @@ func (r *tableRun) extractPage(body []byte, parent gjson.Result, t *Table) (int,
 	if t.Incremental != nil && t.Incremental.Kind == IncrementalFilter {
 		field = t.Incremental.CursorField
 	}
-	records(body, t.Request.Records).ForEach(func(_, v gjson.Result) bool {
+	eachRecord(body, t.Request.Records, func(v gjson.Result) {
 		n++
 		t.Extract(v, parent, r.em)
 		if field != "" {
 			maxCursor = maxString(maxCursor, cursorValue(v, field))
 		}
-		return true
 	})
 	return n, maxCursor
 }
@@ -653,12 +684,23 @@ func (r *tableRun) commit(ctx context.Context) error {
 	return nil
 }
 
-func records(body []byte, path string) gjson.Result {
+// eachRecord calls fn for every record of a body: the elements of the array
+// at path (the body itself when path is empty), or the body as one record
+// when it is a single object, as detail endpoints answer.
+func eachRecord(body []byte, path string, fn func(gjson.Result)) {
 	doc := gjson.ParseBytes(body)
 	if path != "" {
-		return doc.Get(path)
+		doc = doc.Get(path)
 	}
-	return doc
+	switch {
+	case doc.IsArray():
+		doc.ForEach(func(_, v gjson.Result) bool {
+			fn(v)
+			return true
+		})
+	case doc.IsObject():
+		fn(doc)
+	}
 }
 
 func nextURL(p Pagination, page *fetch.Page) string {

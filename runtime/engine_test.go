@@ -72,7 +72,30 @@ var (
 		PrimaryKey:  []string{"id"},
 		Columns:     []runtime.Column{{Name: "id", Type: runtime.TypeString, Source: "id"}},
 	}
-	registry = &runtime.Registry{Tables: []*runtime.Table{items, parts, events, secrets}}
+	// kinds: one request per fixed parent record, the placeholder in a param.
+	kinds = &runtime.Table{
+		Name:       "kinds",
+		Request:    &runtime.Request{Path: "/kinds", Params: []runtime.Param{{Name: "kind", Value: "{parent.kind}"}}, Bucket: "default"},
+		Pagination: runtime.Pagination{Kind: runtime.PaginationNone},
+		FanOut:     &runtime.FanOut{Values: []string{`{"kind":"a"}`, `{"kind":"b c"}`}, Fields: []string{"kind"}},
+		Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport},
+		PrimaryKey: []string{"id"},
+		Columns:    []runtime.Column{{Name: "id", Type: runtime.TypeString, Source: "id"}},
+	}
+	// ownerRoles: parents from a wrapped listing that is no table; each
+	// parent's endpoint answers a single object.
+	ownerRoles = &runtime.Table{
+		Name:       "owner_roles",
+		Request:    &runtime.Request{Path: "/owners/{parent.id}/role", Bucket: "default"},
+		Pagination: runtime.Pagination{Kind: runtime.PaginationNone},
+		FanOut: &runtime.FanOut{Request: &runtime.Request{Path: "/owners", Bucket: "default", Records: "value"},
+			Pagination: runtime.Pagination{Kind: runtime.PaginationBodyLink, NextPath: "next"}, Key: []string{"id"}, Fields: []string{"id"}},
+		Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport},
+		ParentKey:  []string{"owner_id"},
+		PrimaryKey: []string{"owner_id"},
+		Columns:    []runtime.Column{{Name: "owner_id", Type: runtime.TypeString, Source: "parent.id"}, {Name: "role", Type: runtime.TypeString, Source: "role"}},
+	}
+	registry = &runtime.Registry{Tables: []*runtime.Table{items, parts, events, secrets, kinds, ownerRoles}}
 )
 
 func init() {
@@ -93,6 +116,12 @@ func init() {
 		e.Emit(events, &rowOf{[]any{e.String(rec.Get("id")).Any()}})
 	}
 	secrets.Extract = events.Extract
+	kinds.Extract = func(rec, _ gjson.Result, e *runtime.Emitter) {
+		e.Emit(kinds, &rowOf{[]any{e.String(rec.Get("id")).Any()}})
+	}
+	ownerRoles.Extract = func(rec, parent gjson.Result, e *runtime.Emitter) {
+		e.Emit(ownerRoles, &rowOf{[]any{e.String(parent.Get("id")).Any(), e.String(rec.Get("role")).Any()}})
+	}
 }
 
 type item struct {
@@ -171,6 +200,17 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Add("Link", fmt.Sprintf(`<%s/events?after=%d>; rel="next"`, base, end))
 		fmt.Fprint(w, "["+strings.Join(out, ",")+"]")
+	case r.URL.Path == "/kinds":
+		fmt.Fprintf(w, `[{"id":%q}]`, "k-"+q.Get("kind"))
+	case r.URL.Path == "/owners":
+		if q.Get("page") == "" {
+			fmt.Fprintf(w, `{"value":[{"id":"o1"}],"next":"%s/owners?page=2"}`, base)
+		} else {
+			fmt.Fprint(w, `{"value":[{"id":"o2"}]}`)
+		}
+	case strings.HasPrefix(r.URL.Path, "/owners/"):
+		id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/owners/"), "/role")
+		fmt.Fprintf(w, `{"role":"admin-of-%s"}`, id)
 	case r.URL.Path == "/secrets":
 		w.WriteHeader(403)
 		fmt.Fprint(w, `{"code":"DENIED","message":"not allowed"}`)
@@ -259,7 +299,7 @@ func TestFirstAndIncrementalSync(t *testing.T) {
 	if r := report(sum, "secrets"); r.Status != runtime.StatusSkipped || !strings.Contains(r.Reason, "OWNER") || !strings.Contains(r.Reason, "secrets.read") {
 		t.Errorf("secrets: %+v", r)
 	}
-	for _, name := range []string{"items", "parts", "events"} {
+	for _, name := range []string{"items", "parts", "events", "kinds", "owner_roles"} {
 		if r := report(sum, name); r.Status != runtime.StatusOK {
 			t.Errorf("%s: %+v", name, r)
 		}
@@ -275,6 +315,12 @@ func TestFirstAndIncrementalSync(t *testing.T) {
 	}
 	if got := h.table("events"); len(got) != 4 {
 		t.Errorf("events = %v", got)
+	}
+	if got := h.table("kinds"); !slices.Equal(got, []string{"[k-a] deleted=false", "[k-b c] deleted=false"}) {
+		t.Errorf("kinds (fixed parents) = %q", got)
+	}
+	if got := h.table("owner_roles"); !slices.Equal(got, []string{"[o1 admin-of-o1] deleted=false", "[o2 admin-of-o2] deleted=false"}) {
+		t.Errorf("owner_roles (listing parents, single-object bodies) = %q", got)
 	}
 	st, _ := h.db.State(context.Background())
 	if st["items"].Cursor != "2026-01-15T06:00:00.000Z" || st["items"].Pending != nil {
@@ -293,6 +339,8 @@ func TestFirstAndIncrementalSync(t *testing.T) {
 		"/items?limit=2&partsSince=2026-01-15T11%3A00%3A00.000Z", // parents whose parts changed
 		"/events?after=4",
 		"/secrets",
+		"/kinds?kind=a", "/kinds?kind=b+c", // tables without a cursor are read whole
+		"/owners", "/owners?page=2", "/owners/o1/role", "/owners/o2/role",
 	}
 	slices.Sort(reqs)
 	slices.Sort(want)

@@ -186,12 +186,22 @@ type Permissions struct {
 	Scope string
 }
 
-// FanOut describes a table read with one request per row of a parent table.
+// FanOut describes a table read with one request per parent record. The
+// parents are the rows of a table (Parent), the records of a listing that is
+// no table of its own (Request), or fixed records (Values).
 type FanOut struct {
-	// Parent is the parent table's name.
+	// Parent is the parent table's name, empty for listing and fixed parents.
 	Parent string
+	// Request and Pagination describe a listing parent.
+	Request    *Request
+	Pagination Pagination
+	// Values are fixed parent records as JSON objects.
+	Values []string
+	// Key lists the gjson paths of a listing or fixed parent record that
+	// fill ParentKey; a table parent's primary key fills it otherwise.
+	Key []string
 	// Fields are the parent record's gjson paths used by {parent.<field>}
-	// placeholders in the request path, in order of appearance.
+	// placeholders in the request path and params, in order of appearance.
 	Fields []string
 	// ChangedSince limits fan-out to parents changed since the last sync: the
 	// parent endpoint is listed with this filter instead of all parents.

@@ -291,31 +291,28 @@ func (e *emitter) descriptor(f *File, t *ir.Table) {
 		"SpecFile", Lit(e.opt.SpecPath(t.SpecFile)),
 	}
 	if r := t.Request; r != nil && t.Parent == nil {
-		var params []Code
-		for _, p := range r.Params {
-			params = append(params, lit("Name", Lit(p.Name), "Value", Lit(p.Value)))
-		}
-		fields = append(fields, "Request", Op("&").Add(e.rt("Request")).Add(litMulti(
-			"Path", Lit(r.Path),
-			"Params", sliceOmit(Index().Add(e.rt("Param")), params),
-			"Bucket", Lit(r.Bucket),
-			"Records", litOmit(r.Records),
-		)))
-		p := t.Pagination
-		fields = append(fields, "Pagination", e.rt("Pagination").Add(lit(
-			"Kind", e.kind("Pagination", p.Kind),
-			"Rel", litOmit(p.Rel),
-			"NextPath", litOmit(p.NextPath),
-			"Poll", boolOmit(p.Poll),
-		)))
+		fields = append(fields, "Request", e.request(r))
+		fields = append(fields, "Pagination", e.pagination(t.Pagination))
 		fields = append(fields, "Incremental", e.incremental(t.Incremental))
 		fields = append(fields, "Deletes", e.rt("Deletes").Add(lit(
 			"Kind", e.kind("Deletes", t.Deletes.Kind),
 			"Every", duration(t.Deletes.Every),
 		)))
 		if fo := t.FanOut; fo != nil {
-			fields = append(fields, "FanOut", Op("&").Add(e.rt("FanOut")).Add(lit(
-				"Parent", Lit(fo.Parent.Name),
+			var parent, request, pagination Code
+			if fo.Parent != nil {
+				parent = Lit(fo.Parent.Name)
+			}
+			if fo.Request != nil {
+				request = e.request(fo.Request)
+				pagination = e.pagination(fo.Pagination)
+			}
+			fields = append(fields, "FanOut", Op("&").Add(e.rt("FanOut")).Add(litMulti(
+				"Parent", parent,
+				"Request", request,
+				"Pagination", pagination,
+				"Values", strings_(fo.Values),
+				"Key", strings_(fo.Key),
 				"Fields", strings_(fo.Fields),
 				"ChangedSince", e.incremental(fo.ChangedSince),
 			)))
@@ -360,6 +357,28 @@ func boolOmit(b bool) Code {
 		return nil
 	}
 	return Lit(true)
+}
+
+func (e *emitter) request(r *ir.Request) Code {
+	var params []Code
+	for _, p := range r.Params {
+		params = append(params, lit("Name", Lit(p.Name), "Value", Lit(p.Value)))
+	}
+	return Op("&").Add(e.rt("Request")).Add(litMulti(
+		"Path", Lit(r.Path),
+		"Params", sliceOmit(Index().Add(e.rt("Param")), params),
+		"Bucket", Lit(r.Bucket),
+		"Records", litOmit(r.Records),
+	))
+}
+
+func (e *emitter) pagination(p ir.Pagination) Code {
+	return e.rt("Pagination").Add(lit(
+		"Kind", e.kind("Pagination", p.Kind),
+		"Rel", litOmit(p.Rel),
+		"NextPath", litOmit(p.NextPath),
+		"Poll", boolOmit(p.Poll),
+	))
 }
 
 func (e *emitter) incremental(in *ir.Incremental) Code {

@@ -3,6 +3,7 @@
 package ir
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -96,10 +97,14 @@ type Deletes struct {
 	Every time.Duration
 }
 
-// FanOut is a resolved fan-out parent.
+// FanOut is a resolved fan-out parent: a table, a listing or fixed records.
 type FanOut struct {
-	Parent       *Table
-	Fields       []string // gjson paths of the {parent.<field>} placeholders
+	Parent       *Table       // a table parent, else nil
+	Request      *Request     // a listing parent, else nil
+	Pagination   Pagination   // of the listing parent
+	Values       []string     // fixed parent records, as JSON objects
+	Key          []string     // gjson paths filling parent_key (listing and fixed parents)
+	Fields       []string     // gjson paths of the {parent.<field>} placeholders, in order
 	ChangedSince *Incremental
 }
 
@@ -176,23 +181,56 @@ func Resolve(files []*spec.Loaded) (*Registry, error) {
 		}
 	}
 	for _, p := range fanouts {
-		parent := byName[p.s.Parent.Table]
-		if parent == nil {
-			return nil, fmt.Errorf("%s: unknown parent %q", p.t.Name, p.s.Parent.Table)
+		sp := p.s.Parent
+		fo := &FanOut{ChangedSince: resolveIncremental(sp.ChangedSince), Key: sp.Key}
+		fo.Fields = placeholders(p.s.Request.Path)
+		for _, prm := range p.s.Request.Params {
+			fo.Fields = append(fo.Fields, placeholders(prm.Value)...)
 		}
-		fo := &FanOut{Parent: parent, ChangedSince: resolveIncremental(p.s.Parent.ChangedSince)}
-		for _, m := range placeholders(p.s.Request.Path) {
-			fo.Fields = append(fo.Fields, m)
+		var keys []*Column
+		switch {
+		case sp.Table != "":
+			parent := byName[sp.Table]
+			if parent == nil {
+				return nil, fmt.Errorf("%s: unknown parent %q", p.t.Name, sp.Table)
+			}
+			fo.Parent = parent
+			var err error
+			if keys, err = parentKeyColumns(p.s.ParentKey, parent); err != nil {
+				return nil, fmt.Errorf("%s: %w", p.t.Name, err)
+			}
+		default:
+			if sp.Request != nil {
+				fo.Request = &Request{Path: sp.Request.Path, Params: sp.Request.Params, Bucket: sp.Request.BucketName(), Records: sp.Request.Records}
+				pg := (&spec.Table{Pagination: sp.Pagination}).PaginationOrDefault()
+				fo.Pagination = Pagination{Kind: string(pg.Type), Rel: pg.Rel, NextPath: pg.NextPath, Poll: pg.Poll}
+			}
+			for _, v := range sp.Values {
+				fo.Values = append(fo.Values, paramsJSON(v))
+			}
+			for i, n := range p.s.ParentKey {
+				path, _ := spec.SplitPath(sp.Key[i])
+				src := &Column{Name: sp.Key[i], Path: path, Type: "string"}
+				keys = append(keys, &Column{Name: n, GoName: spec.GoName(n), Type: "string", ParentOf: src,
+					Description: fmt.Sprintf("Key of the parent record (%s).", sp.Key[i])})
+			}
 		}
 		p.t.FanOut = fo
-		keys, err := parentKeyColumns(p.s.ParentKey, parent)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p.t.Name, err)
-		}
 		p.t.ParentKey = keys
 		p.t.Columns = append(slices.Clone(keys), p.t.Columns...)
 	}
 	return reg, nil
+}
+
+// paramsJSON writes a fixed parent record as a JSON object of strings.
+func paramsJSON(ps spec.Params) string {
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		k, _ := json.Marshal(p.Name)
+		v, _ := json.Marshal(p.Value)
+		parts[i] = string(k) + ":" + string(v)
+	}
+	return "{" + strings.Join(parts, ",") + "}"
 }
 
 func placeholders(path string) []string {

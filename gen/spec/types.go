@@ -74,7 +74,7 @@ type Table struct {
 // Request is a list endpoint.
 type Request struct {
 	Path    string `yaml:"path" spec:"required" doc:"Path below the base URL. Fan-out tables use {parent.<field>} placeholders."`
-	Params  Params `yaml:"params" doc:"Fixed query parameters, sent in this order."`
+	Params  Params `yaml:"params" doc:"Fixed query parameters, sent in this order; fan-out tables may use {parent.<field>} in values."`
 	Bucket  string `yaml:"bucket" doc:"Rate-limit bucket of the endpoint, declared in source.buckets. Default: default."`
 	Records string `yaml:"records" doc:"gjson path of the record array in the body. Default: the body itself is the array."`
 }
@@ -126,9 +126,15 @@ type Permissions struct {
 	Scope string   `yaml:"scope" doc:"OAuth scope the table needs."`
 }
 
-// FanOut names the parent table a fan-out table is read for.
+// FanOut says which parent records a fan-out table is read for: the rows of
+// a table of the folder, the records of a listing that is no table of its
+// own, or a fixed list. Exactly one of table, request and values.
 type FanOut struct {
-	Table        string       `yaml:"table" spec:"required" doc:"The parent table; its records fill the {parent.<field>} placeholders."`
+	Table        string       `yaml:"table" doc:"The parent table; its records fill the {parent.<field>} placeholders and its primary key the parent_key columns."`
+	Request      *Request     `yaml:"request" doc:"A listing whose records are the parents but which is no table of its own (e.g. the users that hold admin roles)."`
+	Pagination   *Pagination  `yaml:"pagination" doc:"request parents: how the listing pages. Default: link_header with rel next."`
+	Values       []Params     `yaml:"values" doc:"Fixed parent records, e.g. [{type: PASSWORD}, {type: OKTA_SIGN_ON}] for an endpoint that wants one request per type."`
+	Key          Names        `yaml:"key" doc:"request and values parents: gjson paths of the parent record that fill parent_key, in order."`
 	ChangedSince *Incremental `yaml:"changed_since" doc:"Only parents changed since the last sync: the parent endpoint is listed with this filter."`
 }
 

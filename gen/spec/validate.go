@@ -174,8 +174,7 @@ func (v *validator) table(t *Table, root string) {
 	tp := v.pos(t, v.cur.Root)
 	v.name(t.Name, v.pos(&t.Name, tp), "name")
 	if r := t.Request; r != nil {
-		rp := v.pos(r, tp)
-		v.request(t, r, rp)
+		v.request(r, v.pos(r, tp), "request", t.Parent != nil)
 	}
 	pag := t.PaginationOrDefault()
 	if p := t.Pagination; p != nil {
@@ -237,40 +236,50 @@ func (v *validator) table(t *Table, root string) {
 	}
 }
 
-func (v *validator) request(t *Table, r *Request, rp Pos) {
+// request checks an endpoint; field is where it is ("request", or
+// "parent.request" for a fan-out's parent listing) and fanout says whether
+// {parent.<field>} placeholders are expected.
+func (v *validator) request(r *Request, rp Pos, field string, fanout bool) {
 	pathPos := v.pos(&r.Path, rp)
 	if r.Path != "" && !strings.HasPrefix(r.Path, "/") {
-		v.errorf(pathPos, "request.path", "%q must start with /", r.Path)
+		v.errorf(pathPos, field+".path", "%q must start with /", r.Path)
 	}
 	if strings.Contains(r.Path, "?") {
-		v.errorf(pathPos, "request.path", "put query parameters in request.params, not in the path")
+		v.errorf(pathPos, field+".path", "put query parameters in request.params, not in the path")
 	}
-	places := placeRe.FindAllStringSubmatch(r.Path, -1)
+	places := v.placeholders(r.Path, pathPos, field+".path", fanout)
+	for i, p := range r.Params {
+		if p.Name == "" {
+			v.errorf(v.pos(&r.Params, rp), fmt.Sprintf("%s.params[%d]", field, i), "empty parameter name")
+		}
+		places += v.placeholders(p.Value, v.pos(&r.Params, rp), field+".params."+p.Name, fanout)
+	}
+	if fanout && places == 0 {
+		v.errorf(pathPos, field+".path", "a fan-out table's path or params need a {parent.<field>} placeholder")
+	}
+	if v.buckets != nil && !v.buckets[r.BucketName()] {
+		v.errorf(v.pos(&r.Bucket, rp), field+".bucket", "unknown bucket %q; declare it in source.buckets", r.BucketName())
+	}
+	v.gjsonPath(r.Records, v.pos(&r.Records, rp), field+".records")
+}
+
+// placeholders checks the {parent.<field>} placeholders of s and counts them.
+func (v *validator) placeholders(s string, at Pos, field string, fanout bool) int {
+	places := placeRe.FindAllStringSubmatch(s, -1)
 	for _, m := range places {
-		field, ok := strings.CutPrefix(m[1], "parent.")
+		path, ok := strings.CutPrefix(m[1], "parent.")
 		switch {
 		case !ok:
-			v.errorf(pathPos, "request.path", "unknown placeholder {%s}; the only one is {parent.<field>}", m[1])
-		case t.Parent == nil:
-			v.errorf(pathPos, "request.path", "placeholder {%s} needs a parent: block (a fan-out table)", m[1])
+			v.errorf(at, field, "unknown placeholder {%s}; the only one is {parent.<field>}", m[1])
+		case !fanout:
+			v.errorf(at, field, "placeholder {%s} needs a parent: block (a fan-out table)", m[1])
 		default:
-			if _, err := SplitPath(field); err != nil {
-				v.errorf(pathPos, "request.path", "bad path in {%s}: %v", m[1], err)
+			if _, err := SplitPath(path); err != nil {
+				v.errorf(at, field, "bad path in {%s}: %v", m[1], err)
 			}
 		}
 	}
-	if t.Parent != nil && len(places) == 0 {
-		v.errorf(pathPos, "request.path", "a fan-out table's path needs a {parent.<field>} placeholder")
-	}
-	if v.buckets != nil && !v.buckets[r.BucketName()] {
-		v.errorf(v.pos(&r.Bucket, rp), "request.bucket", "unknown bucket %q; declare it in source.buckets", r.BucketName())
-	}
-	v.gjsonPath(r.Records, v.pos(&r.Records, rp), "request.records")
-	for i, p := range r.Params {
-		if p.Name == "" {
-			v.errorf(v.pos(&r.Params, rp), fmt.Sprintf("request.params[%d]", i), "empty parameter name")
-		}
-	}
+	return len(places)
 }
 
 func (v *validator) incremental(in *Incremental, ip Pos, field string, poll bool) {
@@ -312,6 +321,32 @@ func (v *validator) incremental(in *Incremental, ip Pos, field string, poll bool
 func (v *validator) fanOut(t *Table, tp Pos) {
 	f := t.Parent
 	fp := v.pos(f, tp)
+	kinds := 0
+	for _, set := range []bool{f.Table != "", f.Request != nil, len(f.Values) > 0} {
+		if set {
+			kinds++
+		}
+	}
+	if kinds != 1 {
+		v.errorf(fp, "parent", "a parent is one of table, request or values")
+	}
+	if f.Table != "" && (len(f.Key) > 0 || f.Pagination != nil) {
+		v.errorf(fp, "parent", "key and pagination belong to request and values parents; a table parent has its own")
+	}
+	if f.Pagination != nil && f.Request == nil {
+		v.errorf(v.pos(f.Pagination, fp), "parent.pagination", "pagination belongs to request parents")
+	}
+	if f.Request != nil {
+		v.request(f.Request, v.pos(f.Request, fp), "parent.request", false)
+	}
+	if p := f.Pagination; p != nil && p.Type == "body_link" && p.NextPath == "" {
+		v.errorf(v.pos(p, fp), "parent.pagination.next_path", "body_link pagination needs next_path, the gjson path of the next URL")
+	}
+	for i, k := range f.Key {
+		if _, err := SplitPath(k); err != nil {
+			v.errorf(v.pos(&f.Key, fp), fmt.Sprintf("parent.key[%d]", i), "bad path: %v", err)
+		}
+	}
 	parent, ok := v.top[f.Table]
 	switch {
 	case f.Table == "":
@@ -322,16 +357,27 @@ func (v *validator) fanOut(t *Table, tp Pos) {
 	case parent.Parent != nil:
 		v.errorf(v.pos(&f.Table, fp), "parent.table", "%q is itself a fan-out table; fan out from a table listed whole", f.Table)
 	}
-	if len(t.ParentKey) == 0 {
+	switch {
+	case f.Table != "" && len(t.ParentKey) == 0:
 		v.errorf(fp, "parent_key", "a fan-out table needs parent_key, the columns holding the parent's primary key")
-	} else if ok && len(t.ParentKey) != len(parent.PrimaryKey) {
+	case f.Table != "" && ok && len(t.ParentKey) != len(parent.PrimaryKey):
 		v.errorf(v.pos(&t.ParentKey, tp), "parent_key", "%d names, but %s's primary key has %d (%s)", len(t.ParentKey), parent.Name, len(parent.PrimaryKey), strings.Join(parent.PrimaryKey, ", "))
+	case f.Table == "" && len(t.ParentKey) != len(f.Key):
+		v.errorf(fp, "parent.key", "%d parent_key columns but %d key paths; each parent_key column is filled from one key path", len(t.ParentKey), len(f.Key))
+	}
+	for i, val := range f.Values {
+		if len(val) == 0 {
+			v.errorf(v.pos(&f.Values, fp), fmt.Sprintf("parent.values[%d]", i), "empty parent record")
+		}
 	}
 	if cs := f.ChangedSince; cs != nil {
 		cp := v.pos(cs, fp)
-		if cs.IncrementalType() != "filter" {
+		switch {
+		case len(f.Values) > 0:
+			v.errorf(cp, "parent.changed_since", "fixed parents never change; changed_since needs a table or request parent")
+		case cs.IncrementalType() != "filter":
 			v.errorf(v.pos(&cs.Type, cp), "parent.changed_since.type", "changed_since must be a filter")
-		} else {
+		default:
 			v.incremental(cs, cp, "parent.changed_since", false)
 		}
 	}

@@ -22,13 +22,17 @@ var GroupMember = &runtime.Table{
 	},
 	Pagination: runtime.Pagination{Kind: runtime.PaginationLinkHeader, Rel: "next"},
 	Deletes:    runtime.Deletes{Kind: runtime.DeletesNone},
-	FanOut: &runtime.FanOut{Parent: "groups", Fields: []string{"id"}, ChangedSince: &runtime.Incremental{
-		Kind:        runtime.IncrementalFilter,
-		CursorField: "lastMembershipUpdated",
-		Param:       "search",
-		Template:    "lastMembershipUpdated gt \"{cursor}\"",
-		Lookback:    5 * time.Minute,
-	}},
+	FanOut: &runtime.FanOut{
+		Parent: "groups",
+		Fields: []string{"id"},
+		ChangedSince: &runtime.Incremental{
+			Kind:        runtime.IncrementalFilter,
+			CursorField: "lastMembershipUpdated",
+			Param:       "search",
+			Template:    "lastMembershipUpdated gt \"{cursor}\"",
+			Lookback:    5 * time.Minute,
+		},
+	},
 	Permissions: runtime.Permissions{Roles: []string{"READ_ONLY_ADMIN", "APP_ADMIN", "USER_ADMIN", "ORG_ADMIN", "SUPER_ADMIN", "HELP_DESK_ADMIN", "API_ACCESS_MANAGEMENT_ADMIN", "GROUP_MEMBERSHIP_ADMIN"}, Scope: "okta.groups.read"},
 	PrimaryKey:  []string{"groups_id", "users_id"},
 	Columns: []runtime.Column{

@@ -17,12 +17,16 @@ var PersonBadges = &runtime.Table{
 	},
 	Pagination: runtime.Pagination{Kind: runtime.PaginationNone},
 	Deletes:    runtime.Deletes{Kind: runtime.DeletesNone},
-	FanOut: &runtime.FanOut{Parent: "people", Fields: []string{"id"}, ChangedSince: &runtime.Incremental{
-		Kind:        runtime.IncrementalFilter,
-		CursorField: "meta.badges_changed",
-		Param:       "filter",
-		Template:    "badges_changed gt \"{cursor}\"",
-	}},
+	FanOut: &runtime.FanOut{
+		Parent: "people",
+		Fields: []string{"id"},
+		ChangedSince: &runtime.Incremental{
+			Kind:        runtime.IncrementalFilter,
+			CursorField: "meta.badges_changed",
+			Param:       "filter",
+			Template:    "badges_changed gt \"{cursor}\"",
+		},
+	},
 	Permissions: runtime.Permissions{Roles: []string{"READER", "ADMIN"}, Scope: "people.read"},
 	PrimaryKey:  []string{"person_id", "badge"},
 	Columns: []runtime.Column{

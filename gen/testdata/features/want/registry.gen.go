@@ -30,5 +30,7 @@ var Registry = &runtime.Registry{
 		People,
 		PersonBadges,
 		Events,
+		PersonRoles,
+		Rules,
 	},
 }
