@@ -335,7 +335,7 @@ func TestFirstAndIncrementalSync(t *testing.T) {
 	}
 	reqs := h.api.takeRequests()
 	want := []string{
-		"/items?limit=2&since=2026-01-15T05%3A59%3A00.000Z",     // cursor minus the one-minute lookback
+		"/items?limit=2&since=2026-01-15T05%3A59%3A00.000Z",      // cursor minus the one-minute lookback
 		"/items?limit=2&partsSince=2026-01-15T11%3A00%3A00.000Z", // parents whose parts changed
 		"/events?after=4",
 		"/secrets",

@@ -99,12 +99,12 @@ type Deletes struct {
 
 // FanOut is a resolved fan-out parent: a table, a listing or fixed records.
 type FanOut struct {
-	Parent       *Table       // a table parent, else nil
-	Request      *Request     // a listing parent, else nil
-	Pagination   Pagination   // of the listing parent
-	Values       []string     // fixed parent records, as JSON objects
-	Key          []string     // gjson paths filling parent_key (listing and fixed parents)
-	Fields       []string     // gjson paths of the {parent.<field>} placeholders, in order
+	Parent       *Table     // a table parent, else nil
+	Request      *Request   // a listing parent, else nil
+	Pagination   Pagination // of the listing parent
+	Values       []string   // fixed parent records, as JSON objects
+	Key          []string   // gjson paths filling parent_key (listing and fixed parents)
+	Fields       []string   // gjson paths of the {parent.<field>} placeholders, in order
 	ChangedSince *Incremental
 }
 
