@@ -16,6 +16,7 @@ var Application = &runtime.Table{
 		Path: "/api/v1/apps",
 		Params: []runtime.Param{
 			{Name: "limit", Value: "200"},
+			{Name: "includeNonDeleted", Value: "true"},
 		},
 		Bucket: "apps",
 	},
@@ -60,7 +61,7 @@ var Application = &runtime.Table{
 		{Name: "settings_app", Type: runtime.TypeJSON, Source: "settings.app"},
 		{Name: "settings_notes_admin", Type: runtime.TypeString, Source: "settings.notes.admin"},
 		{Name: "settings_notes_end_user", Type: runtime.TypeString, Source: "settings.notes.enduser"},
-		{Name: "settings_notifications_help_url", Type: runtime.TypeString, Source: "settings.notifications.help.url"},
+		{Name: "settings_notifications_help_url", Type: runtime.TypeString, Source: "settings.notifications.vpn.helpUrl"},
 		{Name: "settings_notifications_message", Type: runtime.TypeString, Source: "settings.notifications.vpn.message"},
 		{Name: "settings_notifications_vpn_network_connection", Type: runtime.TypeString, Source: "settings.notifications.vpn.network.connection"},
 		{Name: "settings_notifications_vpn_network_include", Type: runtime.TypeJSON, Source: "settings.notifications.vpn.network.include"},
@@ -94,7 +95,7 @@ var Application = &runtime.Table{
 		{Name: "settings_sign_on_signature_algorithm", Type: runtime.TypeString, Source: "settings.signOn.signatureAlgorithm"},
 		{Name: "settings_sign_on_slo_enabled", Type: runtime.TypeBoolean, Source: "settings.signOn.slo.enabled"},
 		{Name: "settings_sign_on_slo_logout_url", Type: runtime.TypeString, Source: "settings.signOn.slo.logoutUrl"},
-		{Name: "settings_sign_on_slo_sp_issuer", Type: runtime.TypeString, Source: "settings.signOn.slo.issuer"},
+		{Name: "settings_sign_on_slo_sp_issuer", Type: runtime.TypeString, Source: "settings.signOn.slo.spIssuer"},
 		{Name: "settings_sign_on_sp_certificate_x_5_c", Type: runtime.TypeJSON, Source: "settings.signOn.spCertificate.x5c"},
 		{Name: "settings_sign_on_sp_issuer", Type: runtime.TypeString, Source: "settings.signOn.spIssuer"},
 		{Name: "settings_sign_on_sso_acs_url", Type: runtime.TypeString, Source: "settings.signOn.ssoAcsUrl"},
@@ -288,7 +289,7 @@ func (r *ApplicationRow) AppendValues(dst []any) []any {
 // extractApplication emits one row of application and its children's rows.
 func extractApplication(rec, _ gjson.Result, e *runtime.Emitter) {
 	var r ApplicationRow
-	var brkApplicationLink, brkApplicationLogoLink, brkApplicationFeature gjson.Result
+	var brkApplicationLink, brkApplicationLogoLink, brkApplicationFeature, brkApplicationClientCredentialsLink, brkApplicationSignOnACSEndpoint, brkApplicationSignOnAttributeStatement, brkApplicationSignOnInlineHook, brkOauthClientGrantType, brkOauthClientPostLogoutRedirectURI, brkOauthClientRedirectURI, brkOauthClientResponseType gjson.Result
 	rec.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "id":
@@ -400,6 +401,8 @@ func extractApplication(rec, _ gjson.Result, e *runtime.Emitter) {
 					brkApplicationLink = v
 				case "logo":
 					brkApplicationLogoLink = v
+				case "clientCredentials":
+					brkApplicationClientCredentialsLink = v
 				}
 				return true
 			})
@@ -513,6 +516,14 @@ func extractApplication(rec, _ gjson.Result, e *runtime.Emitter) {
 							r.SettingsOauthClientURI = e.String(v)
 						case "wildcard_redirect":
 							r.SettingsOauthClientWildcardRedirect = e.String(v)
+						case "grant_types":
+							brkOauthClientGrantType = v
+						case "post_logout_redirect_uris":
+							brkOauthClientPostLogoutRedirectURI = v
+						case "redirect_uris":
+							brkOauthClientRedirectURI = v
+						case "response_types":
+							brkOauthClientResponseType = v
 						}
 						return true
 					})
@@ -531,17 +542,11 @@ func extractApplication(rec, _ gjson.Result, e *runtime.Emitter) {
 				case "notifications":
 					v.ForEach(func(k, v gjson.Result) bool {
 						switch k.Str {
-						case "help":
-							v.ForEach(func(k, v gjson.Result) bool {
-								switch k.Str {
-								case "url":
-									r.SettingsNotificationsHelpURL = e.String(v)
-								}
-								return true
-							})
 						case "vpn":
 							v.ForEach(func(k, v gjson.Result) bool {
 								switch k.Str {
+								case "helpUrl":
+									r.SettingsNotificationsHelpURL = e.String(v)
 								case "message":
 									r.SettingsNotificationsMessage = e.String(v)
 								case "network":
@@ -600,7 +605,7 @@ func extractApplication(rec, _ gjson.Result, e *runtime.Emitter) {
 									r.SettingsSignOnSloEnabled = e.Bool(v)
 								case "logoutUrl":
 									r.SettingsSignOnSloLogoutURL = e.String(v)
-								case "issuer":
+								case "spIssuer":
 									r.SettingsSignOnSloSpIssuer = e.String(v)
 								}
 								return true
@@ -621,6 +626,12 @@ func extractApplication(rec, _ gjson.Result, e *runtime.Emitter) {
 							r.SettingsSignOnSubjectNameIDFormat = e.String(v)
 						case "subjectNameIdTemplate":
 							r.SettingsSignOnSubjectNameIDTemplate = e.String(v)
+						case "acsEndpoints":
+							brkApplicationSignOnACSEndpoint = v
+						case "attributeStatements":
+							brkApplicationSignOnAttributeStatement = v
+						case "inlineHooks":
+							brkApplicationSignOnInlineHook = v
 						}
 						return true
 					})
@@ -679,6 +690,70 @@ func extractApplication(rec, _ gjson.Result, e *runtime.Emitter) {
 		i := 0
 		brkApplicationFeature.ForEach(func(_, v gjson.Result) bool {
 			extractApplicationFeature(v, i, &r, e)
+			i++
+			return true
+		})
+	}
+	if brkApplicationClientCredentialsLink.IsArray() {
+		i := 0
+		brkApplicationClientCredentialsLink.ForEach(func(_, v gjson.Result) bool {
+			extractApplicationClientCredentialsLink(v, i, &r, e)
+			i++
+			return true
+		})
+	}
+	if brkApplicationSignOnACSEndpoint.IsArray() {
+		i := 0
+		brkApplicationSignOnACSEndpoint.ForEach(func(_, v gjson.Result) bool {
+			extractApplicationSignOnACSEndpoint(v, i, &r, e)
+			i++
+			return true
+		})
+	}
+	if brkApplicationSignOnAttributeStatement.IsArray() {
+		i := 0
+		brkApplicationSignOnAttributeStatement.ForEach(func(_, v gjson.Result) bool {
+			extractApplicationSignOnAttributeStatement(v, i, &r, e)
+			i++
+			return true
+		})
+	}
+	if brkApplicationSignOnInlineHook.IsArray() {
+		i := 0
+		brkApplicationSignOnInlineHook.ForEach(func(_, v gjson.Result) bool {
+			extractApplicationSignOnInlineHook(v, i, &r, e)
+			i++
+			return true
+		})
+	}
+	if brkOauthClientGrantType.IsArray() {
+		i := 0
+		brkOauthClientGrantType.ForEach(func(_, v gjson.Result) bool {
+			extractOauthClientGrantType(v, i, &r, e)
+			i++
+			return true
+		})
+	}
+	if brkOauthClientPostLogoutRedirectURI.IsArray() {
+		i := 0
+		brkOauthClientPostLogoutRedirectURI.ForEach(func(_, v gjson.Result) bool {
+			extractOauthClientPostLogoutRedirectURI(v, i, &r, e)
+			i++
+			return true
+		})
+	}
+	if brkOauthClientRedirectURI.IsArray() {
+		i := 0
+		brkOauthClientRedirectURI.ForEach(func(_, v gjson.Result) bool {
+			extractOauthClientRedirectURI(v, i, &r, e)
+			i++
+			return true
+		})
+	}
+	if brkOauthClientResponseType.IsArray() {
+		i := 0
+		brkOauthClientResponseType.ForEach(func(_, v gjson.Result) bool {
+			extractOauthClientResponseType(v, i, &r, e)
 			i++
 			return true
 		})
@@ -840,11 +915,434 @@ func extractApplicationFeature(el gjson.Result, index int, p *ApplicationRow, e 
 	e.Emit(ApplicationFeature, &r)
 }
 
+// ApplicationClientCredentialsLink describes the table application_client_credentials_link. Links to an OIDC app's client credentials (secrets, keys).
+var ApplicationClientCredentialsLink = &runtime.Table{
+	Name:        "application_client_credentials_link",
+	Description: "Links to an OIDC app's client credentials (secrets, keys).",
+	SpecFile:    "specs/okta/applications.yaml",
+	Permissions: runtime.Permissions{Roles: []string{"READ_ONLY_ADMIN", "APP_ADMIN", "ORG_ADMIN", "SUPER_ADMIN", "API_ACCESS_MANAGEMENT_ADMIN"}, Scope: "okta.apps.read"},
+	PrimaryKey:  []string{"application_id", "href"},
+	Columns: []runtime.Column{
+		{
+			Name:        "application_id",
+			Type:        runtime.TypeString,
+			Source:      "parent.id",
+			Description: "Key of the parent row in application (id).",
+		},
+		{Name: "href", Type: runtime.TypeString, Source: "href"},
+		{Name: "name", Type: runtime.TypeString, Source: "name"},
+	},
+	ParentKey: []string{"application_id"},
+	Breakout:  &runtime.Breakout{Kind: runtime.BreakoutObjects, Path: "_links.clientCredentials"},
+}
+
+// ApplicationClientCredentialsLinkRow is one row of application_client_credentials_link.
+type ApplicationClientCredentialsLinkRow struct {
+	ApplicationID runtime.String
+	Href          runtime.String
+	Name          runtime.String
+}
+
+// AppendValues appends the column values in descriptor order.
+func (r *ApplicationClientCredentialsLinkRow) AppendValues(dst []any) []any {
+	return append(dst,
+		r.ApplicationID.Any(),
+		r.Href.Any(),
+		r.Name.Any())
+}
+
+// extractApplicationClientCredentialsLink emits one row of application_client_credentials_link and its children's rows.
+func extractApplicationClientCredentialsLink(el gjson.Result, index int, p *ApplicationRow, e *runtime.Emitter) {
+	var r ApplicationClientCredentialsLinkRow
+	r.ApplicationID = p.ID
+	el.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "href":
+			r.Href = e.String(v)
+		case "name":
+			r.Name = e.String(v)
+		}
+		return true
+	})
+	e.Emit(ApplicationClientCredentialsLink, &r)
+}
+
+// ApplicationSignOnACSEndpoint describes the table application_sign_on_acs_endpoint. The extra Assertion Consumer Service URLs of a SAML app (allowMultipleAcsEndpoints); index is the index Okta gives the URL.
+var ApplicationSignOnACSEndpoint = &runtime.Table{
+	Name:        "application_sign_on_acs_endpoint",
+	Description: "The extra Assertion Consumer Service URLs of a SAML app (allowMultipleAcsEndpoints); index is the index Okta gives the URL.",
+	SpecFile:    "specs/okta/applications.yaml",
+	Permissions: runtime.Permissions{Roles: []string{"READ_ONLY_ADMIN", "APP_ADMIN", "ORG_ADMIN", "SUPER_ADMIN", "API_ACCESS_MANAGEMENT_ADMIN"}, Scope: "okta.apps.read"},
+	PrimaryKey:  []string{"application_id", "index"},
+	Columns: []runtime.Column{
+		{
+			Name:        "application_id",
+			Type:        runtime.TypeString,
+			Source:      "parent.id",
+			Description: "Key of the parent row in application (id).",
+		},
+		{Name: "index", Type: runtime.TypeInteger, Source: "index"},
+		{Name: "url", Type: runtime.TypeString, Source: "url"},
+	},
+	ParentKey: []string{"application_id"},
+	Breakout:  &runtime.Breakout{Kind: runtime.BreakoutObjects, Path: "settings.signOn.acsEndpoints"},
+}
+
+// ApplicationSignOnACSEndpointRow is one row of application_sign_on_acs_endpoint.
+type ApplicationSignOnACSEndpointRow struct {
+	ApplicationID runtime.String
+	Index         runtime.Int32
+	URL           runtime.String
+}
+
+// AppendValues appends the column values in descriptor order.
+func (r *ApplicationSignOnACSEndpointRow) AppendValues(dst []any) []any {
+	return append(dst,
+		r.ApplicationID.Any(),
+		r.Index.Any(),
+		r.URL.Any())
+}
+
+// extractApplicationSignOnACSEndpoint emits one row of application_sign_on_acs_endpoint and its children's rows.
+func extractApplicationSignOnACSEndpoint(el gjson.Result, index int, p *ApplicationRow, e *runtime.Emitter) {
+	var r ApplicationSignOnACSEndpointRow
+	r.ApplicationID = p.ID
+	el.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "index":
+			r.Index = e.Int32(v)
+		case "url":
+			r.URL = e.String(v)
+		}
+		return true
+	})
+	e.Emit(ApplicationSignOnACSEndpoint, &r)
+}
+
+// ApplicationSignOnAttributeStatement describes the table application_sign_on_attribute_statement. The SAML attribute statements an app sends, one row per attribute name.
+var ApplicationSignOnAttributeStatement = &runtime.Table{
+	Name:        "application_sign_on_attribute_statement",
+	Description: "The SAML attribute statements an app sends, one row per attribute name.",
+	SpecFile:    "specs/okta/applications.yaml",
+	Permissions: runtime.Permissions{Roles: []string{"READ_ONLY_ADMIN", "APP_ADMIN", "ORG_ADMIN", "SUPER_ADMIN", "API_ACCESS_MANAGEMENT_ADMIN"}, Scope: "okta.apps.read"},
+	PrimaryKey:  []string{"application_id", "name"},
+	Columns: []runtime.Column{
+		{
+			Name:        "application_id",
+			Type:        runtime.TypeString,
+			Source:      "parent.id",
+			Description: "Key of the parent row in application (id).",
+		},
+		{Name: "name", Type: runtime.TypeString, Source: "name"},
+		{Name: "filter_type", Type: runtime.TypeString, Source: "filterType"},
+		{Name: "filter_value", Type: runtime.TypeString, Source: "filterValue"},
+		{Name: "namespace", Type: runtime.TypeString, Source: "namespace"},
+		{Name: "type", Type: runtime.TypeString, Source: "type"},
+		{Name: "values", Type: runtime.TypeJSON, Source: "values"},
+	},
+	ParentKey: []string{"application_id"},
+	Breakout:  &runtime.Breakout{Kind: runtime.BreakoutObjects, Path: "settings.signOn.attributeStatements"},
+}
+
+// ApplicationSignOnAttributeStatementRow is one row of application_sign_on_attribute_statement.
+type ApplicationSignOnAttributeStatementRow struct {
+	ApplicationID runtime.String
+	Name          runtime.String
+	FilterType    runtime.String
+	FilterValue   runtime.String
+	Namespace     runtime.String
+	Type          runtime.String
+	Values        runtime.String
+}
+
+// AppendValues appends the column values in descriptor order.
+func (r *ApplicationSignOnAttributeStatementRow) AppendValues(dst []any) []any {
+	return append(dst,
+		r.ApplicationID.Any(),
+		r.Name.Any(),
+		r.FilterType.Any(),
+		r.FilterValue.Any(),
+		r.Namespace.Any(),
+		r.Type.Any(),
+		r.Values.Any())
+}
+
+// extractApplicationSignOnAttributeStatement emits one row of application_sign_on_attribute_statement and its children's rows.
+func extractApplicationSignOnAttributeStatement(el gjson.Result, index int, p *ApplicationRow, e *runtime.Emitter) {
+	var r ApplicationSignOnAttributeStatementRow
+	r.ApplicationID = p.ID
+	el.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "name":
+			r.Name = e.String(v)
+		case "filterType":
+			r.FilterType = e.String(v)
+		case "filterValue":
+			r.FilterValue = e.String(v)
+		case "namespace":
+			r.Namespace = e.String(v)
+		case "type":
+			r.Type = e.String(v)
+		case "values":
+			r.Values = e.JSON(v)
+		}
+		return true
+	})
+	e.Emit(ApplicationSignOnAttributeStatement, &r)
+}
+
+// ApplicationSignOnInlineHook describes the table application_sign_on_inline_hook. The SAML inline hooks an app calls.
+var ApplicationSignOnInlineHook = &runtime.Table{
+	Name:        "application_sign_on_inline_hook",
+	Description: "The SAML inline hooks an app calls.",
+	SpecFile:    "specs/okta/applications.yaml",
+	Permissions: runtime.Permissions{Roles: []string{"READ_ONLY_ADMIN", "APP_ADMIN", "ORG_ADMIN", "SUPER_ADMIN", "API_ACCESS_MANAGEMENT_ADMIN"}, Scope: "okta.apps.read"},
+	PrimaryKey:  []string{"application_id", "id"},
+	Columns: []runtime.Column{
+		{
+			Name:        "application_id",
+			Type:        runtime.TypeString,
+			Source:      "parent.id",
+			Description: "Key of the parent row in application (id).",
+		},
+		{Name: "id", Type: runtime.TypeString, Source: "id"},
+		{Name: "_links_self_hints_allow", Type: runtime.TypeJSON, Source: "_links.self.hints.allow"},
+		{Name: "_links_self_href", Type: runtime.TypeString, Source: "_links.self.href"},
+	},
+	ParentKey: []string{"application_id"},
+	Breakout:  &runtime.Breakout{Kind: runtime.BreakoutObjects, Path: "settings.signOn.inlineHooks"},
+}
+
+// ApplicationSignOnInlineHookRow is one row of application_sign_on_inline_hook.
+type ApplicationSignOnInlineHookRow struct {
+	ApplicationID       runtime.String
+	ID                  runtime.String
+	LinksSelfHintsAllow runtime.String
+	LinksSelfHref       runtime.String
+}
+
+// AppendValues appends the column values in descriptor order.
+func (r *ApplicationSignOnInlineHookRow) AppendValues(dst []any) []any {
+	return append(dst,
+		r.ApplicationID.Any(),
+		r.ID.Any(),
+		r.LinksSelfHintsAllow.Any(),
+		r.LinksSelfHref.Any())
+}
+
+// extractApplicationSignOnInlineHook emits one row of application_sign_on_inline_hook and its children's rows.
+func extractApplicationSignOnInlineHook(el gjson.Result, index int, p *ApplicationRow, e *runtime.Emitter) {
+	var r ApplicationSignOnInlineHookRow
+	r.ApplicationID = p.ID
+	el.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "id":
+			r.ID = e.String(v)
+		case "_links":
+			v.ForEach(func(k, v gjson.Result) bool {
+				switch k.Str {
+				case "self":
+					v.ForEach(func(k, v gjson.Result) bool {
+						switch k.Str {
+						case "hints":
+							v.ForEach(func(k, v gjson.Result) bool {
+								switch k.Str {
+								case "allow":
+									r.LinksSelfHintsAllow = e.JSON(v)
+								}
+								return true
+							})
+						case "href":
+							r.LinksSelfHref = e.String(v)
+						}
+						return true
+					})
+				}
+				return true
+			})
+		}
+		return true
+	})
+	e.Emit(ApplicationSignOnInlineHook, &r)
+}
+
+// OauthClientGrantType describes the table oauth_client_grant_type. The OAuth 2.0 grant types an OIDC app may use.
+var OauthClientGrantType = &runtime.Table{
+	Name:        "oauth_client_grant_type",
+	Description: "The OAuth 2.0 grant types an OIDC app may use.",
+	SpecFile:    "specs/okta/applications.yaml",
+	Permissions: runtime.Permissions{Roles: []string{"READ_ONLY_ADMIN", "APP_ADMIN", "ORG_ADMIN", "SUPER_ADMIN", "API_ACCESS_MANAGEMENT_ADMIN"}, Scope: "okta.apps.read"},
+	PrimaryKey:  []string{"application_id", "grant_type"},
+	Columns: []runtime.Column{
+		{
+			Name:        "application_id",
+			Type:        runtime.TypeString,
+			Source:      "parent.id",
+			Description: "Key of the parent row in application (id).",
+		},
+		{Name: "grant_type", Type: runtime.TypeString, Source: "element"},
+	},
+	ParentKey: []string{"application_id"},
+	Breakout:  &runtime.Breakout{Kind: runtime.BreakoutScalars, Path: "settings.oauthClient.grant_types"},
+}
+
+// OauthClientGrantTypeRow is one row of oauth_client_grant_type.
+type OauthClientGrantTypeRow struct {
+	ApplicationID runtime.String
+	GrantType     runtime.String
+}
+
+// AppendValues appends the column values in descriptor order.
+func (r *OauthClientGrantTypeRow) AppendValues(dst []any) []any {
+	return append(dst,
+		r.ApplicationID.Any(),
+		r.GrantType.Any())
+}
+
+// extractOauthClientGrantType emits one row of oauth_client_grant_type and its children's rows.
+func extractOauthClientGrantType(el gjson.Result, index int, p *ApplicationRow, e *runtime.Emitter) {
+	var r OauthClientGrantTypeRow
+	r.ApplicationID = p.ID
+	r.GrantType = e.String(el)
+	e.Emit(OauthClientGrantType, &r)
+}
+
+// OauthClientPostLogoutRedirectURI describes the table oauth_client_post_logout_redirect_uri. Where an OIDC app may send users after sign-out.
+var OauthClientPostLogoutRedirectURI = &runtime.Table{
+	Name:        "oauth_client_post_logout_redirect_uri",
+	Description: "Where an OIDC app may send users after sign-out.",
+	SpecFile:    "specs/okta/applications.yaml",
+	Permissions: runtime.Permissions{Roles: []string{"READ_ONLY_ADMIN", "APP_ADMIN", "ORG_ADMIN", "SUPER_ADMIN", "API_ACCESS_MANAGEMENT_ADMIN"}, Scope: "okta.apps.read"},
+	PrimaryKey:  []string{"application_id", "post_logout_redirect_uri"},
+	Columns: []runtime.Column{
+		{
+			Name:        "application_id",
+			Type:        runtime.TypeString,
+			Source:      "parent.id",
+			Description: "Key of the parent row in application (id).",
+		},
+		{Name: "post_logout_redirect_uri", Type: runtime.TypeString, Source: "element"},
+	},
+	ParentKey: []string{"application_id"},
+	Breakout:  &runtime.Breakout{Kind: runtime.BreakoutScalars, Path: "settings.oauthClient.post_logout_redirect_uris"},
+}
+
+// OauthClientPostLogoutRedirectURIRow is one row of oauth_client_post_logout_redirect_uri.
+type OauthClientPostLogoutRedirectURIRow struct {
+	ApplicationID         runtime.String
+	PostLogoutRedirectURI runtime.String
+}
+
+// AppendValues appends the column values in descriptor order.
+func (r *OauthClientPostLogoutRedirectURIRow) AppendValues(dst []any) []any {
+	return append(dst,
+		r.ApplicationID.Any(),
+		r.PostLogoutRedirectURI.Any())
+}
+
+// extractOauthClientPostLogoutRedirectURI emits one row of oauth_client_post_logout_redirect_uri and its children's rows.
+func extractOauthClientPostLogoutRedirectURI(el gjson.Result, index int, p *ApplicationRow, e *runtime.Emitter) {
+	var r OauthClientPostLogoutRedirectURIRow
+	r.ApplicationID = p.ID
+	r.PostLogoutRedirectURI = e.String(el)
+	e.Emit(OauthClientPostLogoutRedirectURI, &r)
+}
+
+// OauthClientRedirectURI describes the table oauth_client_redirect_uri. The redirect URIs registered for an OIDC app.
+var OauthClientRedirectURI = &runtime.Table{
+	Name:        "oauth_client_redirect_uri",
+	Description: "The redirect URIs registered for an OIDC app.",
+	SpecFile:    "specs/okta/applications.yaml",
+	Permissions: runtime.Permissions{Roles: []string{"READ_ONLY_ADMIN", "APP_ADMIN", "ORG_ADMIN", "SUPER_ADMIN", "API_ACCESS_MANAGEMENT_ADMIN"}, Scope: "okta.apps.read"},
+	PrimaryKey:  []string{"application_id", "redirect_uri"},
+	Columns: []runtime.Column{
+		{
+			Name:        "application_id",
+			Type:        runtime.TypeString,
+			Source:      "parent.id",
+			Description: "Key of the parent row in application (id).",
+		},
+		{Name: "redirect_uri", Type: runtime.TypeString, Source: "element"},
+	},
+	ParentKey: []string{"application_id"},
+	Breakout:  &runtime.Breakout{Kind: runtime.BreakoutScalars, Path: "settings.oauthClient.redirect_uris"},
+}
+
+// OauthClientRedirectURIRow is one row of oauth_client_redirect_uri.
+type OauthClientRedirectURIRow struct {
+	ApplicationID runtime.String
+	RedirectURI   runtime.String
+}
+
+// AppendValues appends the column values in descriptor order.
+func (r *OauthClientRedirectURIRow) AppendValues(dst []any) []any {
+	return append(dst,
+		r.ApplicationID.Any(),
+		r.RedirectURI.Any())
+}
+
+// extractOauthClientRedirectURI emits one row of oauth_client_redirect_uri and its children's rows.
+func extractOauthClientRedirectURI(el gjson.Result, index int, p *ApplicationRow, e *runtime.Emitter) {
+	var r OauthClientRedirectURIRow
+	r.ApplicationID = p.ID
+	r.RedirectURI = e.String(el)
+	e.Emit(OauthClientRedirectURI, &r)
+}
+
+// OauthClientResponseType describes the table oauth_client_response_type. The OAuth 2.0 response types an OIDC app may request.
+var OauthClientResponseType = &runtime.Table{
+	Name:        "oauth_client_response_type",
+	Description: "The OAuth 2.0 response types an OIDC app may request.",
+	SpecFile:    "specs/okta/applications.yaml",
+	Permissions: runtime.Permissions{Roles: []string{"READ_ONLY_ADMIN", "APP_ADMIN", "ORG_ADMIN", "SUPER_ADMIN", "API_ACCESS_MANAGEMENT_ADMIN"}, Scope: "okta.apps.read"},
+	PrimaryKey:  []string{"application_id", "response_type"},
+	Columns: []runtime.Column{
+		{
+			Name:        "application_id",
+			Type:        runtime.TypeString,
+			Source:      "parent.id",
+			Description: "Key of the parent row in application (id).",
+		},
+		{Name: "response_type", Type: runtime.TypeString, Source: "element"},
+	},
+	ParentKey: []string{"application_id"},
+	Breakout:  &runtime.Breakout{Kind: runtime.BreakoutScalars, Path: "settings.oauthClient.response_types"},
+}
+
+// OauthClientResponseTypeRow is one row of oauth_client_response_type.
+type OauthClientResponseTypeRow struct {
+	ApplicationID runtime.String
+	ResponseType  runtime.String
+}
+
+// AppendValues appends the column values in descriptor order.
+func (r *OauthClientResponseTypeRow) AppendValues(dst []any) []any {
+	return append(dst,
+		r.ApplicationID.Any(),
+		r.ResponseType.Any())
+}
+
+// extractOauthClientResponseType emits one row of oauth_client_response_type and its children's rows.
+func extractOauthClientResponseType(el gjson.Result, index int, p *ApplicationRow, e *runtime.Emitter) {
+	var r OauthClientResponseTypeRow
+	r.ApplicationID = p.ID
+	r.ResponseType = e.String(el)
+	e.Emit(OauthClientResponseType, &r)
+}
+
 // Links are set here, not in the literals, because tables and extractors refer to each other.
 func init() {
 	Application.Extract = extractApplication
-	Application.Children = []*runtime.Table{ApplicationLink, ApplicationLogoLink, ApplicationFeature}
+	Application.Children = []*runtime.Table{ApplicationLink, ApplicationLogoLink, ApplicationFeature, ApplicationClientCredentialsLink, ApplicationSignOnACSEndpoint, ApplicationSignOnAttributeStatement, ApplicationSignOnInlineHook, OauthClientGrantType, OauthClientPostLogoutRedirectURI, OauthClientRedirectURI, OauthClientResponseType}
 	ApplicationLink.Parent = Application
 	ApplicationLogoLink.Parent = Application
 	ApplicationFeature.Parent = Application
+	ApplicationClientCredentialsLink.Parent = Application
+	ApplicationSignOnACSEndpoint.Parent = Application
+	ApplicationSignOnAttributeStatement.Parent = Application
+	ApplicationSignOnInlineHook.Parent = Application
+	OauthClientGrantType.Parent = Application
+	OauthClientPostLogoutRedirectURI.Parent = Application
+	OauthClientRedirectURI.Parent = Application
+	OauthClientResponseType.Parent = Application
 }
