@@ -12,9 +12,13 @@ import (
 // Row semantics (soft deletes, like Fivetran):
 //   - every row carries _fivetran_synced (the Synced time of its batch) and
 //     _fivetran_deleted (false when written);
-//   - rows are upserted by primary key; a row written again flips
-//     _fivetran_deleted back to false;
-//   - deletes never remove rows, they set _fivetran_deleted.
+//   - rows are upserted by primary key and replaced whole, dynamic columns
+//     included; a row written again flips _fivetran_deleted back to false;
+//   - deletes never remove rows, they set _fivetran_deleted and leave
+//     _fivetran_synced alone;
+//   - a NULL primary key value fails the commit.
+//
+// Commit may be called from several goroutines at once.
 type Destination interface {
 	// Prepare creates the tables that do not exist yet (columns, primary key,
 	// system columns) and adds columns a table lacks. It never drops anything.
@@ -43,11 +47,13 @@ type Batch struct {
 	// Replace lists, per table, parent keys whose existing rows not written
 	// by this run are marked deleted before the batch's rows are upserted:
 	// breakout children of rewritten parents, and the rows of a fan-out table
-	// for the parents whose listing starts in this batch.
+	// for the parents whose listing is in this batch. The marking cascades to
+	// the children of the rows it marks.
 	Replace map[*Table][][]any
-	// Sweep, when set, ends a full import: rows of Table, its children and
-	// fan-out tables below it not written since Sweep.Before are marked deleted,
-	// and so are fan-out rows whose parent is deleted.
+	// Sweep, when set, ends a full import: rows of Table and its breakout
+	// children not written since Sweep.Before are marked deleted, and so are
+	// rows of Sweep.FanOut tables (and their children) whose parent row is
+	// deleted.
 	Sweep *Sweep
 	// State is Table's new state, saved in the same transaction.
 	State TableState

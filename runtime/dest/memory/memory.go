@@ -1,7 +1,8 @@
-// Package memory is a Destination that keeps everything in maps. It exists to
-// test the engine without a database and to prove the Destination interface
-// admits a second implementation: it passes the same conformance suite as
-// DuckDB.
+// Package memory is a Destination that keeps everything in maps, a test
+// double for the engine's tests. It follows the row semantics of
+// runtime.Destination for one level of children but keeps nothing across a
+// restart and does not run the destination conformance suite
+// (runtime/dest/desttest), which needs persistence and a CSV dump.
 package memory
 
 import (
@@ -112,14 +113,10 @@ func (db *DB) Commit(_ context.Context, b *runtime.Batch) error {
 		}
 		pk := columnIndexes(t, t.PrimaryKey)
 		for i, vals := range rs.Rows {
+			// A row is replaced whole, dynamic columns included.
 			r := &Row{Values: slices.Clone(vals), Synced: b.Synced}
-			if old, ok := tb.rows[encode(pick(vals, pk))]; ok {
-				r.Dynamic = old.Dynamic
-			}
 			if i < len(rs.Dynamic) && len(rs.Dynamic[i]) > 0 {
-				if r.Dynamic == nil {
-					r.Dynamic = map[string]any{}
-				}
+				r.Dynamic = map[string]any{}
 				for _, f := range rs.Dynamic[i] {
 					r.Dynamic[f.Name] = f.Value
 				}

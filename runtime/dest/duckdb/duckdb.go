@@ -1,0 +1,320 @@
+// Package duckdb keeps synced tables and their sync state in a DuckDB
+// database: the DuckDB implementation of runtime.Destination.
+//
+// Tables carry the descriptor's names, columns and primary key plus
+// _fivetran_synced and _fivetran_deleted. A Commit is one transaction on one
+// connection: rows go through the Appender into temporary staging tables,
+// then replacements, the upsert, the delete sweep and the table's state are
+// applied with SQL, and all of it commits or none of it does.
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	ddb "github.com/duckdb/duckdb-go/v2"
+
+	"oktasync/runtime"
+)
+
+// Options tune a DB. The zero value is ready to use.
+type Options struct {
+	// Logger receives schema changes and commit summaries; nil discards them.
+	Logger *slog.Logger
+	// CrashPoint, when set, is called at every stage of a Commit (see
+	// Stages), and an error it returns aborts the commit there as a crash
+	// would, so tests can show that nothing partial lands.
+	CrashPoint func(stage string) error
+	// Now stamps updated_at in the state table; nil means time.Now.
+	Now func() time.Time
+	// Settings are DuckDB settings applied when the database opens, e.g.
+	// memory_limit ("2GB"; DuckDB's default is 80% of the machine's memory),
+	// threads, or checkpoint_threshold (16MB by default; bulk loads of wide
+	// rows run about twice as fast at 256MB, at the price of a longer
+	// write-ahead log to replay after a crash).
+	Settings map[string]string
+	// Transform, when set, returns the transform of a column (nil for none),
+	// e.g. hashing. Prepare asks once per descriptor column; Commit asks when a
+	// dynamic column first appears.
+	Transform func(t *runtime.Table, c runtime.Column) *Transform
+}
+
+// Transform rewrites one column's values on their way into the table.
+//
+// A transformed column keeps matching itself: replacement keys of child
+// tables go through their column's transform too, so a parent key column
+// hashed in both parent and child tables still joins.
+type Transform struct {
+	// Type is the column's destination type after the transform (a hashed
+	// column is a string); zero keeps the descriptor's type.
+	Type runtime.ColumnType
+	// Apply maps a driver value (nil for NULL) to the value stored.
+	Apply func(v any) any
+}
+
+// Stages returns the names CrashPoint is called with during a Commit, in
+// order. "committed" comes after the transaction is durable: an error there
+// stands for a crash between the commit and its acknowledgement, so the
+// caller sees a failure although the batch landed, and replays it.
+func Stages() []string {
+	return []string{"begin", "staged", "replaced", "merged", "swept", "state", "before-commit", "committed"}
+}
+
+// StateTable holds each table's runtime.TableState as JSON.
+const StateTable = "_oktasync_state"
+
+// DB is a DuckDB database used as a runtime.Destination. It is safe for
+// concurrent use. Prepare and Commit run one at a time: DuckDB's optimistic
+// concurrency would abort one of two transactions touching the same table (a
+// sweep of a fan-out table while that table's batches commit), and DuckDB
+// already spreads each statement over the cores.
+type DB struct {
+	db   *sql.DB
+	opts Options
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	conn   *sql.Conn             // the writer's connection; nil after a failed rollback
+	tables map[string]*tableInfo // prepared tables by lower-cased name
+	closed bool
+}
+
+var _ runtime.Destination = (*DB)(nil)
+
+// Open opens the DuckDB database at path, creating the file if needed; ""
+// opens a private in-memory database.
+func Open(path string, opts Options) (*DB, error) {
+	// The driver reads settings from a URL query after the path, so these
+	// characters would cut the settings off or misplace them.
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("duckdb: open %q: a path must not contain '?' or '#'", path)
+	}
+	cfg := url.Values{}
+	for k, v := range opts.Settings {
+		cfg.Set(k, v)
+	}
+	// Extension auto-install and auto-load are off, whatever Settings say: a
+	// sync must never reach the network behind our back, and JSON is built in.
+	cfg.Set("autoinstall_known_extensions", "false")
+	cfg.Set("autoload_known_extensions", "false")
+	conn, err := ddb.NewConnector(path+"?"+cfg.Encode(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: open %q: %w", path, err)
+	}
+	d := &DB{
+		db:     sql.OpenDB(conn),
+		opts:   opts,
+		log:    opts.Logger,
+		tables: make(map[string]*tableInfo),
+	}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	if d.opts.Now == nil {
+		d.opts.Now = time.Now
+	}
+	if _, err := d.writer(context.Background()); err != nil {
+		d.db.Close()
+		return nil, fmt.Errorf("duckdb: open %q: %w", path, err)
+	}
+	return d, nil
+}
+
+// SQL returns the database for queries. Writes made through it bypass the
+// destination's bookkeeping.
+func (d *DB) SQL() *sql.DB { return d.db }
+
+// Close closes the database; DuckDB checkpoints a file database on close.
+func (d *DB) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	var errConn error
+	if d.conn != nil {
+		errConn = d.conn.Close()
+		d.conn = nil
+	}
+	if err := errors.Join(errConn, d.db.Close()); err != nil {
+		return fmt.Errorf("duckdb: close: %w", err)
+	}
+	return nil
+}
+
+// writer returns the writer's connection, opening a new one if a failed
+// rollback made the last one unusable. Callers hold d.mu.
+func (d *DB) writer(ctx context.Context) (*sql.Conn, error) {
+	if d.closed {
+		return nil, errors.New("database is closed")
+	}
+	if d.conn == nil {
+		c, err := d.db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		d.conn = c
+	}
+	return d.conn, nil
+}
+
+// txn is a transaction on the writer's connection.
+type txn struct {
+	d    *DB
+	conn *sql.Conn
+	done bool
+}
+
+// begin starts a transaction; callers defer close, which rolls back unless
+// commit was reached.
+func (d *DB) begin(ctx context.Context) (*txn, error) {
+	conn, err := d.writer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		d.rollback(conn) // in case BEGIN ran before ctx stopped it
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	return &txn{d: d, conn: conn}, nil
+}
+
+func (x *txn) exec(ctx context.Context, query string, args ...any) error {
+	_, err := x.conn.ExecContext(ctx, query, args...)
+	return err
+}
+
+func (x *txn) commit(ctx context.Context) error {
+	x.done = true
+	if err := x.exec(ctx, "COMMIT"); err != nil {
+		// DuckDB rolls a failed COMMIT back itself; make sure of it.
+		x.d.rollback(x.conn)
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (x *txn) close() {
+	if !x.done {
+		x.done = true
+		x.d.rollback(x.conn)
+	}
+}
+
+// rollback ends a transaction whatever ctx says; a connection whose rollback
+// fails for any reason but there being nothing to roll back is discarded
+// rather than reused in an unknown state.
+func (d *DB) rollback(conn *sql.Conn) {
+	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		if strings.Contains(err.Error(), "no transaction is active") {
+			return
+		}
+		d.log.Warn("duckdb: rollback failed; discarding the connection", "err", err)
+		d.discard()
+	}
+}
+
+// discard drops the writer's connection from the pool for good.
+func (d *DB) discard() {
+	if d.conn == nil {
+		return
+	}
+	_ = d.conn.Raw(func(any) error { return driver.ErrBadConn })
+	_ = d.conn.Close()
+	d.conn = nil
+}
+
+func (d *DB) crash(stage string) error {
+	if d.opts.CrashPoint == nil {
+		return nil
+	}
+	if err := d.opts.CrashPoint(stage); err != nil {
+		return fmt.Errorf("crash point %s: %w", stage, err)
+	}
+	return nil
+}
+
+// quote makes an SQL identifier of any name: names come from specs and from
+// source data (dynamic columns), so they are always quoted.
+func quote(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+}
+
+// quoteAll quotes names into a comma-separated list.
+func quoteAll(names []string) string {
+	var b strings.Builder
+	for i, n := range names {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quote(n))
+	}
+	return b.String()
+}
+
+// sqlType is the DuckDB type of a column type.
+func sqlType(t runtime.ColumnType) (string, error) {
+	switch t {
+	case runtime.TypeString:
+		return "VARCHAR", nil
+	case runtime.TypeInteger:
+		return "INTEGER", nil
+	case runtime.TypeBigint:
+		return "BIGINT", nil
+	case runtime.TypeDouble:
+		return "DOUBLE", nil
+	case runtime.TypeBoolean:
+		return "BOOLEAN", nil
+	case runtime.TypeTimestamp:
+		return "TIMESTAMP", nil
+	case runtime.TypeJSON:
+		return "JSON", nil
+	}
+	return "", fmt.Errorf("unknown column type %d", t)
+}
+
+// stageType is the type of a column in a staging table. JSON is staged as
+// VARCHAR: the Appender would encode a Go string as a JSON string literal,
+// while the raw JSON text we hold is cast to JSON by the merge.
+func stageType(t runtime.ColumnType) string {
+	if t == runtime.TypeJSON {
+		return "VARCHAR"
+	}
+	s, _ := sqlType(t)
+	return s
+}
+
+// columnType maps a DuckDB type name back, for columns found in an existing table.
+func columnType(s string) runtime.ColumnType {
+	switch s {
+	case "VARCHAR":
+		return runtime.TypeString
+	case "INTEGER":
+		return runtime.TypeInteger
+	case "BIGINT":
+		return runtime.TypeBigint
+	case "DOUBLE":
+		return runtime.TypeDouble
+	case "BOOLEAN":
+		return runtime.TypeBoolean
+	case "TIMESTAMP":
+		return runtime.TypeTimestamp
+	case "JSON":
+		return runtime.TypeJSON
+	}
+	return 0
+}
+
+// micros passes a time to SQL as make_timestamp($n): a time.Time parameter
+// binds as TIMESTAMPTZ, whose conversion to our naive UTC timestamps would
+// depend on the session's time zone.
+func micros(t time.Time) int64 { return t.UnixMicro() }

@@ -1,0 +1,553 @@
+package duckdb
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"oktasync/runtime"
+	"oktasync/runtime/dest/desttest"
+)
+
+func TestConformance(t *testing.T) {
+	desttest.Run(t, func(t *testing.T, dir string, crash func(string) error) desttest.Destination {
+		d, err := Open(filepath.Join(dir, "test.duckdb"), Options{CrashPoint: crash})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	})
+}
+
+var (
+	t1 = time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	t2 = t1.Add(time.Hour)
+)
+
+func open(t *testing.T, path string, opts Options) *DB {
+	t.Helper()
+	d, err := Open(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// dump returns a table's CSV.
+func dump(t *testing.T, d *DB, table string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := d.Dump(context.Background(), table, &buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+// snapshot is every table's dump and the state.
+func snapshot(t *testing.T, d *DB, tables ...string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, tb := range tables {
+		fmt.Fprintf(&b, "== %s\n%s", tb, dump(t, d, tb))
+	}
+	st, err := d.State(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(st)
+	fmt.Fprintf(&b, "== state\n%s\n", js)
+	return b.String()
+}
+
+// family is users with children, a fan-out table of users and a log with
+// dynamic columns, for the tests below.
+type family struct {
+	users, emails, profile, member, log *runtime.Table
+}
+
+func newFamily() *family {
+	f := &family{}
+	f.users, f.emails, f.profile = userTables()
+	f.member = &runtime.Table{
+		Name: "membership", FanOut: &runtime.FanOut{Parent: "users", Fields: []string{"id"}},
+		PrimaryKey: []string{"users_id", "group_id"}, ParentKey: []string{"users_id"},
+		Columns: []runtime.Column{{Name: "users_id", Type: runtime.TypeString}, {Name: "group_id", Type: runtime.TypeString}},
+	}
+	f.log, _, _ = logTables()
+	return f
+}
+
+func (f *family) tables() []*runtime.Table { return []*runtime.Table{f.users, f.member, f.log} }
+
+func (f *family) names() []string {
+	return []string{"users", "user_email", "user_profile", "membership", "events", "event_target", "event_ip"}
+}
+
+// setup writes a first run: 20 users and their memberships, 10 events.
+func (f *family) setup(t *testing.T, d *DB) {
+	t.Helper()
+	ctx := context.Background()
+	if err := d.Prepare(ctx, f.tables()); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []*runtime.Batch{f.usersBatch(0, 20, t1, false), f.memberBatch(t1), logBatch(0, 10, t1)} {
+		if err := d.Commit(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// usersBatch rebinds a userBatch to the family's tables, optionally ending a
+// full import.
+func (f *family) usersBatch(first, n int, synced time.Time, sweep bool) *runtime.Batch {
+	ub := userBatch(first, n, synced)
+	b := &runtime.Batch{Table: f.users, Synced: synced, Rows: map[*runtime.Table]*runtime.RowSet{},
+		Replace: map[*runtime.Table][][]any{}, State: runtime.TableState{Cursor: synced.String()}}
+	for tb, rs := range ub.Rows {
+		b.Rows[f.byName(tb.Name)] = rs
+	}
+	for tb, keys := range ub.Replace {
+		b.Replace[f.byName(tb.Name)] = keys
+	}
+	if sweep {
+		b.Sweep = &runtime.Sweep{Before: synced, FanOut: []*runtime.Table{f.member}}
+		b.State.LastFullImport = synced
+	}
+	return b
+}
+
+func (f *family) byName(name string) *runtime.Table {
+	for _, t := range []*runtime.Table{f.users, f.emails, f.profile, f.member} {
+		if t.Name == name {
+			return t
+		}
+	}
+	panic(name)
+}
+
+func (f *family) memberBatch(synced time.Time) *runtime.Batch {
+	b := &runtime.Batch{Table: f.member, Synced: synced, Rows: map[*runtime.Table]*runtime.RowSet{f.member: {}},
+		Replace: map[*runtime.Table][][]any{}}
+	for i := range 20 {
+		id := fmt.Sprintf("00u%017d", i)
+		b.Rows[f.member].Rows = append(b.Rows[f.member].Rows, []any{id, "g1"}, []any{id, "g2"})
+		b.Replace[f.member] = append(b.Replace[f.member], []any{id})
+	}
+	return b
+}
+
+// subject is a second run's full import of users 5..24 (0..4 are gone):
+// updates, inserts, child replacement, a sweep into the fan-out table.
+func (f *family) subject() *runtime.Batch { return f.usersBatch(5, 20, t2, true) }
+
+func TestStages(t *testing.T) {
+	var got []string
+	fam := newFamily()
+	d := open(t, "", Options{CrashPoint: func(stage string) error {
+		got = append(got, stage)
+		return nil
+	}})
+	fam.setup(t, d)
+	got = nil
+	if err := d.Commit(context.Background(), fam.subject()); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(Stages(), got); diff != "" {
+		t.Errorf("stages (-want +got):\n%s", diff)
+	}
+}
+
+// TestCrashAtEveryStage aborts the same commit at each stage in turn: the
+// database holds nothing of it (all of it after "committed"), and retrying
+// the batch gives the tables of an uninterrupted run.
+func TestCrashAtEveryStage(t *testing.T) {
+	fam := newFamily()
+	ref := open(t, "", Options{})
+	fam.setup(t, ref)
+	before := snapshot(t, ref, fam.names()...)
+	if err := ref.Commit(context.Background(), fam.subject()); err != nil {
+		t.Fatal(err)
+	}
+	want := snapshot(t, ref, fam.names()...)
+	if want == before {
+		t.Fatal("the subject batch changes nothing")
+	}
+
+	errCrash := errors.New("crash")
+	for _, stage := range Stages() {
+		t.Run(stage, func(t *testing.T) {
+			armed := false
+			d := open(t, filepath.Join(t.TempDir(), "db.duckdb"), Options{CrashPoint: func(s string) error {
+				if armed && s == stage {
+					return errCrash
+				}
+				return nil
+			}})
+			fam.setup(t, d)
+			armed = true
+			err := d.Commit(context.Background(), fam.subject())
+			armed = false
+			if !errors.Is(err, errCrash) {
+				t.Fatalf("Commit error = %v, want the crash", err)
+			}
+			if !strings.Contains(err.Error(), "users") {
+				t.Errorf("error %q does not name the table", err)
+			}
+			wantNow := before
+			if stage == "committed" {
+				wantNow = want
+			}
+			if diff := cmp.Diff(wantNow, snapshot(t, d, fam.names()...)); diff != "" {
+				t.Errorf("after the crash (-want +got):\n%s", diff)
+			}
+			assertNoTempTables(t, d)
+			if err := d.Commit(context.Background(), fam.subject()); err != nil {
+				t.Fatalf("retry: %v", err)
+			}
+			if diff := cmp.Diff(want, snapshot(t, d, fam.names()...)); diff != "" {
+				t.Errorf("after the retry (-uninterrupted +retried):\n%s", diff)
+			}
+		})
+	}
+}
+
+func assertNoTempTables(t *testing.T, d *DB) {
+	t.Helper()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	conn, err := d.writer(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := conn.QueryRowContext(context.Background(), `SELECT count(*) FROM duckdb_tables() WHERE temporary`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d staging tables left behind", n)
+	}
+}
+
+func TestStagingIsCleanedUp(t *testing.T) {
+	fam := newFamily()
+	d := open(t, "", Options{})
+	fam.setup(t, d)
+	assertNoTempTables(t, d)
+	bad := fam.subject()
+	bad.Rows[fam.emails].Rows[3] = []any{"short row"}
+	if err := d.Commit(context.Background(), bad); err == nil {
+		t.Fatal("a bad batch committed")
+	}
+	assertNoTempTables(t, d)
+}
+
+// TestWALReplay copies the database files right after each commit, as a kill
+// -9 would leave them, and opens the copy: DuckDB replays its write-ahead
+// log, upserts of existing keys and index updates included, into the same
+// tables.
+func TestWALReplay(t *testing.T) {
+	fam := newFamily()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "live.duckdb")
+	d := open(t, path, Options{})
+	fam.setup(t, d)
+	batches := []*runtime.Batch{fam.subject(), fam.usersBatch(10, 5, t2.Add(time.Hour), false), logBatch(5, 10, t2)}
+	for i, b := range batches {
+		if err := d.Commit(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+		want := snapshot(t, d, fam.names()...)
+		cp := filepath.Join(dir, fmt.Sprintf("copy%d.duckdb", i))
+		for _, suffix := range []string{"", ".wal"} {
+			if err := copyFile(path+suffix, cp+suffix); err != nil && !(suffix != "" && errors.Is(err, os.ErrNotExist)) {
+				t.Fatal(err)
+			}
+		}
+		if _, err := os.Stat(cp + ".wal"); err != nil {
+			t.Logf("commit %d: no WAL to replay (%v)", i, err)
+		}
+		c := open(t, cp, Options{})
+		if err := c.Prepare(context.Background(), fam.tables()); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, snapshot(t, c, fam.names()...)); diff != "" {
+			t.Errorf("commit %d, replayed copy (-live +copy):\n%s", i, diff)
+		}
+		c.Close()
+	}
+}
+
+func copyFile(from, to string) error {
+	src, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return err
+	}
+	return dst.Close()
+}
+
+func TestDumpFormat(t *testing.T) {
+	tb := &runtime.Table{
+		Name:       "typed",
+		PrimaryKey: []string{"k1", "k2"},
+		Columns: []runtime.Column{
+			{Name: "k1", Type: runtime.TypeString},
+			{Name: "k2", Type: runtime.TypeInteger},
+			{Name: "big", Type: runtime.TypeBigint},
+			{Name: "d", Type: runtime.TypeDouble},
+			{Name: "ok", Type: runtime.TypeBoolean},
+			{Name: "at", Type: runtime.TypeTimestamp},
+			{Name: "doc", Type: runtime.TypeJSON},
+		},
+	}
+	d := open(t, "", Options{})
+	if err := d.Prepare(context.Background(), []*runtime.Table{tb}); err != nil {
+		t.Fatal(err)
+	}
+	b := &runtime.Batch{Table: tb, Synced: t1, Rows: map[*runtime.Table]*runtime.RowSet{tb: {Rows: [][]any{
+		{"b", int32(2), int64(-1), 0.1, false, time.Date(2024, 1, 2, 3, 4, 5, 678_900_000, time.UTC), `{"x": [1, 2]}`},
+		{"b", int32(1), nil, nil, nil, nil, nil},
+		{"a,\"z\"", int32(9), int64(1) << 40, 1e21, true, time.Date(1999, 12, 31, 23, 59, 59, 0, time.FixedZone("", -3600)), `"s"`},
+	}}}}
+	if err := d.Commit(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	want := `k1,k2,big,d,ok,at,doc,_fivetran_synced,_fivetran_deleted
+"a,""z""",9,1099511627776,1e+21,true,2000-01-01 00:59:59.000,"""s""",2024-05-01 10:00:00.000,false
+b,1,,,,,,2024-05-01 10:00:00.000,false
+b,2,-1,0.1,false,2024-01-02 03:04:05.678,"{""x"": [1, 2]}",2024-05-01 10:00:00.000,false
+`
+	if diff := cmp.Diff(want, dump(t, d, "typed")); diff != "" {
+		t.Errorf("dump (-want +got):\n%s", diff)
+	}
+	var buf bytes.Buffer
+	if err := d.Dump(context.Background(), "missing", &buf); err == nil {
+		t.Error("dump of a missing table succeeded")
+	}
+}
+
+func TestExtensionAutoInstallOff(t *testing.T) {
+	d := open(t, "", Options{})
+	for _, setting := range []string{"autoinstall_known_extensions", "autoload_known_extensions"} {
+		var v string
+		if err := d.SQL().QueryRow(`SELECT current_setting('` + setting + `')::VARCHAR`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		if v != "false" {
+			t.Errorf("%s = %s, want false", setting, v)
+		}
+	}
+	// A function of an extension that is not built in fails at once
+	// instead of being fetched.
+	if _, err := d.SQL().Exec(`SELECT * FROM read_xlsx('nothing.xlsx')`); err == nil {
+		t.Error("an extension function was loaded")
+	}
+}
+
+// TestTransform hashes a key column on its way in: the parent's key and the
+// child's parent key hash alike, so replacement and sweeps still match them.
+func TestTransform(t *testing.T) {
+	hash := func(v any) any {
+		if v == nil {
+			return nil
+		}
+		sum := sha256.Sum256([]byte(fmt.Sprint(v)))
+		return hex.EncodeToString(sum[:8])
+	}
+	fam := newFamily()
+	d := open(t, "", Options{Transform: func(tb *runtime.Table, c runtime.Column) *Transform {
+		if c.Name == "id" && tb.Name == "users" || c.Name == "users_id" || c.Name == "profile_0" {
+			return &Transform{Type: runtime.TypeString, Apply: hash}
+		}
+		return nil
+	}})
+	fam.setup(t, d)
+	if err := d.Commit(context.Background(), fam.subject()); err != nil {
+		t.Fatal(err)
+	}
+	var n, deleted, emailsDeleted, membersDeleted int
+	q := `SELECT count(*), count(*) FILTER (WHERE _fivetran_deleted),
+		(SELECT count(*) FILTER (WHERE _fivetran_deleted) FROM user_email),
+		(SELECT count(*) FILTER (WHERE _fivetran_deleted) FROM membership)
+		FROM users WHERE length(id) = 16 AND profile_0 NOT LIKE 'value%'`
+	if err := d.SQL().QueryRow(q).Scan(&n, &deleted, &emailsDeleted, &membersDeleted); err != nil {
+		t.Fatal(err)
+	}
+	// 25 users, the 5 not seen again deleted with their 10 emails and 10 memberships.
+	if n != 25 || deleted != 5 || emailsDeleted != 10 || membersDeleted != 10 {
+		t.Errorf("hashed rows: %d users, %d deleted, %d emails deleted, %d members deleted; want 25, 5, 10, 10",
+			n, deleted, emailsDeleted, membersDeleted)
+	}
+	var id string
+	if err := d.SQL().QueryRow(`SELECT id FROM users ORDER BY id LIMIT 1`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if strings.HasPrefix(id, "00u") {
+		t.Errorf("id %q was not hashed", id)
+	}
+}
+
+func TestConcurrentCommits(t *testing.T) {
+	fam := newFamily()
+	d := open(t, "", Options{})
+	fam.setup(t, d)
+	var wg sync.WaitGroup
+	errs := make(chan error, 30)
+	for i := range 10 {
+		wg.Go(func() { errs <- d.Commit(context.Background(), fam.usersBatch(100+10*i, 10, t2, false)) })
+		wg.Go(func() { errs <- d.Commit(context.Background(), logBatch(100+10*i, 10, t2)) })
+		wg.Go(func() { errs <- d.Commit(context.Background(), fam.memberBatch(t2)) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	var users, events int
+	if err := d.SQL().QueryRow(`SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM events)`).Scan(&users, &events); err != nil {
+		t.Fatal(err)
+	}
+	if users != 120 || events != 110 {
+		t.Errorf("%d users and %d events, want 120 and 110", users, events)
+	}
+}
+
+// TestPrepareKeepsUnknownColumns: a column the descriptor no longer names
+// stays, untouched by upserts of the remaining columns.
+func TestPrepareKeepsUnknownColumns(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db.duckdb")
+	d := open(t, path, Options{})
+	old := &runtime.Table{Name: "t", PrimaryKey: []string{"id"}, Columns: []runtime.Column{
+		{Name: "id", Type: runtime.TypeString}, {Name: "gone", Type: runtime.TypeString}}}
+	if err := d.Prepare(context.Background(), []*runtime.Table{old}); err != nil {
+		t.Fatal(err)
+	}
+	commit := func(d *DB, tb *runtime.Table, synced time.Time, rows ...[]any) {
+		t.Helper()
+		b := &runtime.Batch{Table: tb, Synced: synced, Rows: map[*runtime.Table]*runtime.RowSet{tb: {Rows: rows}}}
+		if err := d.Commit(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit(d, old, t1, []any{"a", "x"})
+	d.Close()
+	d = open(t, path, Options{})
+	cur := &runtime.Table{Name: "t", PrimaryKey: []string{"id"}, Columns: []runtime.Column{{Name: "id", Type: runtime.TypeString}}}
+	if err := d.Prepare(context.Background(), []*runtime.Table{cur}); err != nil {
+		t.Fatal(err)
+	}
+	commit(d, cur, t2, []any{"a"}, []any{"b"})
+	want := "id,gone,_fivetran_synced,_fivetran_deleted\na,x,2024-05-01 11:00:00.000,false\nb,,2024-05-01 11:00:00.000,false\n"
+	if diff := cmp.Diff(want, dump(t, d, "t")); diff != "" {
+		t.Errorf("dump (-want +got):\n%s", diff)
+	}
+}
+
+func TestStateBeforePrepare(t *testing.T) {
+	d := open(t, "", Options{})
+	st, err := d.State(context.Background())
+	if err != nil || len(st) != 0 {
+		t.Errorf("State() = %v, %v; want empty", st, err)
+	}
+	if names := tableNames(t, d); len(names) != 0 {
+		t.Errorf("State created tables %q", names)
+	}
+}
+
+func tableNames(t *testing.T, d *DB) []string {
+	t.Helper()
+	rows, err := d.SQL().Query(`SELECT table_name FROM duckdb_tables() WHERE NOT temporary`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func TestClosed(t *testing.T) {
+	d := open(t, "", Options{})
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	tb := &runtime.Table{Name: "t", PrimaryKey: []string{"id"}, Columns: []runtime.Column{{Name: "id", Type: runtime.TypeString}}}
+	if err := d.Prepare(context.Background(), []*runtime.Table{tb}); err == nil {
+		t.Error("Prepare on a closed database succeeded")
+	}
+}
+
+func TestPrepareRejectsChangedKey(t *testing.T) {
+	d := open(t, "", Options{})
+	one := &runtime.Table{Name: "t", PrimaryKey: []string{"id"}, Columns: []runtime.Column{
+		{Name: "id", Type: runtime.TypeString}, {Name: "other", Type: runtime.TypeString}}}
+	two := &runtime.Table{Name: "t", PrimaryKey: []string{"id", "other"}, Columns: one.Columns}
+	if err := d.Prepare(context.Background(), []*runtime.Table{one}); err != nil {
+		t.Fatal(err)
+	}
+	err := d.Prepare(context.Background(), []*runtime.Table{two})
+	if err == nil || !strings.Contains(err.Error(), "primary key") {
+		t.Errorf("Prepare with a changed key: %v, want an error about the key", err)
+	}
+}
+
+func TestOpenRejectsURLCharacters(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"a?memory_limit=1GB", "a#b"} {
+		if d, err := Open(filepath.Join(dir, name), Options{}); err == nil {
+			d.Close()
+			t.Errorf("Open(%q) succeeded", name)
+		}
+	}
+}
+
+func TestSettings(t *testing.T) {
+	d := open(t, "", Options{Settings: map[string]string{"memory_limit": "123MB", "autoload_known_extensions": "true"}})
+	for setting, want := range map[string]string{
+		"memory_limit":              "117.3 MiB", // 123 MB in DuckDB's units
+		"autoload_known_extensions": "false",
+	} {
+		var v string
+		if err := d.SQL().QueryRow(`SELECT current_setting('` + setting + `')::VARCHAR`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		if v != want {
+			t.Errorf("%s = %s, want %s", setting, v, want)
+		}
+	}
+}

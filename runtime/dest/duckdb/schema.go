@@ -1,0 +1,415 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"oktasync/runtime"
+)
+
+// tableInfo is what the writer knows of one destination table. A Commit that
+// adds dynamic columns works on a clone, installed only once the transaction
+// has committed, so a rolled-back commit leaves no trace here either.
+type tableInfo struct {
+	desc *runtime.Table
+	name string
+	mode writeMode
+	// cols are the columns a row fills: the descriptor's, then dynamic ones
+	// in order of first appearance. System columns belong to the mode.
+	cols  []column
+	fixed int
+	// key is the destination primary key.
+	key []string
+	// pos maps a lower-cased column name (DuckDB matches names without
+	// regard to case) to its index in cols, or -1 for a system column or one
+	// the table has but the descriptor no longer names.
+	pos map[string]int
+	// buf is the staging row, reused across commits.
+	buf []driver.Value
+	// warned remembers dynamic names already reported as clashing.
+	warned map[string]bool
+}
+
+type column struct {
+	name  string
+	typ   runtime.ColumnType
+	apply func(any) any // nil: stored as it comes
+}
+
+func (t *tableInfo) clone() *tableInfo {
+	c := *t
+	c.cols = append([]column(nil), t.cols...)
+	c.pos = make(map[string]int, len(t.pos)+8)
+	for k, v := range t.pos {
+		c.pos[k] = v
+	}
+	c.buf = nil
+	return &c
+}
+
+// row returns the staging row buffer, sized to the columns.
+func (t *tableInfo) row() []driver.Value {
+	if len(t.buf) != len(t.cols) {
+		t.buf = make([]driver.Value, len(t.cols))
+	}
+	return t.buf
+}
+
+// fill lays one row out in buf, in cols order, through the column transforms.
+func (t *tableInfo) fill(buf []driver.Value, row []any, fields []runtime.Field) {
+	for i, v := range row {
+		if f := t.cols[i].apply; f != nil {
+			v = f(v)
+		}
+		buf[i] = v
+	}
+	if len(buf) == t.fixed {
+		return
+	}
+	clear(buf[t.fixed:])
+	for _, f := range fields {
+		i, ok := t.pos[strings.ToLower(f.Name)]
+		if !ok || i < t.fixed {
+			continue // a name taken by a fixed or system column, reported by withDynamic
+		}
+		v := f.Value
+		if a := t.cols[i].apply; a != nil {
+			v = a(v)
+		}
+		buf[i] = v
+	}
+}
+
+// withDynamic returns t extended by the dynamic columns of rs it lacks (t
+// itself when there are none) and the columns added.
+func (d *DB) withDynamic(t *tableInfo, rs *runtime.RowSet) (*tableInfo, []column, error) {
+	if rs.Dynamic == nil {
+		return t, nil, nil
+	}
+	if len(t.desc.Dynamic) == 0 {
+		return nil, nil, errors.New("dynamic fields for a table without dynamic columns")
+	}
+	if len(rs.Dynamic) != len(rs.Rows) {
+		return nil, nil, fmt.Errorf("%d rows but %d sets of dynamic fields", len(rs.Rows), len(rs.Dynamic))
+	}
+	nt := t
+	var added []column
+	for _, fields := range rs.Dynamic {
+		for _, f := range fields {
+			lower := strings.ToLower(f.Name)
+			if i, ok := nt.pos[lower]; ok {
+				if i < nt.fixed && !t.warned[lower] {
+					t.warned[lower] = true
+					d.log.Warn("duckdb: dynamic field clashes with a column; dropped", "table", t.name, "field", f.Name)
+				}
+				continue
+			}
+			typ, ok := dynamicType(t.desc, f.Name)
+			if !ok {
+				return nil, nil, fmt.Errorf("dynamic column %q matches no dynamic prefix", f.Name)
+			}
+			if nt == t {
+				nt = t.clone()
+			}
+			c := d.column(t.desc, runtime.Column{Name: f.Name, Type: typ})
+			nt.pos[lower] = len(nt.cols)
+			nt.cols = append(nt.cols, c)
+			added = append(added, c)
+		}
+	}
+	return nt, added, nil
+}
+
+// dynamicType is the type of a dynamic column: that of the longest prefix it has.
+func dynamicType(t *runtime.Table, name string) (runtime.ColumnType, bool) {
+	best := -1
+	var typ runtime.ColumnType
+	for _, dc := range t.Dynamic {
+		if strings.HasPrefix(name, dc.Prefix) && len(dc.Prefix) > best && len(name) > len(dc.Prefix) {
+			best, typ = len(dc.Prefix), dc.Type
+		}
+	}
+	return typ, best >= 0
+}
+
+// column is a descriptor column as written: with its transform, if any.
+func (d *DB) column(t *runtime.Table, c runtime.Column) column {
+	col := column{name: c.Name, typ: c.Type}
+	if d.opts.Transform != nil {
+		if tr := d.opts.Transform(t, c); tr != nil {
+			col.apply = tr.Apply
+			if tr.Type != 0 {
+				col.typ = tr.Type
+			}
+		}
+	}
+	return col
+}
+
+// Prepare creates the tables (children included) and the state table if they
+// do not exist, and adds the columns an existing table lacks. It never drops
+// or retypes anything, so running it before every sync is cheap and safe.
+func (d *DB) Prepare(ctx context.Context, tables []*runtime.Table) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	all, err := collect(tables)
+	if err != nil {
+		return fmt.Errorf("duckdb: prepare: %w", err)
+	}
+	for _, t := range all {
+		if err := validate(t); err != nil {
+			return fmt.Errorf("duckdb: prepare %s: %w", t.Name, err)
+		}
+	}
+	x, err := d.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("duckdb: prepare: %w", err)
+	}
+	defer x.close()
+	if err := x.exec(ctx, `CREATE TABLE IF NOT EXISTS `+quote(StateTable)+
+		` ("table_name" VARCHAR PRIMARY KEY, "state" JSON, "updated_at" TIMESTAMP)`); err != nil {
+		return fmt.Errorf("duckdb: prepare %s: %w", StateTable, err)
+	}
+	existing, err := existingColumns(ctx, x)
+	if err != nil {
+		return fmt.Errorf("duckdb: prepare: %w", err)
+	}
+	infos := make([]*tableInfo, 0, len(all))
+	for _, t := range all {
+		info, err := d.prepareTable(ctx, x, t, existing[strings.ToLower(t.Name)])
+		if err != nil {
+			return fmt.Errorf("duckdb: prepare %s: %w", t.Name, err)
+		}
+		infos = append(infos, info)
+	}
+	if err := x.commit(ctx); err != nil {
+		return fmt.Errorf("duckdb: prepare: %w", err)
+	}
+	for _, info := range infos {
+		d.tables[strings.ToLower(info.name)] = info
+	}
+	return nil
+}
+
+type dbColumn struct {
+	name, typ string
+}
+
+// existingColumns lists the columns of the main schema's tables by
+// lower-cased table name, in table order.
+func existingColumns(ctx context.Context, x *txn) (map[string][]dbColumn, error) {
+	rows, err := x.conn.QueryContext(ctx, `SELECT table_name, column_name, data_type FROM duckdb_columns()
+		WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal
+		ORDER BY table_oid, column_index`)
+	if err != nil {
+		return nil, fmt.Errorf("list columns: %w", err)
+	}
+	defer rows.Close()
+	m := make(map[string][]dbColumn)
+	for rows.Next() {
+		var table string
+		var c dbColumn
+		if err := rows.Scan(&table, &c.name, &c.typ); err != nil {
+			return nil, fmt.Errorf("list columns: %w", err)
+		}
+		k := strings.ToLower(table)
+		m[k] = append(m[k], c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list columns: %w", err)
+	}
+	return m, nil
+}
+
+func (d *DB) prepareTable(ctx context.Context, x *txn, t *runtime.Table, have []dbColumn) (*tableInfo, error) {
+	mode := modeFor(t)
+	info := &tableInfo{
+		desc:   t,
+		name:   t.Name,
+		mode:   mode,
+		fixed:  len(t.Columns),
+		key:    mode.key(t.PrimaryKey),
+		pos:    make(map[string]int),
+		warned: make(map[string]bool),
+	}
+	for i, c := range t.Columns {
+		info.cols = append(info.cols, d.column(t, c))
+		info.pos[strings.ToLower(c.Name)] = i
+	}
+	sys := mode.systemColumns()
+	for _, c := range sys {
+		info.pos[strings.ToLower(c.name)] = -1
+	}
+
+	if have == nil {
+		var b strings.Builder
+		b.WriteString("CREATE TABLE ")
+		b.WriteString(quote(t.Name))
+		b.WriteString(" (")
+		for _, c := range append(info.cols[:len(info.cols):len(info.cols)], sys...) {
+			typ, _ := sqlType(c.typ)
+			b.WriteString(quote(c.name))
+			b.WriteString(" ")
+			b.WriteString(typ)
+			b.WriteString(", ")
+		}
+		b.WriteString("PRIMARY KEY (")
+		b.WriteString(quoteAll(info.key))
+		b.WriteString("))")
+		if err := x.exec(ctx, b.String()); err != nil {
+			return nil, fmt.Errorf("create table: %w", err)
+		}
+		d.log.Info("duckdb: created table", "table", t.Name)
+		return info, nil
+	}
+
+	if err := checkKey(ctx, x, t.Name, info.key); err != nil {
+		return nil, err
+	}
+	found := make(map[string]bool, len(have))
+	for _, c := range have {
+		lower := strings.ToLower(c.name)
+		found[lower] = true
+		if i, ok := info.pos[lower]; ok {
+			if i >= 0 && columnType(c.typ) != info.cols[i].typ {
+				d.log.Warn("duckdb: column type differs from the descriptor's; keeping the table's",
+					"table", t.Name, "column", c.name, "table_type", c.typ, "want", info.cols[i].typ.String())
+			}
+			continue
+		}
+		// Columns the descriptor does not name: dynamic columns of earlier
+		// syncs are adopted; anything else stays as it is, untouched.
+		if _, ok := dynamicType(t, c.name); ok && columnType(c.typ) != 0 {
+			info.pos[lower] = len(info.cols)
+			info.cols = append(info.cols, d.column(t, runtime.Column{Name: c.name, Type: columnType(c.typ)}))
+			continue
+		}
+		info.pos[lower] = -1
+	}
+	for _, c := range append(info.cols[:info.fixed:info.fixed], sys...) {
+		if found[strings.ToLower(c.name)] {
+			continue
+		}
+		if err := addColumn(ctx, x, t.Name, c); err != nil {
+			return nil, err
+		}
+		d.log.Info("duckdb: added column", "table", t.Name, "column", c.name)
+	}
+	return info, nil
+}
+
+// checkKey fails early, and clearly, when an existing table's primary key is
+// not the descriptor's: upserts need that key, and DuckDB cannot change it.
+func checkKey(ctx context.Context, x *txn, table string, key []string) error {
+	var have []any
+	err := x.conn.QueryRowContext(ctx, `SELECT constraint_column_names FROM duckdb_constraints()
+		WHERE database_name = current_database() AND schema_name = 'main' AND lower(table_name) = lower($1)
+		AND constraint_type = 'PRIMARY KEY'`, table).Scan(&have)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("read primary key: %w", err)
+	}
+	got := make([]string, len(have))
+	for i, k := range have {
+		got[i] = fmt.Sprint(k)
+	}
+	if !slices.EqualFunc(got, key, strings.EqualFold) {
+		return fmt.Errorf("the table's primary key is (%s), the descriptor's (%s); a changed key needs a new table",
+			strings.Join(got, ", "), strings.Join(key, ", "))
+	}
+	return nil
+}
+
+func addColumn(ctx context.Context, x *txn, table string, c column) error {
+	typ, err := sqlType(c.typ)
+	if err != nil {
+		return fmt.Errorf("column %s: %w", c.name, err)
+	}
+	if err := x.exec(ctx, "ALTER TABLE "+quote(table)+" ADD COLUMN "+quote(c.name)+" "+typ); err != nil {
+		return fmt.Errorf("add column %s: %w", c.name, err)
+	}
+	return nil
+}
+
+// collect lists tables and their children, parents first, once each.
+func collect(tables []*runtime.Table) ([]*runtime.Table, error) {
+	var all []*runtime.Table
+	seen := make(map[*runtime.Table]bool)
+	names := make(map[string]bool)
+	var walk func(ts []*runtime.Table) error
+	walk = func(ts []*runtime.Table) error {
+		for _, t := range ts {
+			if t == nil || seen[t] {
+				continue
+			}
+			seen[t] = true
+			lower := strings.ToLower(t.Name)
+			if names[lower] {
+				return fmt.Errorf("two tables named %q", t.Name)
+			}
+			names[lower] = true
+			all = append(all, t)
+			if err := walk(t.Children); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return all, walk(tables)
+}
+
+// validate checks what the database would otherwise reject halfway through.
+func validate(t *runtime.Table) error {
+	if t.Name == "" {
+		return errors.New("table has no name")
+	}
+	if len(t.Columns) == 0 {
+		return errors.New("table has no columns")
+	}
+	cols := make(map[string]bool, len(t.Columns))
+	sys := make(map[string]bool)
+	for _, c := range modeFor(t).systemColumns() {
+		sys[strings.ToLower(c.name)] = true
+	}
+	for _, c := range t.Columns {
+		lower := strings.ToLower(c.Name)
+		switch {
+		case c.Name == "":
+			return errors.New("a column has no name")
+		case cols[lower]:
+			return fmt.Errorf("column %q appears twice (names are case-insensitive)", c.Name)
+		case sys[lower]:
+			return fmt.Errorf("column %q is a system column", c.Name)
+		}
+		if _, err := sqlType(c.Type); err != nil {
+			return fmt.Errorf("column %s: %w", c.Name, err)
+		}
+		cols[lower] = true
+	}
+	if len(t.PrimaryKey) == 0 {
+		return errors.New("table has no primary key")
+	}
+	for _, k := range t.PrimaryKey {
+		if !cols[strings.ToLower(k)] {
+			return fmt.Errorf("primary key column %q is not a column", k)
+		}
+	}
+	for _, k := range t.ParentKey {
+		if !cols[strings.ToLower(k)] {
+			return fmt.Errorf("parent key column %q is not a column", k)
+		}
+	}
+	if t.Parent != nil && len(t.ParentKey) != len(t.Parent.PrimaryKey) {
+		return fmt.Errorf("parent key (%s) does not match the primary key of %s", strings.Join(t.ParentKey, ", "), t.Parent.Name)
+	}
+	for _, dc := range t.Dynamic {
+		if _, err := sqlType(dc.Type); err != nil {
+			return fmt.Errorf("dynamic columns %s: %w", dc.Prefix, err)
+		}
+	}
+	return nil
+}
