@@ -55,41 +55,48 @@ func (e *Engine) Check(ctx context.Context) []CheckResult {
 }
 
 func (r *tableRun) probe(ctx context.Context, requests *int) error {
-	t := r.t
-	get := func(bucket, url string) (*fetch.Page, error) {
+	_, err := r.firstRecord(ctx, r.t, requests)
+	return err
+}
+
+// firstRecord fetches the first page a sync of t would read and returns its
+// first record (none if the page is empty): t's own endpoint, or, for a
+// fan-out table, the endpoint of the first of its parents.
+func (r *tableRun) firstRecord(ctx context.Context, t *Table, requests *int) (gjson.Result, error) {
+	get := func(req *Request, url string) (gjson.Result, error) {
 		*requests++
-		return r.e.Fetcher.Get(ctx, t.Name, bucket, url)
+		page, err := r.e.Fetcher.Get(ctx, r.t.Name, req.Bucket, url)
+		if err != nil {
+			return gjson.Result{}, err
+		}
+		var first gjson.Result
+		eachRecord(page.Body, req.Records, func(v gjson.Result) {
+			if !first.Exists() {
+				first = v
+			}
+		})
+		return first, nil
 	}
 	fo := t.FanOut
 	if fo == nil {
-		_, err := get(t.Request.Bucket, listURL(t.Request, "", ""))
-		return err
+		return get(t.Request, listURL(t.Request, "", ""))
 	}
 	var parent gjson.Result
+	var err error
 	switch {
 	case len(fo.Values) > 0:
 		parent = gjson.Parse(fo.Values[0])
+	case fo.Parent != "":
+		parent, err = r.firstRecord(ctx, r.e.Registry.Lookup(fo.Parent), requests)
 	default:
-		listing := fo.Request
-		if fo.Parent != "" {
-			listing = r.e.Registry.Lookup(fo.Parent).Request
-		}
-		page, err := get(listing.Bucket, listURL(listing, "", ""))
-		if err != nil {
-			return err
-		}
-		eachRecord(page.Body, listing.Records, func(v gjson.Result) {
-			if !parent.Exists() {
-				parent = v
-			}
-		})
+		parent, err = get(fo.Request, listURL(fo.Request, "", ""))
 	}
-	if !parent.Exists() {
-		return nil // no parent to ask about; the listing itself was readable
+	if err != nil || !parent.Exists() {
+		return gjson.Result{}, err // no parent to ask about: the listing itself was readable
 	}
-	_, err := get(t.Request.Bucket, fanOutURL(t, parent))
+	rec, err := get(t.Request, fanOutURL(t, parent))
 	if errors.Is(err, fetch.ErrNotFound) {
-		return nil
+		return gjson.Result{}, nil
 	}
-	return err
+	return rec, err
 }

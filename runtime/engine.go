@@ -415,14 +415,19 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 	t := r.t
 	fo := t.FanOut
 	// Where the parents come from: a table's endpoint, a listing of their own,
-	// or fixed records.
+	// fixed records, or the records of a table that is itself read per parent.
 	listing, pagination := fo.Request, fo.Pagination
+	var nested *Table
 	if fo.Parent != "" {
 		parent := r.e.Registry.Lookup(fo.Parent)
 		if parent == nil || parent.Request == nil {
 			return fmt.Errorf("%s: fan-out parent %q is not a table with a request", t.Name, fo.Parent)
 		}
-		listing, pagination = parent.Request, parent.Pagination
+		if parent.FanOut != nil {
+			nested, listing = parent, nil
+		} else {
+			listing, pagination = parent.Request, parent.Pagination
+		}
 	}
 	st := r.state
 	cs := fo.ChangedSince
@@ -452,7 +457,18 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 		r.report.Mode = "full"
 	}
 	r.newBatch(synced)
-	if listing == nil {
+	switch {
+	case nested != nil:
+		// A crash restarts the whole table: the parents' own listings are
+		// not tracked, and re-reading replaces rows with themselves.
+		here := &Pending{Synced: synced, Full: full}
+		err := r.nestedParents(ctx, nested, func(parents []gjson.Result) error {
+			return r.fanOutPage(ctx, parents, here)
+		})
+		if err != nil {
+			return err
+		}
+	case listing == nil:
 		var parents []gjson.Result
 		for _, v := range fo.Values {
 			parents = append(parents, gjson.Parse(v))
@@ -498,12 +514,89 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 	if full {
 		final.LastFullImport = synced
 		if t.Deletes.Kind == DeletesFullReimport {
-			r.batch.Sweep = &Sweep{Before: synced}
+			r.batch.Sweep = &Sweep{Before: synced, FanOut: r.fanOutsOf(t)}
 			r.report.Deleted = true
 		}
 	}
 	r.batch.State = final
 	return r.commit(ctx)
+}
+
+// nestedParents lists the records of a fan-out table (the parent of a
+// fan-out of a fan-out) by walking its own parents, and hands them to fn one
+// listing page at a time.
+func (r *tableRun) nestedParents(ctx context.Context, t *Table, fn func([]gjson.Result) error) error {
+	fo := t.FanOut
+	// t's own parents: fixed records, or the pages of a listing.
+	each := func(grand []gjson.Result) error {
+		for _, g := range grand {
+			url := fanOutURL(t, g)
+			for url != "" {
+				page, err := r.e.Fetcher.Get(ctx, r.t.Name, t.Request.Bucket, url)
+				r.report.Requests++
+				if skippableParentError(t, err) {
+					r.e.Logger.Debug("parent listing refused, skipped", "table", r.t.Name, "parent", t.Name, "err", err)
+					break
+				}
+				if err != nil {
+					return err
+				}
+				var parents []gjson.Result
+				eachRecord(page.Body, t.Request.Records, func(v gjson.Result) { parents = append(parents, v) })
+				if err := fn(parents); err != nil {
+					return err
+				}
+				url = nextURL(t.Pagination, page)
+			}
+		}
+		return nil
+	}
+	if len(fo.Values) > 0 {
+		var grand []gjson.Result
+		for _, v := range fo.Values {
+			grand = append(grand, gjson.Parse(v))
+		}
+		return each(grand)
+	}
+	listing, pagination := fo.Request, fo.Pagination
+	if fo.Parent != "" {
+		gp := r.e.Registry.Lookup(fo.Parent)
+		if gp == nil || gp.Request == nil || gp.FanOut != nil {
+			return fmt.Errorf("%s: %s's parent %q must be listed whole", r.t.Name, t.Name, fo.Parent)
+		}
+		listing, pagination = gp.Request, gp.Pagination
+	}
+	url := listURL(listing, "", "")
+	for url != "" {
+		page, err := r.e.Fetcher.Get(ctx, r.t.Name, listing.Bucket, url)
+		r.report.Requests++
+		if err != nil {
+			return err
+		}
+		var grand []gjson.Result
+		eachRecord(page.Body, listing.Records, func(v gjson.Result) { grand = append(grand, v) })
+		if err := each(grand); err != nil {
+			return err
+		}
+		url = nextURL(pagination, page)
+	}
+	return nil
+}
+
+// skippableParentError reports whether a fan-out request's error means
+// "nothing here for this parent" rather than a failure of the table: the
+// parent is gone (404), the feature behind it is not enabled, or, for fixed
+// parents such as a list of types, the org does not know that value (400).
+func skippableParentError(t *Table, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, fetch.ErrNotFound), errors.Is(err, fetch.ErrFeatureDisabled):
+		return true
+	case errors.Is(err, fetch.ErrBadRequest):
+		return len(t.FanOut.Values) > 0
+	}
+	return false
 }
 
 // fanOutPage fetches the listings of a page of parents, a few at a time, and
@@ -526,9 +619,11 @@ func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here 
 			for url != "" {
 				page, err := r.e.Fetcher.Get(ctx, t.Name, t.Request.Bucket, url)
 				results[i].reqs++
-				if errors.Is(err, fetch.ErrNotFound) {
-					// The parent went away since it was listed; its rows go
-					// with it through the parent's own delete capture.
+				if skippableParentError(t, err) {
+					// Nothing here for this parent (it went away since it was
+					// listed, or the org lacks the feature or the value): its
+					// rows, if any, are replaced by none.
+					r.e.Logger.Debug("fan-out parent skipped", "table", t.Name, "url", fetch.RedactURL(url), "err", err)
 					results[i].pages = nil
 					return
 				}

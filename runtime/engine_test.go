@@ -77,7 +77,9 @@ var (
 		Name:       "kinds",
 		Request:    &runtime.Request{Path: "/kinds", Params: []runtime.Param{{Name: "kind", Value: "{parent.kind}"}}, Bucket: "default"},
 		Pagination: runtime.Pagination{Kind: runtime.PaginationNone},
-		FanOut:     &runtime.FanOut{Values: []string{`{"kind":"a"}`, `{"kind":"b c"}`}, Fields: []string{"kind"}},
+		// "unknown" is refused with a 400: a fixed parent the org does not
+		// know is skipped, not a failure of the table.
+		FanOut: &runtime.FanOut{Values: []string{`{"kind":"a"}`, `{"kind":"b c"}`, `{"kind":"unknown"}`}, Fields: []string{"kind"}},
 		Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport},
 		PrimaryKey: []string{"id"},
 		Columns:    []runtime.Column{{Name: "id", Type: runtime.TypeString, Source: "id"}},
@@ -95,7 +97,18 @@ var (
 		PrimaryKey: []string{"owner_id"},
 		Columns:    []runtime.Column{{Name: "owner_id", Type: runtime.TypeString, Source: "parent.id"}, {Name: "role", Type: runtime.TypeString, Source: "role"}},
 	}
-	registry = &runtime.Registry{Tables: []*runtime.Table{items, parts, events, secrets, kinds, ownerRoles}}
+	// kindNotes: a fan-out of a fan-out (one listing per note of each kind).
+	kindNotes = &runtime.Table{
+		Name:       "kind_notes",
+		Request:    &runtime.Request{Path: "/kinds/{parent.id}/notes", Bucket: "default"},
+		Pagination: runtime.Pagination{Kind: runtime.PaginationNone},
+		FanOut:     &runtime.FanOut{Parent: "kinds", Fields: []string{"id"}},
+		Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport},
+		ParentKey:  []string{"kind_id"},
+		PrimaryKey: []string{"kind_id", "note"},
+		Columns:    []runtime.Column{{Name: "kind_id", Type: runtime.TypeString, Source: "parent.id"}, {Name: "note", Type: runtime.TypeString, Source: "note"}},
+	}
+	registry = &runtime.Registry{Tables: []*runtime.Table{items, parts, events, secrets, kinds, ownerRoles, kindNotes}}
 )
 
 func init() {
@@ -118,6 +131,9 @@ func init() {
 	secrets.Extract = events.Extract
 	kinds.Extract = func(rec, _ gjson.Result, e *runtime.Emitter) {
 		e.Emit(kinds, &rowOf{[]any{e.String(rec.Get("id")).Any()}})
+	}
+	kindNotes.Extract = func(rec, parent gjson.Result, e *runtime.Emitter) {
+		e.Emit(kindNotes, &rowOf{[]any{e.String(parent.Get("id")).Any(), e.String(rec.Get("note")).Any()}})
 	}
 	ownerRoles.Extract = func(rec, parent gjson.Result, e *runtime.Emitter) {
 		e.Emit(ownerRoles, &rowOf{[]any{e.String(parent.Get("id")).Any(), e.String(rec.Get("role")).Any()}})
@@ -201,7 +217,15 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Link", fmt.Sprintf(`<%s/events?after=%d>; rel="next"`, base, end))
 		fmt.Fprint(w, "["+strings.Join(out, ",")+"]")
 	case r.URL.Path == "/kinds":
+		if q.Get("kind") == "unknown" {
+			w.WriteHeader(400)
+			fmt.Fprint(w, `{"code":"BAD_KIND","message":"no such kind"}`)
+			return
+		}
 		fmt.Fprintf(w, `[{"id":%q}]`, "k-"+q.Get("kind"))
+	case strings.HasPrefix(r.URL.Path, "/kinds/"):
+		id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/kinds/"), "/notes")
+		fmt.Fprintf(w, `[{"note":"n1 of %s"},{"note":"n2 of %s"}]`, id, id)
 	case r.URL.Path == "/owners":
 		if q.Get("page") == "" {
 			fmt.Fprintf(w, `{"value":[{"id":"o1"}],"next":"%s/owners?page=2"}`, base)
@@ -299,7 +323,7 @@ func TestFirstAndIncrementalSync(t *testing.T) {
 	if r := report(sum, "secrets"); r.Status != runtime.StatusSkipped || !strings.Contains(r.Reason, "OWNER") || !strings.Contains(r.Reason, "secrets.read") {
 		t.Errorf("secrets: %+v", r)
 	}
-	for _, name := range []string{"items", "parts", "events", "kinds", "owner_roles"} {
+	for _, name := range []string{"items", "parts", "events", "kinds", "owner_roles", "kind_notes"} {
 		if r := report(sum, name); r.Status != runtime.StatusOK {
 			t.Errorf("%s: %+v", name, r)
 		}
@@ -318,6 +342,9 @@ func TestFirstAndIncrementalSync(t *testing.T) {
 	}
 	if got := h.table("kinds"); !slices.Equal(got, []string{"[k-a] deleted=false", "[k-b c] deleted=false"}) {
 		t.Errorf("kinds (fixed parents) = %q", got)
+	}
+	if got := h.table("kind_notes"); !slices.Equal(got, []string{"[k-a n1 of k-a] deleted=false", "[k-a n2 of k-a] deleted=false", "[k-b c n1 of k-b c] deleted=false", "[k-b c n2 of k-b c] deleted=false"}) {
+		t.Errorf("kind_notes (fan-out of a fan-out) = %q", got)
 	}
 	if got := h.table("owner_roles"); !slices.Equal(got, []string{"[o1 admin-of-o1] deleted=false", "[o2 admin-of-o2] deleted=false"}) {
 		t.Errorf("owner_roles (listing parents, single-object bodies) = %q", got)
@@ -339,7 +366,8 @@ func TestFirstAndIncrementalSync(t *testing.T) {
 		"/items?limit=2&partsSince=2026-01-15T11%3A00%3A00.000Z", // parents whose parts changed
 		"/events?after=4",
 		"/secrets",
-		"/kinds?kind=a", "/kinds?kind=b+c", // tables without a cursor are read whole
+		"/kinds?kind=a", "/kinds?kind=b+c", "/kinds?kind=unknown", // tables without a cursor are read whole
+		"/kinds?kind=a", "/kinds?kind=b+c", "/kinds?kind=unknown", "/kinds/k-a/notes", "/kinds/k-b%20c/notes",
 		"/owners", "/owners?page=2", "/owners/o1/role", "/owners/o2/role",
 	}
 	slices.Sort(reqs)

@@ -354,8 +354,10 @@ func (v *validator) fanOut(t *Table, tp Pos) {
 		v.errorf(v.pos(&f.Table, fp), "parent.table", "unknown table %q; a fan-out parent must be a table with its own request", f.Table)
 	case parent == t:
 		v.errorf(v.pos(&f.Table, fp), "parent.table", "a table cannot be its own parent")
-	case parent.Parent != nil:
-		v.errorf(v.pos(&f.Table, fp), "parent.table", "%q is itself a fan-out table; fan out from a table listed whole", f.Table)
+	case parent.Parent != nil && parent.Parent.Table != "" && v.top[parent.Parent.Table] != nil && v.top[parent.Parent.Table].Parent != nil:
+		v.errorf(v.pos(&f.Table, fp), "parent.table", "%q is a fan-out of a fan-out; fan-outs nest two levels deep at most", f.Table)
+	case parent.Parent != nil && f.ChangedSince != nil:
+		v.errorf(v.pos(f.ChangedSince, fp), "parent.changed_since", "%q is itself a fan-out table, whose records cannot be filtered; drop changed_since", f.Table)
 	}
 	switch {
 	case f.Table != "" && len(t.ParentKey) == 0:

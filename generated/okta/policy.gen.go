@@ -7,10 +7,10 @@ import (
 	"oktasync/runtime"
 )
 
-// Policy describes the table policy. Okta policies of every type (sign-on, password, MFA enrollment, access, IdP discovery, profile enrollment, ...). /api/v1/policies wants a type, so the table is read once per type. settings and conditions differ by type and are kept as JSON. Caveat: ACCESS_POLICY, PROFILE_ENROLLMENT, POST_AUTH_SESSION, ENTITY_RISK, DEVICE_SIGNAL_COLLECTION and CLIENT_UPDATE exist on Identity Engine orgs only (some also need a feature enabled); if Okta refuses one of them instead of listing nothing, the whole table fails.
+// Policy describes the table policy. Okta policies of every type (sign-on, password, MFA enrollment, access, IdP discovery, profile enrollment, ...). /api/v1/policies wants a type, so the table is read once per type. settings and conditions differ by type and are kept as JSON. Caveat: ACCESS_POLICY, PROFILE_ENROLLMENT, POST_AUTH_SESSION, ENTITY_RISK, DEVICE_SIGNAL_COLLECTION and CLIENT_UPDATE exist on Identity Engine orgs only (some also need a feature enabled); a type the org refuses (400, or a feature not enabled) is skipped.
 var Policy = &runtime.Table{
 	Name:        "policy",
-	Description: "Okta policies of every type (sign-on, password, MFA enrollment, access, IdP discovery, profile enrollment, ...). /api/v1/policies wants a type, so the table is read once per type. settings and conditions differ by type and are kept as JSON. Caveat: ACCESS_POLICY, PROFILE_ENROLLMENT, POST_AUTH_SESSION, ENTITY_RISK, DEVICE_SIGNAL_COLLECTION and CLIENT_UPDATE exist on Identity Engine orgs only (some also need a feature enabled); if Okta refuses one of them instead of listing nothing, the whole table fails.",
+	Description: "Okta policies of every type (sign-on, password, MFA enrollment, access, IdP discovery, profile enrollment, ...). /api/v1/policies wants a type, so the table is read once per type. settings and conditions differ by type and are kept as JSON. Caveat: ACCESS_POLICY, PROFILE_ENROLLMENT, POST_AUTH_SESSION, ENTITY_RISK, DEVICE_SIGNAL_COLLECTION and CLIENT_UPDATE exist on Identity Engine orgs only (some also need a feature enabled); a type the org refuses (400, or a feature not enabled) is skipped.",
 	SpecFile:    "specs/okta/policies.yaml",
 	Request: &runtime.Request{
 		Path: "/api/v1/policies",

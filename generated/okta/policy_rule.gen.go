@@ -7,10 +7,10 @@ import (
 	"oktasync/runtime"
 )
 
-// PolicyRule describes the table policy_rule. The rules of the org's sign-on (OKTA_SIGN_ON) policies, evaluated in priority order. Fivetran types every column here as text, timestamps, numbers and booleans included; we keep text.
+// PolicyRule describes the table policy_rule. The rules of every policy, of every type, evaluated in priority order within their policy. Fivetran types every column here as text, timestamps, numbers and booleans included; we keep text.
 var PolicyRule = &runtime.Table{
 	Name:        "policy_rule",
-	Description: "The rules of the org's sign-on (OKTA_SIGN_ON) policies, evaluated in priority order. Fivetran types every column here as text, timestamps, numbers and booleans included; we keep text.",
+	Description: "The rules of every policy, of every type, evaluated in priority order within their policy. Fivetran types every column here as text, timestamps, numbers and booleans included; we keep text.",
 	SpecFile:    "specs/okta/policies.yaml",
 	Request: &runtime.Request{
 		Path:   "/api/v1/policies/{parent.id}/rules",
@@ -19,16 +19,8 @@ var PolicyRule = &runtime.Table{
 	Pagination: runtime.Pagination{Kind: runtime.PaginationNone},
 	Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport},
 	FanOut: &runtime.FanOut{
-		Request: &runtime.Request{
-			Path: "/api/v1/policies",
-			Params: []runtime.Param{
-				{Name: "type", Value: "OKTA_SIGN_ON"},
-			},
-			Bucket: "default",
-		},
-		Pagination: runtime.Pagination{Kind: runtime.PaginationLinkHeader, Rel: "next"},
-		Key:        []string{"id"},
-		Fields:     []string{"id"},
+		Parent: "policy",
+		Fields: []string{"id"},
 	},
 	Permissions: runtime.Permissions{Roles: []string{"SUPER_ADMIN", "ORG_ADMIN", "READ_ONLY_ADMIN", "API_ACCESS_MANAGEMENT_ADMIN"}, Scope: "okta.policies.read"},
 	PrimaryKey:  []string{"id"},
@@ -37,7 +29,7 @@ var PolicyRule = &runtime.Table{
 			Name:        "policy_id",
 			Type:        runtime.TypeString,
 			Source:      "parent.id",
-			Description: "Key of the parent record (id).",
+			Description: "Key of the parent row in policy (id).",
 		},
 		{Name: "id", Type: runtime.TypeString, Source: "id"},
 		{Name: "authtype_condition", Type: runtime.TypeString, Source: "conditions.authContext.authType"},

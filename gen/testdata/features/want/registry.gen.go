@@ -32,5 +32,6 @@ var Registry = &runtime.Registry{
 		Events,
 		PersonRoles,
 		Rules,
+		RuleDetails,
 	},
 }
