@@ -79,7 +79,7 @@ var (
 		Pagination: runtime.Pagination{Kind: runtime.PaginationNone},
 		// "unknown" is refused with a 400: a fixed parent the org does not
 		// know is skipped, not a failure of the table.
-		FanOut: &runtime.FanOut{Values: []string{`{"kind":"a"}`, `{"kind":"b c"}`, `{"kind":"unknown"}`}, Fields: []string{"kind"}},
+		FanOut:     &runtime.FanOut{Values: []string{`{"kind":"a"}`, `{"kind":"b c"}`, `{"kind":"unknown"}`}, Fields: []string{"kind"}},
 		Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport},
 		PrimaryKey: []string{"id"},
 		Columns:    []runtime.Column{{Name: "id", Type: runtime.TypeString, Source: "id"}},
