@@ -67,6 +67,7 @@ type TableReport struct {
 	Requests int
 	Rows     map[string]int64
 	Invalid  int64
+	Waited   time.Duration // spent waiting on rate limits
 	Deleted  bool // a delete sweep ran
 	Reason   string
 	Err      error
@@ -344,6 +345,7 @@ func (r *tableRun) syncList(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		r.report.Waited += page.Waited
 		r.report.Pages++
 		n, pageMax := r.extractPage(page.Body, gjson.Result{}, t)
 		maxCursor = maxString(maxCursor, pageMax)
@@ -483,6 +485,7 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		r.report.Waited += page.Waited
 		var parents []gjson.Result
 		eachRecord(page.Body, listing.Records, func(v gjson.Result) {
 			parents = append(parents, v)
@@ -604,9 +607,10 @@ func skippableParentError(t *Table, err error) bool {
 func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here *Pending) error {
 	t := r.t
 	type result struct {
-		pages [][]byte
-		err   error
-		reqs  int
+		pages  [][]byte
+		err    error
+		reqs   int
+		waited time.Duration
 	}
 	results := make([]result, len(parents))
 	sem := make(chan struct{}, r.e.FanOutParallel)
@@ -631,6 +635,7 @@ func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here 
 					results[i].err = err
 					return
 				}
+				results[i].waited += page.Waited
 				results[i].pages = append(results[i].pages, page.Body)
 				url = nextURL(t.Pagination, page)
 			}
@@ -639,6 +644,7 @@ func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here 
 	wg.Wait()
 	for i, res := range results {
 		r.report.Requests += res.reqs
+		r.report.Waited += res.waited
 		if res.err != nil {
 			return res.err
 		}

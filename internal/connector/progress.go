@@ -68,7 +68,11 @@ func (p *LiveProgress) line() string {
 			rows += n
 		}
 		if r.Status == runtime.StatusRunning || r.Status == "" {
-			running = append(running, fmt.Sprintf("%s %d rows/%d req", name, r.Rows[name], r.Requests))
+			item := fmt.Sprintf("%s %d rows/%d pages", name, r.Rows[name], r.Pages)
+			if r.Waited >= time.Second {
+				item += fmt.Sprintf(" (rate-limit wait %s)", r.Waited.Round(time.Second))
+			}
+			running = append(running, item)
 		} else {
 			done++
 		}

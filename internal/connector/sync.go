@@ -133,7 +133,7 @@ func httpClientWithCA(file string) (*http.Client, error) {
 // table, then the total.
 func PrintSummary(w io.Writer, s *runtime.Summary) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TABLE\tSTATUS\tMODE\tREQUESTS\tROWS\tINVALID\tTIME\tNOTE")
+	fmt.Fprintln(tw, "TABLE\tSTATUS\tMODE\tREQUESTS\tROWS\tINVALID\tTIME\tRATE WAIT\tNOTE")
 	var total int64
 	reports := slices.Clone(s.Tables)
 	for _, r := range reports {
@@ -142,8 +142,8 @@ func PrintSummary(w io.Writer, s *runtime.Summary) {
 		if r.Deleted {
 			note = strings.TrimSpace("deletes captured " + note)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", r.Table, r.Status, r.Mode, r.Requests, r.Rows[r.Table], r.Invalid,
-			r.Duration.Round(time.Millisecond), note)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", r.Table, r.Status, r.Mode, r.Requests, r.Rows[r.Table], r.Invalid,
+			r.Duration.Round(time.Millisecond), r.Waited.Round(time.Millisecond), note)
 		total += r.Rows[r.Table]
 		if t == nil {
 			continue
@@ -159,7 +159,7 @@ func PrintSummary(w io.Writer, s *runtime.Summary) {
 		walk(t)
 		sort.Strings(children)
 		for _, c := range children {
-			fmt.Fprintf(tw, "  %s\t\t\t\t%d\t\t\t\n", c, r.Rows[c])
+			fmt.Fprintf(tw, "  %s\t\t\t\t%d\t\t\t\t\n", c, r.Rows[c])
 			total += r.Rows[c]
 		}
 	}
@@ -167,6 +167,6 @@ func PrintSummary(w io.Writer, s *runtime.Summary) {
 	if s.Partial() {
 		status = "partial"
 	}
-	fmt.Fprintf(tw, "TOTAL\t%s\t\t\t%d\t\t\t\n", status, total)
+	fmt.Fprintf(tw, "TOTAL\t%s\t\t\t%d\t\t\t\t\n", status, total)
 	tw.Flush()
 }

@@ -136,6 +136,9 @@ type Page struct {
 	// line; nil when there is none. Whether a link may be followed is
 	// checked when it is passed to Get.
 	Links map[string]string
+	// Waited is how long this Get waited on rate limits (pacing and 429s),
+	// so a caller can show where a sync's time goes.
+	Waited time.Duration
 
 	buf  *bytes.Buffer
 	pool *sync.Pool
@@ -182,10 +185,12 @@ func (c *Client) Get(ctx context.Context, table, bucket, rawURL string) (*Page, 
 	safe := RedactURL(target)
 	b := c.bucket(bucket)
 	var failures, limits int
+	var waited time.Duration
 	didChallenge := false
 	for {
-		res := c.attempt(ctx, b, table, target, u, safe, limits, didChallenge)
+		res := c.attempt(ctx, b, table, target, u, safe, limits, didChallenge, &waited)
 		if res.page != nil {
+			res.page.Waited = waited
 			return res.page, nil
 		}
 		var wait time.Duration
@@ -221,8 +226,9 @@ func (c *Client) Get(ctx context.Context, table, bucket, rawURL string) (*Page, 
 			start := c.clock.Now()
 			err := c.clock.Sleep(ctx, wait)
 			if res.kind == rateLimited {
-				waited := c.clock.Now().Sub(start)
-				b.add(func(s *BucketStats) { s.Wait += waited })
+				slept := c.clock.Now().Sub(start)
+				waited += slept
+				b.add(func(s *BucketStats) { s.Wait += slept })
 			}
 			if err != nil {
 				return nil, requestError(table, safe, err)
@@ -264,9 +270,11 @@ func (c *Client) target(rawURL string) (string, *url.URL, error) {
 }
 
 // attempt sends the request once, waiting first for its bucket and a slot.
-// limits is the number of 429s this Get has had so far.
-func (c *Client) attempt(ctx context.Context, b *bucket, table, target string, u *url.URL, safe string, limits int, didChallenge bool) result {
+// limits is the number of 429s this Get has had so far; the bucket wait is
+// added to waitedSum.
+func (c *Client) attempt(ctx context.Context, b *bucket, table, target string, u *url.URL, safe string, limits int, didChallenge bool, waitedSum *time.Duration) result {
 	waited, err := b.lim.Acquire(ctx)
+	*waitedSum += waited
 	b.add(func(s *BucketStats) { s.Wait += waited })
 	if err != nil {
 		return result{err: requestError(table, safe, err)}

@@ -439,8 +439,12 @@ func TestRateLimitWaitUsesServerClock(t *testing.T) {
 				cfg.RateLimit = quotaHeaders
 				cfg.TimeScale = 2
 			})
-			if _, err := c.Get(context.Background(), "items", "items", srv.URL+"/items"); err != nil {
+			page, err := c.Get(context.Background(), "items", "items", srv.URL+"/items")
+			if err != nil {
 				t.Fatal(err)
+			}
+			if page.Waited != 4*time.Second {
+				t.Errorf("page.Waited = %v, want the 4s of the 429 wait", page.Waited)
 			}
 			// Reset - Date + 1 = 8 server seconds, 4 of ours at scale 2.
 			if diff := cmp.Diff([]time.Duration{4 * time.Second}, clock.Sleeps()); diff != "" {
