@@ -68,7 +68,7 @@ type TableReport struct {
 	Rows     map[string]int64
 	Invalid  int64
 	Waited   time.Duration // spent waiting on rate limits
-	Deleted  bool // a delete sweep ran
+	Deleted  bool          // a delete sweep ran
 	Reason   string
 	Err      error
 	Duration time.Duration
