@@ -315,12 +315,11 @@ func (r *tableRun) plan() plan {
 	return pl
 }
 
-// reimportDue reports whether an incremental table is read whole this time:
-// on its first sync, and when its delete capture re-import period has passed.
-func (r *tableRun) reimportDue() bool {
-	if r.state.Cursor == "" {
-		return true
-	}
+// fullPassDue reports whether the table's delete capture re-import period
+// has passed: an incremental table is then read whole, and a fan-out table
+// read for changed parents only goes over every parent, which also catches
+// changes that do not move the parents' changed_since field.
+func (r *tableRun) fullPassDue() bool {
 	if r.t.Deletes.Kind != DeletesFullReimport {
 		return false
 	}
@@ -329,6 +328,12 @@ func (r *tableRun) reimportDue() bool {
 		every = o
 	}
 	return r.state.LastFullImport.IsZero() || !r.e.Now().Before(r.state.LastFullImport.Add(every))
+}
+
+// reimportDue reports whether an incremental table is read whole this time:
+// on its first sync, and when its re-import period has passed.
+func (r *tableRun) reimportDue() bool {
+	return r.state.Cursor == "" || r.fullPassDue()
 }
 
 // syncList reads a table with its own list endpoint, page after page,
@@ -434,7 +439,10 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 	st := r.state
 	cs := fo.ChangedSince
 	synced := r.started
-	full := cs == nil || st.ParentCursor == ""
+	// Every parent is read on the first sync, without changed_since, and when
+	// the table's periodic full pass is due: a change that does not move the
+	// parent's changed_since field is caught then.
+	full := cs == nil || st.ParentCursor == "" || nested != nil || r.fullPassDue()
 	parentURL := ""
 	maxParent := ""
 	if p := st.Pending; p != nil && p.ParentURL != "" {
@@ -445,7 +453,7 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 		cursor := ""
 		if cs != nil {
 			cursor = cs.Initial
-			if st.ParentCursor != "" {
+			if !full {
 				cursor = shiftCursor(st.ParentCursor, -cs.Lookback)
 				r.report.Mode = "incremental"
 			}

@@ -522,3 +522,39 @@ func TestUnauthorizedStopsTheSync(t *testing.T) {
 		}
 	}
 }
+
+// TestFanOutFullPass: a fan-out read for changed parents only goes over every
+// parent once its re-import period has passed, catching changes that did not
+// move the parent's changed_since field.
+func TestFanOutFullPass(t *testing.T) {
+	saved := parts.Deletes
+	parts.Deletes = runtime.Deletes{Kind: runtime.DeletesFullReimport, Every: 24 * time.Hour}
+	t.Cleanup(func() { parts.Deletes = saved })
+	h := newHarness(t)
+	h.eng.Select = func(n string) bool { return n == "items" || n == "parts" }
+	if _, err := h.sync(); err != nil {
+		t.Fatal(err)
+	}
+	h.api.mu.Lock()
+	h.api.items[3].parts = []string{"p9"} // partsChanged not moved
+	h.api.mu.Unlock()
+
+	h.now = t0.Add(time.Hour)
+	sum, err := h.sync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := report(sum, "parts"); r.Mode != "incremental" || slices.Contains(h.table("parts"), "[i3 p9] deleted=false") {
+		t.Errorf("within the period only changed parents are read: %+v %q", r, h.table("parts"))
+	}
+	h.now = t0.Add(25 * time.Hour)
+	sum, err = h.sync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := h.table("parts")
+	if r := report(sum, "parts"); r.Mode != "full" || !r.Deleted ||
+		!slices.Contains(got, "[i3 p9] deleted=false") || !slices.Contains(got, "[i3 p1] deleted=true") {
+		t.Errorf("the full pass must read every parent: %+v %q", r, got)
+	}
+}

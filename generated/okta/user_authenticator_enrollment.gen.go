@@ -5,6 +5,7 @@ package okta
 import (
 	"github.com/tidwall/gjson"
 	"oktasync/runtime"
+	"time"
 )
 
 // UserAuthenticatorEnrollment describes the table user_authenticator_enrollment. The authenticators a user has enrolled (Identity Engine authenticator enrollments: password, email, phone, Okta Verify, ...), one row per user and enrollment.
@@ -17,10 +18,17 @@ var UserAuthenticatorEnrollment = &runtime.Table{
 		Bucket: "default",
 	},
 	Pagination: runtime.Pagination{Kind: runtime.PaginationNone},
-	Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport},
+	Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport, Every: 24 * time.Hour},
 	FanOut: &runtime.FanOut{
 		Parent: "users",
 		Fields: []string{"id"},
+		ChangedSince: &runtime.Incremental{
+			Kind:        runtime.IncrementalFilter,
+			CursorField: "lastUpdated",
+			Param:       "search",
+			Template:    "lastUpdated gt \"{cursor}\"",
+			Lookback:    5 * time.Minute,
+		},
 	},
 	Permissions: runtime.Permissions{Scope: "okta.users.read"},
 	PrimaryKey:  []string{"id", "user_id"},

@@ -5,6 +5,7 @@ package okta
 import (
 	"github.com/tidwall/gjson"
 	"oktasync/runtime"
+	"time"
 )
 
 // UserEnrolledFactor describes the table user_enrolled_factor. The MFA factors a user has enrolled (Factors API: SMS, Okta Verify push, TOTP, WebAuthn, security question, ...), one row per user and factor.
@@ -17,10 +18,17 @@ var UserEnrolledFactor = &runtime.Table{
 		Bucket: "default",
 	},
 	Pagination: runtime.Pagination{Kind: runtime.PaginationNone},
-	Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport},
+	Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport, Every: 24 * time.Hour},
 	FanOut: &runtime.FanOut{
 		Parent: "users",
 		Fields: []string{"id"},
+		ChangedSince: &runtime.Incremental{
+			Kind:        runtime.IncrementalFilter,
+			CursorField: "lastUpdated",
+			Param:       "search",
+			Template:    "lastUpdated gt \"{cursor}\"",
+			Lookback:    5 * time.Minute,
+		},
 	},
 	Permissions: runtime.Permissions{Scope: "okta.users.read"},
 	PrimaryKey:  []string{"id", "user_id"},

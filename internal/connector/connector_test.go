@@ -165,11 +165,13 @@ func TestGoldenScenarios(t *testing.T) {
 	golden(t, "reimport", reimport)
 
 	// Nothing changes: the incremental tables issue one filtered request
-	// each; group_member lists the groups whose membership changed within
-	// the lookback of its cursor and re-reads just those. Tables Okta offers
+	// each; group_member (and the per-user tables) list the groups (users)
+	// changed within the lookback of their cursor and re-read just those. Tables Okta offers
 	// no filter for cost what they cost in the sync before.
 	relisted := e.count(`SELECT count(*) FROM groups WHERE NOT _fivetran_deleted AND last_membership_updated >=
 		(SELECT max(last_membership_updated) FROM groups) - INTERVAL 5 MINUTE`)
+	relistedUsers := e.count(`SELECT count(*) FROM users WHERE NOT _fivetran_deleted AND last_updated >=
+		(SELECT max(last_updated) FROM users) - INTERVAL 5 MINUTE`)
 	e.sim.ResetStats()
 	again := e.mustSync()
 	var total int
@@ -183,6 +185,10 @@ func TestGoldenScenarios(t *testing.T) {
 		case "group_member":
 			if r.Requests != 1+relisted {
 				t.Errorf("group_member: %d requests, want 1 + %d groups within the lookback", r.Requests, relisted)
+			}
+		case "user_enrolled_factor", "user_authenticator_enrollment":
+			if r.Requests != 1+relistedUsers {
+				t.Errorf("%s: %d requests, want 1 + %d users within the lookback", r.Table, r.Requests, relistedUsers)
 			}
 		default:
 			if f := findTable(before, r.Table); r.Requests != f.Requests {
