@@ -18,7 +18,7 @@ func TestTimestamp(t *testing.T) {
 		{`"2026-01-02T03:04:05Z"`, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), true},
 		{`"2026-01-02T05:04:05+02:00"`, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), true},
 		{`"2024-02-29T00:00:00.000Z"`, time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC), true},
-		{`"2017-09-31T22:23:07.777Z"`, time.Time{}, false}, // 31 September, seen in Okta's docs
+		{`"2017-09-31T22:23:07.777Z"`, time.Time{}, false}, // 31 September, seen in a real API's documentation
 		{`"2023-02-29T00:00:00.000Z"`, time.Time{}, false},
 		{`"2026-13-01T00:00:00.000Z"`, time.Time{}, false},
 		{`"yesterday"`, time.Time{}, false},

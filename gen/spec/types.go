@@ -133,7 +133,7 @@ type FanOut struct {
 	Table        string       `yaml:"table" doc:"The parent table; its records fill the {parent.<field>} placeholders and its primary key the parent_key columns."`
 	Request      *Request     `yaml:"request" doc:"A listing whose records are the parents but which is no table of its own (e.g. the users that hold admin roles)."`
 	Pagination   *Pagination  `yaml:"pagination" doc:"request parents: how the listing pages. Default: link_header with rel next."`
-	Values       []Params     `yaml:"values" doc:"Fixed parent records, e.g. [{type: PASSWORD}, {type: OKTA_SIGN_ON}] for an endpoint that wants one request per type."`
+	Values       []Params     `yaml:"values" doc:"Fixed parent records, e.g. [{type: password}, {type: sign_on}] for an endpoint that wants one request per type."`
 	Key          Names        `yaml:"key" doc:"request and values parents: gjson paths of the parent record that fill parent_key, in order."`
 	ChangedSince *Incremental `yaml:"changed_since" doc:"Only parents changed since the last sync: the parent endpoint is listed with this filter."`
 }
