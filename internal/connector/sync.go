@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"slices"
@@ -51,7 +52,9 @@ func Sync(ctx context.Context, cfg *Config, opt SyncOptions) (*runtime.Summary, 
 	open := opt.OpenDest
 	if open == nil {
 		open = func(path string) (runtime.Destination, error) {
-			return duckdb.Open(path, duckdb.Options{Logger: opt.Logger})
+			settings := maps.Clone(DefaultDuckDBSettings)
+			maps.Copy(settings, cfg.Destination.Settings)
+			return duckdb.Open(path, duckdb.Options{Logger: opt.Logger, Settings: settings})
 		}
 	}
 	path := cfg.Destination.Path
