@@ -403,10 +403,11 @@ func (r *tableRun) syncList(ctx context.Context) error {
 	return r.commit(ctx)
 }
 
-// fanOutsOf lists the tables read per row of t.
+// fanOutsOf lists the selected tables read per row of t: a sweep of t
+// cascades to them, and a table not synced was never prepared.
 func (r *tableRun) fanOutsOf(t *Table) []*Table {
 	var out []*Table
-	for _, f := range r.e.Registry.Tables {
+	for _, f := range r.e.selected() {
 		if f.FanOut != nil && f.FanOut.Parent == t.Name {
 			out = append(out, f)
 		}
@@ -610,69 +611,99 @@ func skippableParentError(t *Table, err error) bool {
 	return false
 }
 
-// fanOutPage fetches the listings of a page of parents, a few at a time, and
-// adds their rows to the batch in parent order.
+// fanOutPage fetches the listings of a page of parents, a few parents at a
+// time, and extracts each page as it arrives: memory holds a handful of
+// pages, not every listing of the parent page. Order across parents does not
+// matter: each parent's rows are replaced by parent key, and a commit inside
+// the page resumes at the start of the page.
 func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here *Pending) error {
 	t := r.t
-	type result struct {
-		pages  [][]byte
+	type piece struct {
+		parent int
+		body   []byte // nil: the parent has nothing (more)
+		last   bool   // the parent's listing is complete
 		err    error
-		reqs   int
 		waited time.Duration
 	}
-	results := make([]result, len(parents))
-	sem := make(chan struct{}, r.e.FanOutParallel)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pieces := make(chan piece, r.e.FanOutParallel)
+	next := make(chan int)
 	var wg sync.WaitGroup
-	for i, p := range parents {
-		sem <- struct{}{}
+	for range min(r.e.FanOutParallel, len(parents)) {
 		wg.Go(func() {
-			defer func() { <-sem }()
-			url := fanOutURL(t, p)
-			for url != "" {
-				page, err := r.e.Fetcher.Get(ctx, t.Name, t.Request.Bucket, url)
-				results[i].reqs++
-				if skippableParentError(t, err) {
-					// Nothing here for this parent (it went away since it was
-					// listed, or the org lacks the feature or the value): its
-					// rows, if any, are replaced by none.
-					r.e.Logger.Debug("fan-out parent skipped", "table", t.Name, "url", fetch.RedactURL(url), "err", err)
-					results[i].pages = nil
-					return
+			for i := range next {
+				url := fanOutURL(t, parents[i])
+				for url != "" {
+					page, err := r.e.Fetcher.Get(ctx, t.Name, t.Request.Bucket, url)
+					if skippableParentError(t, err) {
+						// Nothing here for this parent (it went away since it
+						// was listed, or the org lacks the feature or the
+						// value): its rows, if any, are replaced by none.
+						r.e.Logger.Debug("fan-out parent skipped", "table", t.Name, "url", fetch.RedactURL(url), "err", err)
+						break
+					}
+					if err != nil {
+						pieces <- piece{parent: i, err: err}
+						return
+					}
+					url = nextURL(t.Pagination, page)
+					pieces <- piece{parent: i, body: page.Body, last: url == "", waited: page.Waited}
 				}
-				if err != nil {
-					results[i].err = err
-					return
+				if url != "" {
+					pieces <- piece{parent: i, last: true}
 				}
-				results[i].waited += page.Waited
-				results[i].pages = append(results[i].pages, page.Body)
-				url = nextURL(t.Pagination, page)
 			}
 		})
 	}
-	wg.Wait()
-	for i, res := range results {
-		r.report.Requests += res.reqs
-		r.report.Waited += res.waited
-		if res.err != nil {
-			return res.err
+	go func() {
+		defer close(next)
+		for i := range parents {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
 		}
-		if len(t.ParentKey) > 0 {
-			r.batch.Replace[t] = append(r.batch.Replace[t], r.parentKey(parents[i]))
+	}()
+	go func() {
+		wg.Wait()
+		close(pieces)
+	}()
+	started := make([]bool, len(parents))
+	var firstErr error
+	for p := range pieces {
+		if firstErr != nil {
+			continue // drain so the workers can finish
 		}
-		for _, body := range res.pages {
+		r.report.Requests++
+		r.report.Waited += p.waited
+		if p.err != nil {
+			firstErr = p.err
+			cancel()
+			continue
+		}
+		if !started[p.parent] {
+			started[p.parent] = true
+			if len(t.ParentKey) > 0 {
+				r.batch.Replace[t] = append(r.batch.Replace[t], r.parentKey(parents[p.parent]))
+			}
+		}
+		if p.body != nil {
 			r.report.Pages++
-			r.extractPage(body, parents[i], t)
+			r.extractPage(p.body, parents[p.parent], t)
 		}
-		if r.rows >= r.e.BatchRows && i < len(results)-1 {
+		if r.rows >= r.e.BatchRows {
 			// A commit inside a page of parents resumes at that page.
 			r.batch.State = r.state
 			r.batch.State.Pending = here
 			if err := r.commit(ctx); err != nil {
-				return err
+				firstErr = err
+				cancel()
 			}
 		}
 	}
-	return nil
+	return firstErr
 }
 
 // parentKey is a fan-out table's parent key for a parent record: a table

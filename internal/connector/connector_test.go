@@ -405,3 +405,17 @@ func TestCheck(t *testing.T) {
 		t.Error("check created the database")
 	}
 }
+
+// TestExcludedFanOut: excluding a table read per row of another (the
+// README's example) leaves the other's delete sweep working.
+func TestExcludedFanOut(t *testing.T) {
+	e := newEnv(t, smallOrg)
+	e.cfg.Exclude = []string{"user_enrolled_factor", "user_authenticator_enrollment", "group_member"}
+	sum := e.mustSync()
+	if r := findTable(sum, "users"); r.Status != runtime.StatusOK || !r.Deleted {
+		t.Errorf("users: %+v", r)
+	}
+	if r := findTable(sum, "user_enrolled_factor"); r.Table != "" {
+		t.Errorf("an excluded table synced: %+v", r)
+	}
+}
