@@ -1,7 +1,7 @@
 # The two commands that matter: `make demo` and `make test`.
 GO ?= go
 
-.PHONY: all demo build generate test lint bench check-generated
+.PHONY: all demo build generate test lint bench bench-go check-generated
 
 all: build
 
@@ -26,5 +26,11 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
 
+# bench prints the performance report and its BENCH line (docs/PERFORMANCE.md);
+# BENCH_QUICK=1 runs it on smaller sizes in under a minute.
 bench:
+	$(GO) run ./cmd/oktabench
+
+# bench-go runs the Go micro-benchmarks.
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

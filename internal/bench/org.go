@@ -26,8 +26,8 @@ func (o Org) simConfig(limits oktasim.RateLimitMode, scale float64) oktasim.Conf
 	}
 }
 
-// scaled is the org with every size multiplied by f (at least 1 of each).
-func (o Org) scaled(f float64) Org {
+// Scaled is the org with every size multiplied by f (at least 1 of each).
+func (o Org) Scaled(f float64) Org {
 	n := func(v int) int { return max(1, int(float64(v)*f+0.5)) }
 	return Org{Seed: o.Seed, Users: n(o.Users), Groups: n(o.Groups), Apps: n(o.Apps), Devices: n(o.Devices), Logs: n(o.Logs)}
 }

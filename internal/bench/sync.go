@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"oktasync/generated/okta"
@@ -38,24 +40,79 @@ func startSim(cfg oktasim.Config) (*simServer, error) {
 // syncSpec says how one sync runs.
 type syncSpec struct {
 	DB        string
-	Tables    []string // empty: all but Exclude
-	Exclude   []string
-	TimeScale float64 // the simulator's, given to the client too
+	Exclude   []string // tables left out; all others sync
+	TimeScale float64  // the simulator's, given to the client too
+	// Settings are DuckDB settings to try on top of the connector's defaults.
+	Settings map[string]string
 	// Observe, when set, wraps the client's transport (counting what the
 	// client receives).
 	Observe func(http.RoundTripper) http.RoundTripper
 }
 
-// syncRun is the outcome of one sync.
-type syncRun struct {
+// SyncRun is the outcome of one sync.
+type SyncRun struct {
 	Wall    time.Duration
 	Summary *runtime.Summary
 	// Server is what the simulator served during the sync.
 	Server oktasim.Stats
+	// Commit is the time the destination spent committing, by table.
+	Commit map[string]time.Duration
+	// Stages is the commit time by stage of the destination (duckdb.Stages:
+	// staged is the time up to the end of staging, and so on).
+	Stages map[string]time.Duration
+}
+
+// CommitTotal is the time the destination spent committing.
+func (r *SyncRun) CommitTotal() time.Duration {
+	var d time.Duration
+	for _, v := range r.Commit {
+		d += v
+	}
+	return d
+}
+
+// timedDest times the commits of a destination, and with the crash points
+// the DuckDB destination passes at the end of every stage of a commit, splits
+// that time by stage. The destination commits one batch at a time anyway;
+// holding our own lock around each commit keeps the wait for its lock out of
+// the times.
+type timedDest struct {
+	runtime.Destination
+	mu     sync.Mutex
+	busy   map[string]time.Duration
+	stages map[string]time.Duration
+	last   time.Time
+}
+
+func (d *timedDest) Commit(ctx context.Context, b *runtime.Batch) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	start := time.Now()
+	d.last = start
+	err := d.Destination.Commit(ctx, b)
+	if d.busy == nil {
+		d.busy = map[string]time.Duration{}
+	}
+	d.busy[b.Table.Name] += time.Since(start)
+	return err
+}
+
+// stage is the destination's crash point: it notes the time since the last
+// stage ended and never crashes. Commits hold d.mu while it runs.
+func (d *timedDest) stage(name string) error {
+	now := time.Now()
+	if d.stages == nil {
+		d.stages = map[string]time.Duration{}
+	}
+	if !d.last.IsZero() {
+		d.stages[name] += now.Sub(d.last)
+	}
+	d.last = now
+	return nil
 }
 
 // Rows is the number of rows the sync wrote, children included.
-func (r *syncRun) Rows() int64 {
+func (r *SyncRun) Rows() int64 {
 	var n int64
 	for _, t := range r.Summary.Tables {
 		for _, v := range t.Rows {
@@ -66,7 +123,7 @@ func (r *syncRun) Rows() int64 {
 }
 
 // Requests is the number of requests the engine reports.
-func (r *syncRun) Requests() int64 {
+func (r *SyncRun) Requests() int64 {
 	var n int64
 	for _, t := range r.Summary.Tables {
 		n += int64(t.Requests)
@@ -74,35 +131,27 @@ func (r *syncRun) Requests() int64 {
 	return n
 }
 
-// TableRows is rows by destination table.
-func (r *syncRun) TableRows() map[string]int64 {
-	out := map[string]int64{}
-	for _, t := range r.Summary.Tables {
-		for k, v := range t.Rows {
-			out[k] += v
-		}
-	}
-	return out
-}
-
 // runSync runs connector.Sync, the code path of `oktasync sync`, against the
 // simulator, on the simulator's org clock.
-func runSync(ctx context.Context, s *simServer, spec syncSpec) (*syncRun, error) {
+func runSync(ctx context.Context, s *simServer, spec syncSpec) (*SyncRun, error) {
 	cfg := &connector.Config{
 		OrgURL: s.URL, Token: token,
 		Destination: connector.Destination{Type: "duckdb", Path: spec.DB},
-		Tables:      spec.Tables, Exclude: spec.Exclude,
-		TimeScale: spec.TimeScale,
+		Exclude:     spec.Exclude,
+		TimeScale:   spec.TimeScale,
 	}
 	opt := connector.SyncOptions{Now: s.Now}
-	if len(spec.Tables) > 0 || len(spec.Exclude) > 0 {
-		opt.OpenDest = func(path string) (runtime.Destination, error) {
-			d, err := duckdb.Open(path, duckdb.Options{})
-			if err != nil {
-				return nil, err
-			}
-			return &prepareAll{DB: d}, nil
+	timed := &timedDest{}
+	opt.OpenDest = func(path string) (runtime.Destination, error) {
+		d, err := duckdb.Open(path, duckdb.Options{Settings: destSettings(spec.Settings), CrashPoint: timed.stage})
+		if err != nil {
+			return nil, err
 		}
+		timed.Destination = d
+		if len(spec.Exclude) > 0 {
+			timed.Destination = &prepareAll{DB: d}
+		}
+		return timed, nil
 	}
 	if spec.Observe != nil {
 		opt.Fetch = func(c *fetch.Config) {
@@ -122,7 +171,18 @@ func runSync(ctx context.Context, s *simServer, spec syncSpec) (*syncRun, error)
 		}
 		return nil, fmt.Errorf("sync: %w", err)
 	}
-	return &syncRun{Wall: wall, Summary: sum, Server: s.Stats()}, nil
+	return &SyncRun{Wall: wall, Summary: sum, Server: s.Stats(), Commit: timed.busy, Stages: timed.stages}, nil
+}
+
+// destSettings are the DuckDB settings connector.Sync opens its destination
+// with (its defaults, then the config's), the config's being those under test.
+func destSettings(test map[string]string) map[string]string {
+	s := maps.Clone(connector.DefaultDuckDBSettings)
+	if s == nil {
+		s = map[string]string{}
+	}
+	maps.Copy(s, test)
+	return s
 }
 
 func failures(sum *runtime.Summary) string {
@@ -152,14 +212,14 @@ func (p *prepareAll) Prepare(ctx context.Context, tables []*runtime.Table) error
 	return p.DB.Prepare(ctx, all)
 }
 
-// selected lists the top-level and fan-out tables a sync covers.
-func selected(tables, exclude []string) []*runtime.Table {
+// selected lists the top-level and fan-out tables a sync that leaves out
+// exclude covers.
+func selected(exclude []string) []*runtime.Table {
 	var out []*runtime.Table
 	for _, t := range okta.Registry.Tables {
-		if slices.Contains(exclude, t.Name) || (len(tables) > 0 && !slices.Contains(tables, t.Name)) {
-			continue
+		if !slices.Contains(exclude, t.Name) {
+			out = append(out, t)
 		}
-		out = append(out, t)
 	}
 	return out
 }

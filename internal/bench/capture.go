@@ -1,0 +1,127 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"oktasync/generated/okta"
+	"oktasync/runtime"
+	"oktasync/runtime/fetch"
+)
+
+// fetched is one request a sync made.
+type fetched struct {
+	Table  string // the table whose sync made it
+	Bucket string
+	URL    string
+	// Extract is the table whose records the page holds; nil for the parent
+	// listing a fan-out table reads its parents from.
+	Extract *runtime.Table
+	Parent  gjson.Result // the fan-out parent, rebuilt from the URL
+}
+
+// recorder is a Fetcher that notes every successful request.
+type recorder struct {
+	f    runtime.Fetcher
+	mu   sync.Mutex
+	reqs []fetched
+}
+
+func (r *recorder) Get(ctx context.Context, table, bucket, url string) (*fetch.Page, error) {
+	p, err := r.f.Get(ctx, table, bucket, url)
+	if err == nil {
+		r.mu.Lock()
+		r.reqs = append(r.reqs, fetched{Table: table, Bucket: bucket, URL: url})
+		r.mu.Unlock()
+	}
+	return p, err
+}
+
+// discard is a destination that keeps nothing.
+type discard struct{}
+
+func (discard) Prepare(context.Context, []*runtime.Table) error { return nil }
+func (discard) State(context.Context) (map[string]runtime.TableState, error) {
+	return map[string]runtime.TableState{}, nil
+}
+func (discard) Commit(context.Context, *runtime.Batch) error { return nil }
+func (discard) Close() error                                 { return nil }
+
+// newClient is the HTTP client connector.Sync makes (connector.newClient),
+// for the runs that need the engine itself.
+func newClient(s *simServer, scale float64) (*fetch.Client, error) {
+	fc := okta.Source.FetchConfig(s.URL, token)
+	fc.TimeScale = scale
+	fc.MaxConcurrent = 16
+	fc.RebaseForeignLinks = true
+	c, err := fetch.New(fc)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	return c, nil
+}
+
+// capture runs the engine as a sync does but without a destination, and
+// returns every request it made, each with the table that extracts its page,
+// and how long that took (the sync without its writes).
+func capture(ctx context.Context, s *simServer, tables []*runtime.Table, scale float64) ([]fetched, time.Duration, error) {
+	c, err := newClient(s, scale)
+	if err != nil {
+		return nil, 0, err
+	}
+	rec := &recorder{f: c}
+	eng := &runtime.Engine{
+		Registry: okta.Registry, Fetcher: rec, Dest: discard{}, Now: s.Now,
+		Select: func(name string) bool {
+			return slices.ContainsFunc(tables, func(t *runtime.Table) bool { return t.Name == name })
+		},
+	}
+	start := time.Now()
+	sum, err := eng.Sync(ctx)
+	wall := time.Since(start)
+	if err != nil {
+		if sum != nil {
+			return nil, 0, fmt.Errorf("capture sync: %w: %s", err, failures(sum))
+		}
+		return nil, 0, fmt.Errorf("capture sync: %w", err)
+	}
+	for i := range rec.reqs {
+		r := &rec.reqs[i]
+		t := okta.Registry.Lookup(r.Table)
+		if t == nil {
+			return nil, 0, fmt.Errorf("capture: request of unknown table %q", r.Table)
+		}
+		if t.FanOut == nil {
+			r.Extract = t
+			continue
+		}
+		if fields, ok := placeholders(t.Request, r.URL); ok {
+			r.Extract, r.Parent = t, parentRecord(fields)
+		}
+	}
+	return rec.reqs, wall, nil
+}
+
+// eachRecord calls fn for every record of a body as the engine does: the
+// elements of the array at path (the body itself when path is empty), or the
+// body as one record when it is an object.
+func eachRecord(body []byte, path string, fn func(gjson.Result)) {
+	doc := gjson.ParseBytes(body)
+	if path != "" {
+		doc = doc.Get(path)
+	}
+	switch {
+	case doc.IsArray():
+		doc.ForEach(func(_, v gjson.Result) bool {
+			fn(v)
+			return true
+		})
+	case doc.IsObject():
+		fn(doc)
+	}
+}

@@ -1,0 +1,190 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"oktasync/oktasim"
+	"oktasync/runtime"
+	"oktasync/runtime/dest/duckdb"
+)
+
+// RateRun is a sync under Okta's default per-minute limits.
+type RateRun struct {
+	Org       Org
+	TimeScale float64
+	// Loads are the requests each bucket served in the unlimited sync of the
+	// same org, with the limits the simulator enforces.
+	Loads    []BucketLoad
+	Bound    time.Duration // see Bound
+	Binding  string        // the bucket that sets it
+	Baseline time.Duration // wall time of the unlimited sync of this org
+	Wall     time.Duration
+	// Requests are what the simulator served in the limited sync, 429s
+	// included; Served429 of them were 429s, Received429 what the client's
+	// transport saw.
+	Requests               int64
+	Served429, Received429 int64
+	// BaseRequests are the requests of the unlimited sync: the limited one
+	// must have made as many besides its 429s.
+	BaseRequests int64
+	// Concurrency429 are the 429s for too many requests in flight.
+	Concurrency429 int64
+	// Rows are the live rows of every table after the unlimited and the
+	// limited sync, counted in the databases.
+	Rows, RowsLimited map[string]int64
+	// Lead is the time from the start of the limited sync to the binding
+	// bucket's first request, Span from its first to its last request.
+	// Wall - Lead - Span is the time after that last request.
+	Lead, Span time.Duration
+	// Pacing is how the binding bucket's windows were spent, replayed from
+	// the times of its requests.
+	Pacing WindowStats
+}
+
+// Ratio is wall / bound.
+func (r *RateRun) Ratio() float64 { return r.Wall.Seconds() / r.Bound.Seconds() }
+
+// BucketsUsed is the number of buckets the sync sends requests to.
+func (r *RateRun) BucketsUsed() int {
+	n := 0
+	for _, l := range r.Loads {
+		if l.Requests > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// RowsLost is the number of rows the limited sync is short of the unlimited
+// one, over all tables (rows it has in excess count too).
+func (r *RateRun) RowsLost() int64 {
+	var lost int64
+	for t, n := range r.Rows {
+		d := n - r.RowsLimited[t]
+		lost += max(d, -d)
+	}
+	for t, n := range r.RowsLimited {
+		if _, ok := r.Rows[t]; !ok {
+			lost += n
+		}
+	}
+	return lost
+}
+
+// rateLimited syncs cfg.RateOrg under Okta's default limits. base is an
+// unlimited sync of the same org (its database at baseDB); the time scale
+// follows cfg.RateFactor and cfg.MinWindow, so that the figure measures the
+// scheduling, not the machine.
+func rateLimited(ctx context.Context, cfg *Config, base *SyncRun, baseDB string) (*RateRun, error) {
+	org, dir, exclude, settings := cfg.RateOrg, cfg.Dir, cfg.Exclude, cfg.Settings
+	byBucket, err := perBucket(base.Server.ByEndpoint)
+	if err != nil {
+		return nil, err
+	}
+	if n := byBucket["?"]; n > 0 {
+		return nil, fmt.Errorf("rate-limited: %d requests of the unlimited sync match no bucket of the specs", n)
+	}
+	// No BucketLimits are set: the simulator enforces Okta's defaults.
+	r := &RateRun{Org: org, Baseline: base.Wall, Loads: loads(byBucket, oktasim.Buckets())}
+	unscaled, _ := Bound(r.Loads, 1)
+	r.TimeScale = unscaled.Seconds() / (cfg.RateFactor * base.Wall.Seconds())
+	r.TimeScale = max(1, min(r.TimeScale, time.Minute.Seconds()/cfg.MinWindow.Seconds()))
+	r.Bound, r.Binding = Bound(r.Loads, r.TimeScale)
+
+	s, err := startSim(org.simConfig(oktasim.RateLimitsOkta, r.TimeScale))
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	shapes, err := bucketsByShape()
+	if err != nil {
+		return nil, err
+	}
+	var received atomic.Int64
+	var mu sync.Mutex
+	var times []time.Time
+	db := filepath.Join(dir, "ratelimited.duckdb")
+	start := time.Now()
+	run, err := runSync(ctx, s, syncSpec{
+		DB: db, Exclude: exclude, TimeScale: r.TimeScale, Settings: settings,
+		Observe: func(next http.RoundTripper) http.RoundTripper {
+			return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+				if bucketOf(shapes, req.URL.Path) == r.Binding {
+					now := time.Now()
+					mu.Lock()
+					times = append(times, now)
+					mu.Unlock()
+				}
+				resp, err := next.RoundTrip(req)
+				if err == nil && resp.StatusCode == http.StatusTooManyRequests {
+					received.Add(1)
+				}
+				return resp, err
+			})
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rate-limited: %w", err)
+	}
+	if len(times) > 0 {
+		slices.SortFunc(times, time.Time.Compare)
+		r.Lead, r.Span = times[0].Sub(start), times[len(times)-1].Sub(times[0])
+		r.Pacing = Windows(times, time.Duration(float64(time.Minute)/r.TimeScale))
+	}
+	r.Wall = run.Wall
+	r.Requests, r.BaseRequests = run.Server.Requests, base.Server.Requests
+	r.Served429 = run.Server.RateLimited
+	r.Concurrency429 = run.Server.ConcurrencyLimited
+	r.Received429 = received.Load()
+	tables := selected(exclude)
+	if r.Rows, err = liveRows(ctx, baseDB, tables); err != nil {
+		return nil, err
+	}
+	if r.RowsLimited, err = liveRows(ctx, db, tables); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// liveRows counts the rows not marked deleted of the tables and their
+// breakout children in a database.
+func liveRows(ctx context.Context, path string, tables []*runtime.Table) (map[string]int64, error) {
+	db, err := duckdb.Open(path, duckdb.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("count rows: %w", err)
+	}
+	defer db.Close()
+	out := map[string]int64{}
+	var walk func(t *runtime.Table) error
+	walk = func(t *runtime.Table) error {
+		var n int64
+		q := "SELECT count(*) FROM " + quote(t.Name) + " WHERE NOT _fivetran_deleted"
+		if err := db.SQL().QueryRowContext(ctx, q).Scan(&n); err != nil {
+			return fmt.Errorf("count rows of %s: %w", t.Name, err)
+		}
+		out[t.Name] = n
+		for _, c := range t.Children {
+			if err := walk(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, t := range tables {
+		if err := walk(t); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
