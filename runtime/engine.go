@@ -211,6 +211,7 @@ type tableRun struct {
 	em     *Emitter
 	batch  *Batch
 	rows   int
+	keyIdx map[*Table][]int // primary key column positions, by table
 }
 
 func (r *tableRun) sync(ctx context.Context) TableReport {
@@ -774,18 +775,28 @@ func (r *tableRun) collect(t *Table, row Row) {
 	r.rows++
 	r.report.Rows[t.Name]++
 	if len(t.Children) > 0 {
-		key := keyValues(t, vals)
+		key := r.keyValues(t, vals)
 		for _, c := range t.Children {
 			r.batch.Replace[c] = append(r.batch.Replace[c], key)
 		}
 	}
 }
 
-// keyValues picks a row's primary key values.
-func keyValues(t *Table, vals []any) []any {
-	key := make([]any, 0, len(t.PrimaryKey))
-	for _, k := range t.PrimaryKey {
-		i := slices.IndexFunc(t.Columns, func(c Column) bool { return c.Name == k })
+// keyValues picks a row's primary key values. The key's column positions
+// are looked up once per table: this runs for every row that has children.
+func (r *tableRun) keyValues(t *Table, vals []any) []any {
+	idx, ok := r.keyIdx[t]
+	if !ok {
+		for _, k := range t.PrimaryKey {
+			idx = append(idx, slices.IndexFunc(t.Columns, func(c Column) bool { return c.Name == k }))
+		}
+		if r.keyIdx == nil {
+			r.keyIdx = map[*Table][]int{}
+		}
+		r.keyIdx[t] = idx
+	}
+	key := make([]any, 0, len(idx))
+	for _, i := range idx {
 		if i >= 0 && i < len(vals) {
 			key = append(key, vals[i])
 		}
