@@ -3,7 +3,7 @@
 // against its lower bound, peak memory and incremental requests. It prints a
 // report and a final BENCH line; docs/PERFORMANCE.md explains the figures.
 //
-//	oktabench [-quick] [-only throughput,ceilings,ratelimited,memory,incremental]
+//	oktabench [-quick] [-only throughput,ceilings,incremental,ratelimited,memory]
 //
 // BENCH_QUICK=1 in the environment is -quick.
 package main

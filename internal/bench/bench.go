@@ -14,22 +14,25 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"oktasync/oktasim"
 )
 
-// Sections of a run, in the order they run.
+// Sections of a run.
 const (
 	SecThroughput  = "throughput"
 	SecCeilings    = "ceilings"
+	SecIncremental = "incremental"
 	SecRateLimited = "ratelimited"
 	SecMemory      = "memory"
-	SecIncremental = "incremental"
 )
 
-// Sections lists every section.
-var Sections = []string{SecThroughput, SecCeilings, SecRateLimited, SecMemory, SecIncremental}
+// Sections lists every section in the order they run: the ceilings and the
+// incremental sync start from the throughput sync's org and database.
+var Sections = []string{SecThroughput, SecCeilings, SecIncremental, SecRateLimited, SecMemory}
 
 // Config sizes and steers a run.
 type Config struct {
@@ -50,9 +53,9 @@ type Config struct {
 	// RateFactor and MinWindow choose the rate-limited run's time scale: its
 	// bound is RateFactor times the unlimited sync's wall time, unless that
 	// makes a window shorter than MinWindow. The CPU work then takes a small
-	// part of the wall time, and a fixed delay of the sync (a parent table
-	// committing before its fan-out starts) a small part of a window, as at
-	// Okta's real minute.
+	// part of the wall time, and a fixed delay of the sync (a fan-out table
+	// waiting for its parent table's commit) less of a window; at Okta's
+	// real minute it would take less still.
 	RateFactor float64
 	MinWindow  time.Duration
 	// FetchWorkers is the concurrency of the fetch-only replay (the client's
@@ -76,7 +79,7 @@ type Config struct {
 }
 
 // NPlusOne are the tables read with one request per user. They are left out
-// by default: 2 requests per user for about 2.5 rows per user, which makes a
+// by default: a request per user and table for about 2.7 rows, which makes a
 // sync's time a matter of request count rather than of rows.
 var NPlusOne = []string{"user_enrolled_factor", "user_authenticator_enrollment"}
 
@@ -113,6 +116,9 @@ type Result struct {
 	Config  Config
 	Machine Machine
 	Wall    time.Duration
+	// PeakMB is the peak RSS of the benchmark's own process: simulators,
+	// in-process syncs and the ceilings' pages and rows.
+	PeakMB float64
 
 	Throughput *SyncRun
 	Ceilings   *Ceilings
@@ -184,6 +190,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res.Config = cfg
 	res.Wall = time.Since(start)
+	if v := procField("/proc/self/status", "VmHWM"); v != "" {
+		kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(v, "kB")), 64)
+		res.PeakMB = kb / 1024
+	}
 	return res, nil
 }
 

@@ -152,7 +152,7 @@ func (r *Result) Write(w io.Writer) {
 	if inc := r.Incremental; inc != nil {
 		writeIncremental(w, inc)
 	}
-	fmt.Fprintf(w, "\nwall time of the run: %s\n", secs(r.Wall))
+	fmt.Fprintf(w, "\nwall time of the run: %s; peak RSS of oktabench itself: %.0f MB\n", secs(r.Wall), r.PeakMB)
 	fmt.Fprintln(w, r.Figures().Line())
 }
 

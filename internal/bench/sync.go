@@ -148,9 +148,6 @@ func runSync(ctx context.Context, s *simServer, spec syncSpec) (*SyncRun, error)
 			return nil, err
 		}
 		timed.Destination = d
-		if len(spec.Exclude) > 0 {
-			timed.Destination = &prepareAll{DB: d}
-		}
 		return timed, nil
 	}
 	if spec.Observe != nil {
@@ -193,23 +190,6 @@ func failures(sum *runtime.Summary) string {
 		}
 	}
 	return fmt.Sprint(out)
-}
-
-// prepareAll works around a bug of the engine (reported, not fixed here): a
-// full import's delete sweep names every fan-out table of its parent, synced
-// or not, and the destination refuses tables it has not prepared, so a sync
-// that excludes user_enrolled_factor fails on users. Preparing the excluded
-// tables too leaves them empty and the sweep over them costs nothing.
-type prepareAll struct{ *duckdb.DB }
-
-func (p *prepareAll) Prepare(ctx context.Context, tables []*runtime.Table) error {
-	all := slices.Clone(tables)
-	for _, t := range okta.Registry.Tables {
-		if !slices.Contains(all, t) {
-			all = append(all, t)
-		}
-	}
-	return p.DB.Prepare(ctx, all)
 }
 
 // selected lists the top-level and fan-out tables a sync that leaves out
