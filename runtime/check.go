@@ -70,7 +70,7 @@ func (r *tableRun) firstRecord(ctx context.Context, t *Table, requests *int) (gj
 			return gjson.Result{}, err
 		}
 		var first gjson.Result
-		eachRecord(page.Body, req.Records, func(v gjson.Result) {
+		EachRecord(page.Body, req.Records, func(v gjson.Result) {
 			if !first.Exists() {
 				first = v
 			}

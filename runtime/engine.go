@@ -497,7 +497,7 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 		}
 		r.report.Waited += page.Waited
 		var parents []gjson.Result
-		eachRecord(page.Body, listing.Records, func(v gjson.Result) {
+		EachRecord(page.Body, listing.Records, func(v gjson.Result) {
 			parents = append(parents, v)
 			if cs != nil {
 				maxParent = maxString(maxParent, cursorValue(v, cs.CursorField))
@@ -555,7 +555,7 @@ func (r *tableRun) nestedParents(ctx context.Context, t *Table, fn func([]gjson.
 					return err
 				}
 				var parents []gjson.Result
-				eachRecord(page.Body, t.Request.Records, func(v gjson.Result) { parents = append(parents, v) })
+				EachRecord(page.Body, t.Request.Records, func(v gjson.Result) { parents = append(parents, v) })
 				if err := fn(parents); err != nil {
 					return err
 				}
@@ -587,7 +587,7 @@ func (r *tableRun) nestedParents(ctx context.Context, t *Table, fn func([]gjson.
 			return err
 		}
 		var grand []gjson.Result
-		eachRecord(page.Body, listing.Records, func(v gjson.Result) { grand = append(grand, v) })
+		EachRecord(page.Body, listing.Records, func(v gjson.Result) { grand = append(grand, v) })
 		if err := each(grand); err != nil {
 			return err
 		}
@@ -813,7 +813,7 @@ func (r *tableRun) extractPage(body []byte, parent gjson.Result, t *Table) (int,
 	if t.Incremental != nil && t.Incremental.Kind == IncrementalFilter {
 		field = t.Incremental.CursorField
 	}
-	eachRecord(body, t.Request.Records, func(v gjson.Result) {
+	EachRecord(body, t.Request.Records, func(v gjson.Result) {
 		n++
 		t.Extract(v, parent, r.em)
 		if field != "" {
@@ -838,7 +838,7 @@ func (r *tableRun) commit(ctx context.Context) error {
 // eachRecord calls fn for every record of a body: the elements of the array
 // at path (the body itself when path is empty), or the body as one record
 // when it is a single object, as detail endpoints answer.
-func eachRecord(body []byte, path string, fn func(gjson.Result)) {
+func EachRecord(body []byte, path string, fn func(gjson.Result)) {
 	doc := gjson.ParseBytes(body)
 	if path != "" {
 		doc = doc.Get(path)

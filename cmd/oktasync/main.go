@@ -91,14 +91,10 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg := &connector.Config{}
-	if *configPath != "" {
-		c, err := connector.LoadConfig(*configPath)
-		if err != nil {
-			fmt.Fprintln(stderr, "oktasync:", err)
-			return 1
-		}
-		cfg = c
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "oktasync:", err)
+		return 1
 	}
 	if *db != "" {
 		cfg.Destination.Path = *db
@@ -130,7 +126,6 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		opt.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	var sum *runtime.Summary
-	var err error
 	if *demo {
 		sum, err = connector.Demo(ctx, cfg, d, opt)
 	} else {
@@ -171,14 +166,10 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg := &connector.Config{}
-	if *configPath != "" {
-		c, err := connector.LoadConfig(*configPath)
-		if err != nil {
-			fmt.Fprintln(stderr, "oktasync:", err)
-			return 1
-		}
-		cfg = c
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "oktasync:", err)
+		return 1
 	}
 	if *tables != "" {
 		cfg.Tables = strings.Split(*tables, ",")
@@ -195,4 +186,13 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	return 0
+}
+
+// loadConfig reads the config file, or starts from an empty config when no
+// file is named (the environment then supplies the org and token).
+func loadConfig(path string) (*connector.Config, error) {
+	if path == "" {
+		return &connector.Config{}, nil
+	}
+	return connector.LoadConfig(path)
 }

@@ -106,22 +106,3 @@ func capture(ctx context.Context, s *simServer, tables []*runtime.Table, scale f
 	}
 	return rec.reqs, wall, nil
 }
-
-// eachRecord calls fn for every record of a body as the engine does: the
-// elements of the array at path (the body itself when path is empty), or the
-// body as one record when it is an object.
-func eachRecord(body []byte, path string, fn func(gjson.Result)) {
-	doc := gjson.ParseBytes(body)
-	if path != "" {
-		doc = doc.Get(path)
-	}
-	switch {
-	case doc.IsArray():
-		doc.ForEach(func(_, v gjson.Result) bool {
-			fn(v)
-			return true
-		})
-	case doc.IsObject():
-		fn(doc)
-	}
-}

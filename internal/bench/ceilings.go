@@ -235,7 +235,7 @@ func extractTimed(t *runtime.Table, pages []page, workers int) (time.Duration, i
 					break
 				}
 				p := pages[i]
-				eachRecord(p.body, t.Request.Records, func(v gjson.Result) { t.Extract(v, p.parent, em) })
+				runtime.EachRecord(p.body, t.Request.Records, func(v gjson.Result) { t.Extract(v, p.parent, em) })
 			}
 			rows.Add(sink.rows)
 		})
@@ -266,7 +266,7 @@ func build(t *runtime.Table, pages []page) built {
 		}
 	}))
 	for _, p := range pages {
-		eachRecord(p.body, t.Request.Records, func(v gjson.Result) { t.Extract(v, p.parent, em) })
+		runtime.EachRecord(p.body, t.Request.Records, func(v gjson.Result) { t.Extract(v, p.parent, em) })
 	}
 	return out
 }
