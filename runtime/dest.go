@@ -50,6 +50,13 @@ type Batch struct {
 	// for the parents whose listing is in this batch. The marking cascades to
 	// the children of the rows it marks.
 	Replace map[*Table][][]any
+	// Delete lists, per table, rows to mark deleted by column values (the
+	// deletes a change feed reports): every live row whose Columns equal
+	// Values is marked deleted whenever it was written (this run's earlier
+	// batches included), and so are its breakout children. Deletes apply
+	// after Replace and before the batch's rows are upserted, so a row in
+	// Rows outlives a match of the same batch.
+	Delete map[*Table][]Match
 	// Sweep, when set, ends a full import: rows of Table and its breakout
 	// children not written since Sweep.Before are marked deleted, and so are
 	// rows of Sweep.FanOut tables (and their children) whose parent row is
@@ -57,6 +64,16 @@ type Batch struct {
 	Sweep *Sweep
 	// State is Table's new state, saved in the same transaction.
 	State TableState
+	// Append promises that no row of the batch has the key of a row written
+	// before the table's current run: the run is the table's first import, or
+	// it continues a stream whose cursor commits with its rows. Rows written
+	// earlier in the same run may repeat (a page read again after a resume),
+	// so the destination may add the rows without looking for existing ones
+	// as long as the run's last batch, marked Dedupe, leaves one row per key.
+	Append bool
+	// Dedupe ends a run of Append batches: for Table and its breakout
+	// children, only the last row written of each key is kept.
+	Dedupe bool
 }
 
 // RowSet is the rows of one table in a batch, values in Table.Columns order.
@@ -65,6 +82,13 @@ type RowSet struct {
 	// Dynamic holds, per row (same index as Rows), its dynamic columns; nil
 	// for tables without them.
 	Dynamic [][]Field
+}
+
+// Match selects rows by column values: Values[i], a driver value of the
+// column's type, for the column named Columns[i].
+type Match struct {
+	Columns []string
+	Values  []any
 }
 
 // Sweep marks rows deleted at the end of a full import.
@@ -82,6 +106,9 @@ type TableState struct {
 	Cursor string `json:"cursor,omitempty"`
 	// ParentCursor is the changed_since cursor of a fan-out table.
 	ParentCursor string `json:"parent_cursor,omitempty"`
+	// ChangesCursor is the end of the last complete read of a change feed:
+	// its events published before it are applied (Table.FanOut.Changes).
+	ChangesCursor string `json:"changes_cursor,omitempty"`
 	// LastFullImport is when the last complete full import started.
 	LastFullImport time.Time `json:"last_full_import,omitzero"`
 	// Pending is an unfinished run, resumed by the next sync.
@@ -106,4 +133,12 @@ type Pending struct {
 	Parent string `json:"parent,omitempty"`
 	// MaxParentCursor is the highest changed_since field value seen so far.
 	MaxParentCursor string `json:"max_parent_cursor,omitempty"`
+	// ChangesURL is the change feed page a run of changes resumes at; its
+	// events are applied again, which is harmless. ChangesUntil is the end
+	// of that run's window, the table's next ChangesCursor.
+	ChangesURL   string `json:"changes_url,omitempty"`
+	ChangesUntil string `json:"changes_until,omitempty"`
+	// Append marks a run whose batches are appended (Batch.Append): it
+	// resumes appending, and its last batch dedupes.
+	Append bool `json:"append,omitempty"`
 }

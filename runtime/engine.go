@@ -93,8 +93,8 @@ func (s *Summary) Partial() bool {
 // ErrPartial is returned by Sync when some tables did not sync.
 var ErrPartial = errors.New("sync incomplete")
 
-// Sync runs one sync of every selected table. Tables run in parallel; a
-// fan-out table starts when its parent is done. A forbidden table is skipped
+// Sync runs one sync of every selected table. Tables run in parallel, fan-out
+// tables first (see startOrder). A forbidden table is skipped
 // with a reason, a failing one reported, and the others still sync; an
 // authentication failure stops everything.
 func (e *Engine) Sync(ctx context.Context) (*Summary, error) {
@@ -112,34 +112,36 @@ func (e *Engine) Sync(ctx context.Context) (*Summary, error) {
 
 	tables := e.selected()
 	reports := make([]TableReport, len(tables))
-	done := map[string]chan struct{}{}
-	for _, t := range tables {
-		done[t.Name] = make(chan struct{})
+	// Tables start in priority order as slots free up: fan-out tables first,
+	// because they make most of a sync's requests and take longest, so the
+	// busiest rate-limit buckets are at work from the first window on and the
+	// long tables do not start last. A fan-out table lists its parents itself,
+	// so it need not wait for the parent table.
+	slots := make(chan struct{}, e.Parallel)
+	turn := make([]chan struct{}, len(tables))
+	for i := range turn {
+		turn[i] = make(chan struct{})
 	}
-	sem := make(chan struct{}, e.Parallel)
+	go func() {
+		for _, i := range startOrder(tables) {
+			select {
+			case slots <- struct{}{}:
+				close(turn[i])
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	for i, t := range tables {
 		wg.Go(func() {
-			defer close(done[t.Name])
-			if t.FanOut != nil {
-				if ch, ok := done[t.FanOut.Parent]; ok {
-					select {
-					case <-ch:
-					case <-ctx.Done():
-					}
-					if r := findReport(reports, t.FanOut.Parent); r != nil && r.Status == StatusSkipped {
-						reports[i] = TableReport{Table: t.Name, Status: StatusSkipped, Reason: "parent " + t.FanOut.Parent + " was skipped: " + r.Reason}
-						return
-					}
-				}
-			}
 			select {
-			case sem <- struct{}{}:
+			case <-turn[i]:
 			case <-ctx.Done():
 				reports[i] = TableReport{Table: t.Name, Status: StatusFailed, Err: context.Cause(ctx), Reason: context.Cause(ctx).Error()}
 				return
 			}
-			defer func() { <-sem }()
+			defer func() { <-slots }()
 			run := &tableRun{e: e, t: t, state: states[t.Name], started: started}
 			reports[i] = run.sync(ctx)
 			if errors.Is(reports[i].Err, fetch.ErrUnauthorized) {
@@ -161,13 +163,18 @@ func (e *Engine) Sync(ctx context.Context) (*Summary, error) {
 	return sum, nil
 }
 
-func findReport(rs []TableReport, name string) *TableReport {
-	for i := range rs {
-		if rs[i].Table == name {
-			return &rs[i]
+// startOrder is the order in which tables get a slot: fan-out tables, then
+// the others, each in registry order.
+func startOrder(tables []*Table) []int {
+	order := make([]int, 0, len(tables))
+	for pass := range 2 {
+		for i, t := range tables {
+			if (t.FanOut != nil) == (pass == 0) {
+				order = append(order, i)
+			}
 		}
 	}
-	return nil
+	return order
 }
 
 func (e *Engine) defaults() {
@@ -212,6 +219,10 @@ type tableRun struct {
 	batch  *Batch
 	rows   int
 	keyIdx map[*Table][]int // primary key column positions, by table
+	// append: the run's batches are Batch.Append (see firstRun).
+	append bool
+	// committing delivers the result of the batch being committed.
+	committing chan error
 }
 
 func (r *tableRun) sync(ctx context.Context) TableReport {
@@ -222,6 +233,10 @@ func (r *tableRun) sync(ctx context.Context) TableReport {
 		err = r.syncFanOut(ctx)
 	} else {
 		err = r.syncList(ctx)
+	}
+	// Nothing may still be writing once the table reports.
+	if werr := r.waitCommit(); err == nil {
+		err = werr
 	}
 	r.report.Duration = time.Since(begin)
 	if r.em != nil {
@@ -273,16 +288,18 @@ type plan struct {
 	full      bool
 	url       string
 	maxCursor string
+	// append: no row can exist yet but those of this run (Batch.Append).
+	append bool
 }
 
 func (r *tableRun) plan() plan {
 	t, st := r.t, r.state
 	if p := st.Pending; p != nil && p.URL != "" {
 		r.report.Mode = "resume"
-		return plan{synced: p.Synced, full: p.Full, url: p.URL, maxCursor: p.MaxCursor}
+		return plan{synced: p.Synced, full: p.Full, url: p.URL, maxCursor: p.MaxCursor, append: p.Append}
 	}
 	in := t.Incremental
-	pl := plan{synced: r.started}
+	pl := plan{synced: r.started, append: r.firstRun()}
 	switch {
 	case in == nil:
 		pl.full = true
@@ -331,6 +348,14 @@ func (r *tableRun) fullPassDue() bool {
 	return r.state.LastFullImport.IsZero() || !r.e.Now().Before(r.state.LastFullImport.Add(every))
 }
 
+// firstRun reports whether the table has never been read before: its first
+// import can then be appended without merging, since no earlier row exists
+// (Batch.Append).
+func (r *tableRun) firstRun() bool {
+	st := r.state
+	return st.Cursor == "" && st.ParentCursor == "" && st.LastFullImport.IsZero() && st.Pending == nil
+}
+
 // reimportDue reports whether an incremental table is read whole this time:
 // on its first sync, and when its re-import period has passed.
 func (r *tableRun) reimportDue() bool {
@@ -342,6 +367,10 @@ func (r *tableRun) reimportDue() bool {
 func (r *tableRun) syncList(ctx context.Context) error {
 	t := r.t
 	pl := r.plan()
+	// A polling table's cursor commits with its rows, so a page is never read
+	// twice: continuing the stream appends too.
+	poll := t.Pagination.Poll
+	r.append = pl.append || (poll && r.state.Cursor != "")
 	r.newBatch(pl.synced)
 	maxCursor := pl.maxCursor
 	url := pl.url
@@ -359,12 +388,9 @@ func (r *tableRun) syncList(ctx context.Context) error {
 		if t.Pagination.Poll {
 			// A polling endpoint always has a next link. An empty page means
 			// caught up: the URL that returned it is where the next sync asks.
-			if n == 0 {
+			if n == 0 || next == "" {
 				r.batch.State = TableState{Cursor: url}
-				return r.commit(ctx)
-			}
-			if next == "" {
-				r.batch.State = TableState{Cursor: url}
+				r.batch.Dedupe = pl.append
 				return r.commit(ctx)
 			}
 			r.batch.State = TableState{Cursor: next}
@@ -382,7 +408,7 @@ func (r *tableRun) syncList(ctx context.Context) error {
 		}
 		if r.rows >= r.e.BatchRows {
 			r.batch.State = r.state
-			r.batch.State.Pending = &Pending{Synced: pl.synced, Full: pl.full, URL: url, MaxCursor: maxCursor}
+			r.batch.State.Pending = &Pending{Synced: pl.synced, Full: pl.full, URL: url, MaxCursor: maxCursor, Append: r.append}
 			if err := r.commit(ctx); err != nil {
 				return err
 			}
@@ -401,6 +427,7 @@ func (r *tableRun) syncList(ctx context.Context) error {
 		}
 	}
 	r.batch.State = final
+	r.batch.Dedupe = r.append
 	return r.commit(ctx)
 }
 
@@ -447,6 +474,10 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 	full := cs == nil || st.ParentCursor == "" || nested != nil || r.fullPassDue()
 	parentURL := ""
 	maxParent := ""
+	r.append = r.firstRun()
+	if p := st.Pending; p != nil {
+		r.append = p.Append
+	}
 	if p := st.Pending; p != nil && p.ParentURL != "" {
 		r.report.Mode = "resume"
 		synced, full, parentURL, maxParent = p.Synced, p.Full, p.ParentURL, p.MaxParentCursor
@@ -473,7 +504,7 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 	case nested != nil:
 		// A crash restarts the whole table: the parents' own listings are
 		// not tracked, and re-reading replaces rows with themselves.
-		here := &Pending{Synced: synced, Full: full}
+		here := &Pending{Synced: synced, Full: full, Append: r.append}
 		err := r.nestedParents(ctx, nested, func(parents []gjson.Result) error {
 			return r.fanOutPage(ctx, parents, here)
 		})
@@ -485,7 +516,7 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 		for _, v := range fo.Values {
 			parents = append(parents, gjson.Parse(v))
 		}
-		if err := r.fanOutPage(ctx, parents, &Pending{Synced: synced, Full: full}); err != nil {
+		if err := r.fanOutPage(ctx, parents, &Pending{Synced: synced, Full: full, Append: r.append}); err != nil {
 			return err
 		}
 	}
@@ -504,7 +535,7 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 			}
 		})
 		next := nextURL(pagination, page)
-		here := &Pending{Synced: synced, Full: full, ParentURL: parentURL, MaxParentCursor: maxParent}
+		here := &Pending{Synced: synced, Full: full, ParentURL: parentURL, MaxParentCursor: maxParent, Append: r.append}
 		if err := r.fanOutPage(ctx, parents, here); err != nil {
 			return err
 		}
@@ -513,7 +544,7 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 			// Resume from the next parent page; parents already done are
 			// replaced again at worst, which changes nothing.
 			r.batch.State = st
-			r.batch.State.Pending = &Pending{Synced: synced, Full: full, ParentURL: parentURL, MaxParentCursor: maxParent}
+			r.batch.State.Pending = &Pending{Synced: synced, Full: full, ParentURL: parentURL, MaxParentCursor: maxParent, Append: r.append}
 			if err := r.commit(ctx); err != nil {
 				return err
 			}
@@ -532,6 +563,7 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 		}
 	}
 	r.batch.State = final
+	r.batch.Dedupe = r.append
 	return r.commit(ctx)
 }
 
@@ -707,26 +739,31 @@ func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here 
 	return firstErr
 }
 
-// parentKey is a fan-out table's parent key for a parent record: a table
-// parent's key columns, or the spec's key paths, read from the record and
-// converted like the extractor converts them.
+// parentKey is a fan-out table's parent key for a parent record.
 func (r *tableRun) parentKey(parent gjson.Result) []any {
-	fo := r.t.FanOut
-	key := make([]any, 0, len(r.t.ParentKey))
+	return FanOutParentKey(r.e.Registry, r.t, parent, r.em)
+}
+
+// FanOutParentKey is fan-out table t's parent key for a parent record: a
+// table parent's key columns, or the spec's key paths, read from the record
+// and converted like the extractor converts them.
+func FanOutParentKey(reg *Registry, t *Table, parent gjson.Result, em *Emitter) []any {
+	fo := t.FanOut
+	key := make([]any, 0, len(t.ParentKey))
 	if fo.Parent == "" {
 		for _, path := range fo.Key {
-			key = append(key, r.em.String(parent.Get(path)).Any())
+			key = append(key, em.String(parent.Get(path)).Any())
 		}
 		return key
 	}
-	p := r.e.Registry.Lookup(fo.Parent)
+	p := reg.Lookup(fo.Parent)
 	for _, k := range p.PrimaryKey {
 		i := slices.IndexFunc(p.Columns, func(c Column) bool { return c.Name == k })
 		if i < 0 {
 			continue
 		}
 		c := p.Columns[i]
-		key = append(key, r.em.Value(c.Type, parent.Get(c.Source)))
+		key = append(key, em.Value(c.Type, parent.Get(c.Source)))
 	}
 	return key
 }
@@ -748,7 +785,7 @@ func fanOutURL(t *Table, parent gjson.Result) string {
 
 // newBatch starts a batch for the table's rows written at synced.
 func (r *tableRun) newBatch(synced time.Time) {
-	r.batch = &Batch{Table: r.t, Synced: synced, Rows: map[*Table]*RowSet{}, Replace: map[*Table][][]any{}}
+	r.batch = &Batch{Table: r.t, Synced: synced, Rows: map[*Table]*RowSet{}, Replace: map[*Table][][]any{}, Append: r.append}
 	r.rows = 0
 	if r.em == nil {
 		r.em = NewEmitter(SinkFunc(r.collect))
@@ -787,9 +824,7 @@ func (r *tableRun) collect(t *Table, row Row) {
 func (r *tableRun) keyValues(t *Table, vals []any) []any {
 	idx, ok := r.keyIdx[t]
 	if !ok {
-		for _, k := range t.PrimaryKey {
-			idx = append(idx, slices.IndexFunc(t.Columns, func(c Column) bool { return c.Name == k }))
-		}
+		idx = KeyPositions(t)
 		if r.keyIdx == nil {
 			r.keyIdx = map[*Table][]int{}
 		}
@@ -802,6 +837,16 @@ func (r *tableRun) keyValues(t *Table, vals []any) []any {
 		}
 	}
 	return key
+}
+
+// KeyPositions are the positions of t's primary key columns in t.Columns
+// (-1 for a key column t does not have).
+func KeyPositions(t *Table) []int {
+	idx := make([]int, 0, len(t.PrimaryKey))
+	for _, k := range t.PrimaryKey {
+		idx = append(idx, slices.IndexFunc(t.Columns, func(c Column) bool { return c.Name == k }))
+	}
+	return idx
 }
 
 // extractPage runs the extractor over a page's records; it returns how many
@@ -823,15 +868,37 @@ func (r *tableRun) extractPage(body []byte, parent gjson.Result, t *Table) (int,
 	return n, maxCursor
 }
 
+// commit hands the batch to the destination and starts the next one. The
+// commit runs while the table goes on fetching and extracting, so a table's
+// network, CPU and destination work overlap; batches still commit one at a
+// time and in order, so the state each saves follows the one before. The
+// commit's error is returned by the next commit or by waitCommit.
 func (r *tableRun) commit(ctx context.Context) error {
-	if err := r.e.Dest.Commit(ctx, r.batch); err != nil {
+	if err := r.waitCommit(); err != nil {
+		return err
+	}
+	b := r.batch
+	r.state = b.State
+	done := make(chan error, 1)
+	r.committing = done
+	go func() { done <- r.e.Dest.Commit(ctx, b) }()
+	r.newBatch(b.Synced)
+	return nil
+}
+
+// waitCommit waits for the batch being committed, if any.
+func (r *tableRun) waitCommit() error {
+	if r.committing == nil {
+		return nil
+	}
+	err := <-r.committing
+	r.committing = nil
+	if err != nil {
 		return fmt.Errorf("%s: commit: %w", r.t.Name, err)
 	}
-	r.state = r.batch.State
 	if r.e.Progress != nil {
 		r.e.Progress(r.report)
 	}
-	r.newBatch(r.batch.Synced)
 	return nil
 }
 

@@ -558,3 +558,84 @@ func TestFanOutFullPass(t *testing.T) {
 		t.Errorf("the full pass must read every parent: %+v %q", r, got)
 	}
 }
+
+// TestAppendRuns: a table's first import and a polling table's stream are
+// written as Append batches (no earlier rows to merge with), the first import
+// ending with a Dedupe batch; later runs merge. A resumed first import goes on
+// appending and still dedupes at its end.
+func TestAppendRuns(t *testing.T) {
+	type flags struct{ append, dedupe bool }
+	record := func(h *harness) map[string][]flags {
+		got := map[string][]flags{}
+		var mu sync.Mutex
+		h.db.FailCommit = func(b *runtime.Batch) error {
+			mu.Lock()
+			defer mu.Unlock()
+			got[b.Table.Name] = append(got[b.Table.Name], flags{b.Append, b.Dedupe})
+			return nil
+		}
+		return got
+	}
+	// check says whether every batch of table appends and only the last dedupes.
+	check := func(label string, got map[string][]flags, table string, appendAll, dedupeLast bool) {
+		t.Helper()
+		bs := got[table]
+		if len(bs) == 0 {
+			t.Fatalf("%s: %s had no batch", label, table)
+		}
+		for i, b := range bs {
+			last := i == len(bs)-1
+			if b.append != appendAll || b.dedupe != (last && dedupeLast) {
+				t.Errorf("%s: %s batch %d of %d = %+v, want append %v, dedupe %v", label, table, i+1, len(bs), b, appendAll, last && dedupeLast)
+			}
+		}
+	}
+	h := newHarness(t)
+	h.eng.Select = func(n string) bool { return n == "items" || n == "parts" || n == "events" }
+	got := record(h)
+	if _, err := h.sync(); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"items", "parts", "events"} {
+		if len(got[n]) < 2 {
+			t.Fatalf("first sync: %s had %d batches; the test needs several", n, len(got[n]))
+		}
+		check("first sync", got, n, true, true)
+	}
+	h.api.mu.Lock()
+	h.api.items[0].updated, h.api.items[0].partsChanged = t0.Add(30*time.Minute), t0.Add(30*time.Minute)
+	h.api.events = append(h.api.events, "e5", "e6")
+	h.api.mu.Unlock()
+	h.now = t0.Add(time.Hour)
+	got = record(h)
+	if _, err := h.sync(); err != nil {
+		t.Fatal(err)
+	}
+	check("second sync", got, "items", false, false)
+	check("second sync", got, "parts", false, false)
+	check("second sync", got, "events", true, false) // the stream goes on: nothing to merge
+
+	// A first import that fails half-way resumes as an append run.
+	h = newHarness(t)
+	h.eng.Select = func(n string) bool { return n == "items" }
+	commits := 0
+	h.db.FailCommit = func(*runtime.Batch) error {
+		if commits++; commits == 3 {
+			return errors.New("injected crash")
+		}
+		return nil
+	}
+	if _, err := h.sync(); err == nil {
+		t.Fatal("the injected crash must fail the sync")
+	}
+	got = record(h)
+	h.now = t0.Add(time.Minute)
+	sum, err := h.sync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := report(sum, "items"); r.Mode != "resume" {
+		t.Fatalf("items after a crash: mode %s, want resume", r.Mode)
+	}
+	check("resumed first import", got, "items", true, true)
+}
