@@ -645,12 +645,22 @@ func (c *Client) observe(h http.Header, now time.Time) (observation, obsKind) {
 	// One second more, because both values are whole seconds; bounded so that
 	// a wild header cannot stall a sync.
 	untilReset = min(max(untilReset, 0)+time.Second, 5*rl.Window)
+	resetAt := now.Add(c.scale(untilReset))
+	if remaining == limit-1 {
+		// This request was the first the window counted, so the window began
+		// before its response got here and ends within one window length from
+		// now: often well before the whole-second headers, plus the margin,
+		// say. Waiting for those would idle up to 3 s of every minute.
+		if end := now.Add(c.scale(rl.Window)); end.Before(resetAt) {
+			resetAt = end
+		}
+	}
 	return observation{
 		Observation: ratelimit.Observation{
 			Limit:       int(limit),
 			Remaining:   int(min(remaining, limit)),
 			ServerReset: serverReset,
-			ResetAt:     now.Add(c.scale(untilReset)),
+			ResetAt:     resetAt,
 		},
 		dated: dated,
 	}, obsWindow

@@ -838,3 +838,45 @@ func BenchmarkGet(b *testing.B) {
 		p.Release()
 	}
 }
+
+// TestWindowOpenerBoundsReset: a response saying one request is gone from a
+// full window answered the window's first request, so the window ends within
+// one window length of its arrival; the client need not wait for the
+// whole-second reset header plus its one-second margin.
+func TestWindowOpenerBoundsReset(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		limit, remaining int
+		want             time.Duration
+	}{
+		{"opener", 2, 1, time.Minute},
+		// Another client took a request first: only the headers are known.
+		{"not the opener", 3, 1, time.Minute + time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := newFakeClock()
+			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+				now := clock.Now()
+				h := w.Header()
+				h.Set("Date", now.Format(http.TimeFormat))
+				h.Set(hLimit, strconv.Itoa(tc.limit))
+				h.Set(hRemaining, strconv.Itoa(tc.remaining))
+				h.Set(hReset, strconv.FormatInt(now.Unix()+60, 10))
+				writeJSON(w, http.StatusOK, `[]`)
+			})
+			c := newClient(t, srv.URL, func(cfg *Config) {
+				cfg.Clock = clock
+				cfg.RateLimit = quotaHeaders
+			})
+			for range 2 {
+				if _, err := c.Get(context.Background(), "items", "items", srv.URL+"/items"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The one request left is the reserve: the second waits for the reset.
+			if diff := cmp.Diff([]time.Duration{tc.want}, clock.Sleeps()); diff != "" {
+				t.Errorf("waits mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
