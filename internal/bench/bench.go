@@ -246,7 +246,7 @@ func throughputAndAfter(ctx context.Context, cfg *Config, res *Result) error {
 			return err
 		}
 		cfg.logf("ceilings: extract-only and append-only")
-		if err := extractAppend(ctx, s, reqs, cfg.TimeScale, cfg.Dir, cfg.ChunkBytes, cfg.Settings, c); err != nil {
+		if err := extractAppend(ctx, s, reqs, tables, cfg.TimeScale, cfg.Dir, cfg.ChunkBytes, cfg.Settings, c); err != nil {
 			return err
 		}
 		res.Ceilings = c

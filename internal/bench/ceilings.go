@@ -18,6 +18,7 @@ import (
 	ddb "github.com/duckdb/duckdb-go/v2"
 	"github.com/tidwall/gjson"
 
+	"oktasync/generated/okta"
 	"oktasync/runtime"
 	"oktasync/runtime/dest/duckdb"
 	"oktasync/runtime/fetch"
@@ -36,10 +37,14 @@ type Ceilings struct {
 	// Workers pages at a time: records walked with gjson, rows built and
 	// turned into driver values.
 	Extract time.Duration
-	// Append is the rows the extractors built, held in memory, appended to
-	// tables without keys through DuckDB Appenders, Workers at a time, each
-	// Appender's rows committed as it closes, plus the checkpoint of closing
-	// the database.
+	// Writer is the append-only ceiling: the rows the extractors built, held
+	// in memory in the batches the engine makes of them, committed one after
+	// the other to the sync's destination (runtime/dest/duckdb, the sync's
+	// settings, a table's first import), plus the checkpoint of closing it.
+	Writer time.Duration
+	// Append is, for comparison, the same rows appended to plain tables
+	// without keys through bare DuckDB Appenders, Workers at a time, each
+	// Appender's rows committed as it closes, plus closing the database.
 	Append  time.Duration
 	Workers int
 	// Rows is the number of rows the extractors built; it must equal the
@@ -52,8 +57,8 @@ type Ceilings struct {
 
 // StageTimes are one table's share of the ceilings.
 type StageTimes struct {
-	Rows            int64
-	Extract, Append time.Duration
+	Rows                    int64
+	Extract, Writer, Append time.Duration
 }
 
 // fetchOnly replays the requests with workers goroutines through a new client
@@ -104,11 +109,22 @@ type page struct {
 // table, in chunks of about chunkBytes of pages so that memory stays bounded:
 // each chunk is fetched (not timed), extracted (timed), extracted again into
 // rows kept in memory (not timed) and appended (timed).
-func extractAppend(ctx context.Context, s *simServer, reqs []fetched, scale float64, dir string, chunkBytes int, settings map[string]string, c *Ceilings) error {
+func extractAppend(ctx context.Context, s *simServer, reqs []fetched, tables []*runtime.Table, scale float64, dir string, chunkBytes int, settings map[string]string, c *Ceilings) error {
 	client, err := newClient(s, scale)
 	if err != nil {
 		return err
 	}
+	wpath := filepath.Join(dir, "writer.duckdb")
+	w, err := openWriter(ctx, wpath, settings, tables)
+	if err != nil {
+		return fmt.Errorf("append-only: %w", err)
+	}
+	wclosed := false
+	defer func() {
+		if !wclosed {
+			w.db.Close()
+		}
+	}()
 	// The sync's settings: how often DuckDB checkpoints weighs on appends too.
 	db, err := duckdb.Open(filepath.Join(dir, "append.duckdb"), duckdb.Options{Settings: destSettings(settings)})
 	if err != nil {
@@ -156,21 +172,39 @@ func extractAppend(ctx context.Context, s *simServer, reqs []fetched, scale floa
 			d, rows := extractTimed(t, pages, c.Workers)
 			st.Extract += d
 			st.Rows += rows
-			built := build(t, pages)
+			bs := batches(okta.Registry, t, pages, w.synced)
 			pages = nil
-			d, err := ap.append(ctx, built, c.Workers)
+			d, err := w.commit(ctx, bs)
 			if err != nil {
 				return fmt.Errorf("append-only %s: %w", t.Name, err)
 			}
+			st.Writer += d
+			d, err = ap.append(ctx, merged(bs), c.Workers)
+			if err != nil {
+				return fmt.Errorf("raw appender %s: %w", t.Name, err)
+			}
 			st.Append += d
 		}
+		d, err := w.finish(ctx, t, fanOutsOf(t, order))
+		if err != nil {
+			return fmt.Errorf("append-only: %w", err)
+		}
+		st.Writer += d
 		c.Extract += st.Extract
+		c.Writer += st.Writer
 		c.Append += st.Append
 		c.Rows += st.Rows
 	}
+	start := time.Now()
+	wclosed = true
+	if err := w.db.Close(); err != nil {
+		return fmt.Errorf("append-only: %w", err)
+	}
+	c.Writer += time.Since(start)
+	os.Remove(wpath)
 	// Closing checkpoints what the appends left in the write-ahead log, as
 	// closing does at the end of a sync.
-	start := time.Now()
+	start = time.Now()
 	closed = true
 	if err := db.Close(); err != nil {
 		return fmt.Errorf("append-only: %w", err)
@@ -247,26 +281,33 @@ func extractTimed(t *runtime.Table, pages []page, workers int) (time.Duration, i
 // built is the rows of some pages, per table.
 type built map[*runtime.Table]*runtime.RowSet
 
-// build extracts the pages into rows kept in memory.
-func build(t *runtime.Table, pages []page) built {
+// merged is the rows of batches, per table.
+func merged(bs []*runtime.Batch) built {
 	out := built{}
-	em := runtime.NewEmitter(runtime.SinkFunc(func(t *runtime.Table, r runtime.Row) {
-		rs := out[t]
-		if rs == nil {
-			rs = &runtime.RowSet{}
-			out[t] = rs
-		}
-		rs.Rows = append(rs.Rows, r.AppendValues(make([]any, 0, len(t.Columns))))
-		if len(t.Dynamic) > 0 {
-			var dyn []runtime.Field
-			if d, ok := r.(runtime.DynamicRow); ok {
-				dyn = d.DynamicFields()
+	for _, b := range bs {
+		for t, rs := range b.Rows {
+			m := out[t]
+			if m == nil {
+				m = &runtime.RowSet{}
+				out[t] = m
 			}
-			rs.Dynamic = append(rs.Dynamic, dyn)
+			m.Rows = append(m.Rows, rs.Rows...)
+			if rs.Dynamic != nil {
+				m.Dynamic = append(m.Dynamic, rs.Dynamic...)
+			}
 		}
-	}))
-	for _, p := range pages {
-		runtime.EachRecord(p.body, t.Request.Records, func(v gjson.Result) { t.Extract(v, p.parent, em) })
+	}
+	return out
+}
+
+// fanOutsOf lists the tables of order read per row of t, which t's sweep
+// cascades to.
+func fanOutsOf(t *runtime.Table, order []*runtime.Table) []*runtime.Table {
+	var out []*runtime.Table
+	for _, f := range order {
+		if f.FanOut != nil && f.FanOut.Parent == t.Name {
+			out = append(out, f)
+		}
 	}
 	return out
 }
