@@ -221,13 +221,18 @@ type tableRun struct {
 	keyIdx map[*Table][]int // primary key column positions, by table
 	// append: the run's batches are Batch.Append (see firstRun).
 	append bool
-	// committing delivers the result of the batch being committed.
+	// committing delivers the result of the batch being committed, which
+	// runs under ctx, the table's context.
 	committing chan error
+	ctx        context.Context
+	// slab holds the values of the rows collected (see collect).
+	slab []any
 }
 
 func (r *tableRun) sync(ctx context.Context) TableReport {
 	begin := time.Now()
 	r.report = TableReport{Table: r.t.Name, Status: StatusRunning, Rows: map[string]int64{}}
+	r.ctx = ctx
 	var err error
 	if r.t.FanOut != nil {
 		err = r.syncFanOut(ctx)
@@ -373,19 +378,27 @@ func (r *tableRun) syncList(ctx context.Context) error {
 	r.append = pl.append || (poll && r.state.Cursor != "")
 	r.newBatch(pl.synced)
 	maxCursor := pl.maxCursor
-	url := pl.url
-	for url != "" {
-		page, err := r.e.Fetcher.Get(ctx, t.Name, t.Request.Bucket, url)
+	pages, stop := r.prefetch(ctx, t.Request.Bucket, pl.url, func(p *fetch.Page) string {
+		next := nextURL(t.Pagination, p)
+		if poll && countRecords(p.Body, t.Request.Records) == 0 {
+			return "" // caught up: see below
+		}
+		return next
+	})
+	defer stop()
+	for f := range pages {
+		url, page := f.url, f.page
 		r.report.Requests++
-		if err != nil {
-			return err
+		if f.err != nil {
+			return f.err
 		}
 		r.report.Waited += page.Waited
 		r.report.Pages++
 		n, pageMax := r.extractPage(page.Body, gjson.Result{}, t)
 		maxCursor = maxString(maxCursor, pageMax)
 		next := nextURL(t.Pagination, page)
-		if t.Pagination.Poll {
+		page.Release() // the rows hold copies, not the page's buffer
+		if poll {
 			// A polling endpoint always has a next link. An empty page means
 			// caught up: the URL that returned it is where the next sync asks.
 			if n == 0 || next == "" {
@@ -394,7 +407,6 @@ func (r *tableRun) syncList(ctx context.Context) error {
 				return r.commit(ctx)
 			}
 			r.batch.State = TableState{Cursor: next}
-			url = next
 			if r.rows >= r.e.BatchRows {
 				if err := r.commit(ctx); err != nil {
 					return err
@@ -402,13 +414,12 @@ func (r *tableRun) syncList(ctx context.Context) error {
 			}
 			continue
 		}
-		url = next
-		if url == "" {
+		if next == "" {
 			break
 		}
 		if r.rows >= r.e.BatchRows {
 			r.batch.State = r.state
-			r.batch.State.Pending = &Pending{Synced: pl.synced, Full: pl.full, URL: url, MaxCursor: maxCursor, Append: r.append}
+			r.batch.State.Pending = &Pending{Synced: pl.synced, Full: pl.full, URL: next, MaxCursor: maxCursor, Append: r.append}
 			if err := r.commit(ctx); err != nil {
 				return err
 			}
@@ -429,6 +440,70 @@ func (r *tableRun) syncList(ctx context.Context) error {
 	r.batch.State = final
 	r.batch.Dedupe = r.append
 	return r.commit(ctx)
+}
+
+// prefetched is a page fetched ahead, with the URL it came from and the
+// next URL to fetch.
+type prefetched struct {
+	url, next string
+	page      *fetch.Page
+	err       error
+}
+
+// prefetch fetches a listing's pages one ahead of their use, so the next
+// page is on its way while this one is extracted; next says where a page
+// leads ("" ends the listing). stop ends the fetching and frees what was
+// fetched but not used.
+func (r *tableRun) prefetch(ctx context.Context, bucket, url string, next func(*fetch.Page) string) (<-chan prefetched, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	out := make(chan prefetched, 1)
+	go func() {
+		defer close(out)
+		for url != "" {
+			page, err := r.e.Fetcher.Get(ctx, r.t.Name, bucket, url)
+			f := prefetched{url: url, page: page, err: err}
+			if err == nil {
+				f.next = next(page)
+			}
+			select {
+			case out <- f:
+			case <-ctx.Done():
+				page.Release()
+				return
+			}
+			if err != nil {
+				return
+			}
+			url = f.next
+		}
+	}()
+	stop := func() {
+		cancel()
+		for f := range out {
+			f.page.Release()
+		}
+	}
+	return out, stop
+}
+
+// countRecords is how many records EachRecord finds in a body, without
+// copying the body as a full parse would.
+func countRecords(body []byte, path string) int {
+	count := "#"
+	if path != "" {
+		count = path + ".#"
+	}
+	if n := gjson.GetBytes(body, count); n.Exists() {
+		return int(n.Int())
+	}
+	doc := gjson.GetBytes(body, "@this")
+	if path != "" {
+		doc = gjson.GetBytes(body, path)
+	}
+	if doc.IsObject() {
+		return 1
+	}
+	return 0
 }
 
 // fanOutsOf lists the selected tables read per row of t: a sweep of t
@@ -653,8 +728,8 @@ func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here 
 	t := r.t
 	type piece struct {
 		parent int
-		body   []byte // nil: the parent has nothing (more)
-		last   bool   // the parent's listing is complete
+		page   *fetch.Page // nil: the parent has nothing (more)
+		last   bool        // the parent's listing is complete
 		err    error
 		waited time.Duration
 	}
@@ -681,7 +756,7 @@ func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here 
 						return
 					}
 					url = nextURL(t.Pagination, page)
-					pieces <- piece{parent: i, body: page.Body, last: url == "", waited: page.Waited}
+					pieces <- piece{parent: i, page: page, last: url == "", waited: page.Waited}
 				}
 				if url != "" {
 					pieces <- piece{parent: i, last: true}
@@ -722,9 +797,10 @@ func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here 
 				r.batch.Replace[t] = append(r.batch.Replace[t], r.parentKey(parents[p.parent]))
 			}
 		}
-		if p.body != nil {
+		if p.page != nil {
 			r.report.Pages++
-			r.extractPage(p.body, parents[p.parent], t)
+			r.extractPage(p.page.Body, parents[p.parent], t)
+			p.page.Release()
 		}
 		if r.rows >= r.e.BatchRows {
 			// A commit inside a page of parents resumes at that page.
@@ -800,7 +876,17 @@ func (r *tableRun) collect(t *Table, row Row) {
 		rs = &RowSet{}
 		r.batch.Rows[t] = rs
 	}
-	vals := row.AppendValues(make([]any, 0, len(t.Columns)))
+	// Rows are cut from a shared slab: one allocation per few hundred rows
+	// instead of one per row.
+	n := len(t.Columns)
+	if cap(r.slab)-len(r.slab) < n {
+		r.slab = make([]any, 0, max(256*n, 4096))
+	}
+	at := len(r.slab)
+	vals := row.AppendValues(r.slab[at : at : at+n])
+	if len(vals) <= n {
+		r.slab = r.slab[:at+len(vals)]
+	}
 	rs.Rows = append(rs.Rows, vals)
 	if len(t.Dynamic) > 0 {
 		var dyn []Field
@@ -881,7 +967,9 @@ func (r *tableRun) commit(ctx context.Context) error {
 	r.state = b.State
 	done := make(chan error, 1)
 	r.committing = done
-	go func() { done <- r.e.Dest.Commit(ctx, b) }()
+	// The table's context, not ctx: the caller's may be a shorter-lived one
+	// (a page of fan-out parents) that ends before the commit does.
+	go func() { done <- r.e.Dest.Commit(r.ctx, b) }()
 	r.newBatch(b.Synced)
 	return nil
 }

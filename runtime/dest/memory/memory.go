@@ -75,7 +75,11 @@ func (db *DB) State(context.Context) (map[string]runtime.TableState, error) {
 }
 
 // Commit applies a batch; nothing in it can fail half-way.
-func (db *DB) Commit(_ context.Context, b *runtime.Batch) error {
+func (db *DB) Commit(ctx context.Context, b *runtime.Batch) error {
+	// Like a real destination, refuse to start under a finished context.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	if db.FailCommit != nil {
