@@ -54,11 +54,17 @@ type Destination struct {
 }
 
 // DefaultDuckDBSettings are what a sync runs DuckDB with unless the config
-// says otherwise. A 256MB checkpoint threshold halves the time commits take
-// on a bulk load (measured by make bench: DuckDB's default, 16MB,
-// checkpoints after almost every batch), at the price of a longer
-// write-ahead log to replay after a crash.
-var DefaultDuckDBSettings = map[string]string{"checkpoint_threshold": "256MB"}
+// says otherwise (measured by make bench; docs/PERFORMANCE.md):
+//   - memory_limit 128MB caps DuckDB's buffer pool, which otherwise grows to
+//     80% of the machine's memory caching blocks it has written. Tables have
+//     no key index, so nothing must stay resident; but a checkpoint pins the
+//     row groups it writes, and below about 96MB the full benchmark sync
+//     failed one ("failed to pin block"), which DuckDB treats as fatal.
+//     Raise it for tables much wider than Okta's.
+//   - checkpoint_threshold 256MB: fewer checkpoints made commits faster, and
+//     under a memory limit lower thresholds also peaked higher and failed
+//     checkpoints sooner; a crash replays at most that much write-ahead log.
+var DefaultDuckDBSettings = map[string]string{"memory_limit": "128MB", "checkpoint_threshold": "256MB"}
 
 // Environment variables of the official Okta SDKs, honoured so that a
 // machine already set up for them needs no config file.

@@ -53,6 +53,7 @@ func Run(t *testing.T, open Open) {
 		{"PrepareAddsColumns", testPrepareAddsColumns},
 		{"PrepareRejectsBadDescriptors", testPrepareRejects},
 		{"Types", testTypes},
+		{"TypesAppended", testTypesAppended},
 		{"UpsertByKey", testUpsert},
 		{"DuplicateKeysInBatch", testDuplicateKeys},
 		{"ReplaceChildren", testReplaceChildren},
@@ -66,6 +67,16 @@ func Run(t *testing.T, open Open) {
 		{"CancelledCommit", testCancelledCommit},
 		{"InvalidBatch", testInvalidBatch},
 		{"UnpreparedTable", testUnprepared},
+		{"DeleteByColumns", testDeleteByColumns},
+		{"DeleteThenUpsert", testDeleteThenUpsert},
+		{"DeleteCascades", testDeleteCascades},
+		{"DeleteCrash", testDeleteCrash},
+		{"DeleteInvalid", testDeleteInvalid},
+		{"AppendDedupe", testAppendDedupe},
+		{"AppendDynamicColumns", testAppendDynamic},
+		{"AppendReplaceSweep", testAppendReplaceSweep},
+		{"AppendInvalidBatch", testAppendInvalid},
+		{"AppendRunCrash", testAppendRunCrash},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -390,7 +401,11 @@ func testPrepareRejects(t *testing.T, f *fixture) {
 	}
 }
 
-func testTypes(t *testing.T, f *fixture) {
+func testTypes(t *testing.T, f *fixture)         { types(t, f, false) }
+func testTypesAppended(t *testing.T, f *fixture) { types(t, f, true) }
+
+// types writes every column type, in a normal or an Append batch.
+func types(t *testing.T, f *fixture, appended bool) {
 	tb := &runtime.Table{
 		Name:       "typed",
 		PrimaryKey: []string{"id"},
@@ -407,6 +422,7 @@ func testTypes(t *testing.T, f *fixture) {
 	f.prepare(tb)
 	east := time.FixedZone("UTC+5", 5*3600)
 	b := batch(tb, s1)
+	b.Append = appended
 	add(b, tb,
 		row("a", int32(-7), int64(9007199254740993), 1.5, true,
 			time.Date(2024, 2, 29, 23, 59, 59, 123_000_000, time.UTC), `{"a":[1,2],"b":"x"}`),
@@ -916,5 +932,327 @@ func testUnprepared(t *testing.T, f *fixture) {
 	err := f.d.Commit(context.Background(), b)
 	if err == nil || !strings.Contains(err.Error(), "parent") {
 		t.Errorf("Commit to an unprepared table: error %v, want one naming the table", err)
+	}
+}
+
+// appendBatch is a batch of an Append run.
+func appendBatch(t *runtime.Table, synced time.Time) *runtime.Batch {
+	b := batch(t, synced)
+	b.Append = true
+	return b
+}
+
+// testAppendDedupe: rows of an Append run may repeat a key (a page read
+// again, a key twice in a batch) until the run's Dedupe batch, which keeps
+// the last row written of each key in the table and in its children and
+// grandchildren, and nothing of earlier runs.
+func testAppendDedupe(t *testing.T, f *fixture) {
+	fam := newFamily()
+	f.prepare(fam.tables()...)
+	b := batch(fam.other, s1)
+	add(b, fam.other, row("o0", "earlier run"))
+	f.commit(b)
+
+	page := func(name, label string) *runtime.Batch {
+		b := appendBatch(fam.parent, s2)
+		fam.addParent(b, "p1", name, "a", "b")
+		add(b, fam.tag, row("p1", "a", label)) // the same key twice in a batch
+		fam.addParent(b, "p2", "two", "c")
+		return b
+	}
+	f.commit(page("one", "first"))
+	f.commit(page("one", "first")) // the same page, appended again
+	f.commit(page("uno", "second"))
+	if n := len(f.rows("parent", "id")); n != 6 {
+		t.Logf("before Dedupe: %d parent rows (a destination may merge appended rows at once)", n)
+	}
+	b = appendBatch(fam.parent, s2)
+	fam.addParent(b, "p3", "three")
+	b.Dedupe = true
+	b.State = runtime.TableState{Cursor: "done"}
+	f.commit(b)
+	f.want("parent", colsParent,
+		[]string{"p1", "uno", ts(s2), "false"},
+		[]string{"p2", "two", ts(s2), "false"},
+		[]string{"p3", "three", ts(s2), "false"})
+	f.want("parent_tag", colsTag,
+		[]string{"p1", "a", "second", ts(s2), "false"},
+		[]string{"p1", "b", "b-label", ts(s2), "false"},
+		[]string{"p2", "c", "c-label", ts(s2), "false"})
+	f.want("parent_tag_note", colsNote,
+		[]string{"p1", "a", "0", "false"},
+		[]string{"p1", "b", "0", "false"},
+		[]string{"p2", "c", "0", "false"})
+	f.want("other", []string{"id", "v"}, []string{"o0", "earlier run"})
+
+	// Dedupe with nothing to remove, and replayed, changes nothing.
+	before := f.snapshot(fam.names()...)
+	b = appendBatch(fam.parent, s2)
+	b.Dedupe = true
+	b.State = runtime.TableState{Cursor: "done"}
+	f.commit(b)
+	f.commit(b)
+	if diff := cmp.Diff(before, f.snapshot(fam.names()...)); diff != "" {
+		t.Errorf("a second Dedupe changed the tables (-before +after):\n%s", diff)
+	}
+	// The next run merges into the deduplicated rows as usual.
+	b = batch(fam.parent, s3)
+	fam.addParent(b, "p1", "again", "a")
+	f.commit(b)
+	f.want("parent", []string{"id", "name", "_fivetran_synced"},
+		[]string{"p1", "again", ts(s3)}, []string{"p2", "two", ts(s2)}, []string{"p3", "three", ts(s2)})
+	f.want("parent_tag", []string{"parent_id", "tag", "label", "_fivetran_deleted"},
+		[]string{"p1", "a", "a-label", "false"},
+		[]string{"p1", "b", "b-label", "true"},
+		[]string{"p2", "c", "c-label", "false"})
+}
+
+// testAppendDynamic: appended rows add and fill dynamic columns.
+func testAppendDynamic(t *testing.T, f *fixture) {
+	ev := &runtime.Table{
+		Name:       "event",
+		PrimaryKey: []string{"id"},
+		Columns:    []runtime.Column{{Name: "id", Type: runtime.TypeString}, {Name: "msg", Type: runtime.TypeString}},
+		Dynamic:    []runtime.DynamicColumns{{Path: "attrs", Prefix: "attr_", Type: runtime.TypeString}},
+	}
+	f.prepare(ev)
+	b := appendBatch(ev, s1)
+	b.Rows[ev] = &runtime.RowSet{
+		Rows:    [][]any{row("e1", "one"), row("e2", "two")},
+		Dynamic: [][]runtime.Field{{{Name: "attr_a", Value: "1"}}, {{Name: "attr_b", Value: "2"}}},
+	}
+	f.commit(b)
+	b = appendBatch(ev, s1)
+	b.Dedupe = true
+	b.Rows[ev] = &runtime.RowSet{
+		Rows:    [][]any{row("e1", "uno"), row("e3", "three")},
+		Dynamic: [][]runtime.Field{{{Name: "attr_c", Value: "3"}}, nil},
+	}
+	f.commit(b)
+	f.want("event", []string{"id", "msg", "attr_a", "attr_b", "attr_c", "_fivetran_synced"},
+		[]string{"e1", "uno", "", "", "3", ts(s1)},
+		[]string{"e2", "two", "", "2", "", ts(s1)},
+		[]string{"e3", "three", "", "", "", ts(s1)})
+}
+
+// testAppendReplaceSweep: replacements and the sweep of an Append run mark
+// rows of earlier runs, never the run's own.
+func testAppendReplaceSweep(t *testing.T, f *fixture) {
+	fam := newFamily()
+	f.prepare(fam.tables()...)
+	b := batch(fam.parent, s1)
+	fam.addParent(b, "p9", "nine", "z")
+	f.commit(b)
+	b = batch(fam.member, s1)
+	add(b, fam.member, row("p1", "u1"), row("p9", "u9"))
+	b.Replace[fam.member] = [][]any{{"p1"}, {"p9"}}
+	f.commit(b)
+
+	// Run 2 imports parents anew; p9 is gone at the source. A page is read
+	// twice, the second time with fewer tags: a replacement within the run
+	// keeps what the run wrote.
+	b = appendBatch(fam.parent, s2)
+	fam.addParent(b, "p1", "one", "a", "b")
+	f.commit(b)
+	b = appendBatch(fam.parent, s2)
+	fam.addParent(b, "p1", "one", "a")
+	fam.addParent(b, "p2", "two", "c")
+	f.commit(b)
+	b = appendBatch(fam.parent, s2)
+	b.Dedupe = true
+	b.Sweep = &runtime.Sweep{Before: s2, FanOut: []*runtime.Table{fam.member}}
+	f.commit(b)
+	f.want("parent", colsParent,
+		[]string{"p1", "one", ts(s2), "false"},
+		[]string{"p2", "two", ts(s2), "false"},
+		[]string{"p9", "nine", ts(s1), "true"})
+	f.want("parent_tag", colsTag,
+		[]string{"p1", "a", "a-label", ts(s2), "false"},
+		[]string{"p1", "b", "b-label", ts(s2), "false"},
+		[]string{"p2", "c", "c-label", ts(s2), "false"},
+		[]string{"p9", "z", "z-label", ts(s1), "true"})
+	f.want("parent_tag_note", colsNote,
+		[]string{"p1", "a", "0", "false"},
+		[]string{"p1", "b", "0", "false"},
+		[]string{"p2", "c", "0", "false"},
+		[]string{"p9", "z", "0", "true"})
+	f.want("parent_member", colsMember,
+		[]string{"p1", "u1", ts(s1), "false"},
+		[]string{"p9", "u9", ts(s1), "true"})
+
+	// The fan-out table's own Append run: p1's listing replaces its rows of
+	// run 1, p2's is new.
+	b = appendBatch(fam.member, s2)
+	add(b, fam.member, row("p1", "u2"), row("p2", "u1"))
+	b.Replace[fam.member] = [][]any{{"p1"}, {"p2"}}
+	f.commit(b)
+	b = appendBatch(fam.member, s2)
+	add(b, fam.member, row("p1", "u3"))
+	b.Replace[fam.member] = [][]any{{"p1"}}
+	b.Dedupe = true
+	f.commit(b)
+	f.want("parent_member", colsMember,
+		[]string{"p1", "u1", ts(s1), "true"},
+		[]string{"p1", "u2", ts(s2), "false"},
+		[]string{"p1", "u3", ts(s2), "false"},
+		[]string{"p2", "u1", ts(s2), "false"},
+		[]string{"p9", "u9", ts(s1), "true"})
+}
+
+// testAppendInvalid: a bad Append batch fails whole, as any batch does.
+func testAppendInvalid(t *testing.T, f *fixture) {
+	fam := newFamily()
+	f.prepare(fam.tables()...)
+	b := appendBatch(fam.parent, s1)
+	fam.addParent(b, "p1", "one", "a")
+	b.State = runtime.TableState{Cursor: "c1"}
+	f.commit(b)
+	before := f.snapshot(fam.names()...)
+	bad := []func() *runtime.Batch{
+		func() *runtime.Batch { // a NULL key
+			b := appendBatch(fam.parent, s1)
+			add(b, fam.parent, row("p2", "two"), row(nil, "null"))
+			return b
+		},
+		func() *runtime.Batch { // a NULL key in a child, after good parent rows
+			b := appendBatch(fam.parent, s1)
+			fam.addParent(b, "p2", "two", "b")
+			add(b, fam.tag, row("p2", nil, "x"))
+			b.Dedupe = true
+			return b
+		},
+		func() *runtime.Batch { // a child row one value short
+			b := appendBatch(fam.parent, s1)
+			fam.addParent(b, "p2", "two", "b")
+			add(b, fam.tag, row("p2", "c"))
+			b.State = runtime.TableState{Cursor: "bad"}
+			return b
+		},
+		func() *runtime.Batch { // a value of the wrong type
+			b := appendBatch(fam.parent, s1)
+			fam.addParent(b, "p2", "two", "b")
+			add(b, fam.note, row("p2", "b", "not a number", "x"))
+			return b
+		},
+	}
+	for i, mk := range bad {
+		err := f.d.Commit(context.Background(), mk())
+		if err == nil {
+			t.Errorf("bad batch %d: Commit succeeded", i)
+			continue
+		}
+		if !strings.Contains(err.Error(), "parent") {
+			t.Errorf("bad batch %d: error %q does not name the table", i, err)
+		}
+		if diff := cmp.Diff(before, f.snapshot(fam.names()...)); diff != "" {
+			t.Errorf("bad batch %d changed the destination (-before +after):\n%s", i, diff)
+		}
+	}
+}
+
+// testAppendRunCrash interrupts an Append run at each crash point of each
+// of its commits in turn, reopens the destination as a restarted process
+// would, and resumes the run from the saved state the way an engine does:
+// from the batch after the last one saved, with that batch's first page read
+// again. The run must end with the tables of an uninterrupted run.
+func testAppendRunCrash(t *testing.T, f *fixture) {
+	fam := newFamily()
+	tables := fam.names()
+	setup := func(f *fixture) {
+		f.prepare(fam.tables()...)
+		b := batch(fam.parent, s1)
+		fam.addParent(b, "p0", "zero", "a")
+		b.State = runtime.TableState{Cursor: "run1"}
+		f.commit(b)
+		b = batch(fam.member, s1)
+		add(b, fam.member, row("p0", "u0"), row("p1", "u1"))
+		f.commit(b)
+	}
+	// Run 2 is a full import of four pages, each batch a page; p0 is gone,
+	// p1's members were listed before p1 was imported. Page i is re-read first when the run resumes after it, so each batch
+	// repeats the previous batch's last parent, changed.
+	pages := [][]string{{"p1", "p2"}, {"p3", "p4"}, {"p5"}, {"p6"}}
+	run := func(i int, replayed bool) *runtime.Batch {
+		b := appendBatch(fam.parent, s2)
+		if i > 0 || replayed {
+			prev := pages[max(i-1, 0)]
+			fam.addParent(b, prev[len(prev)-1], "re-read", "x")
+		}
+		for _, id := range pages[i] {
+			fam.addParent(b, id, "name of "+id, "a", "b")
+		}
+		b.State = runtime.TableState{Pending: &runtime.Pending{Synced: s2, Full: true, URL: fmt.Sprint("page", i+1)}}
+		if i == len(pages)-1 {
+			b.Dedupe = true
+			b.Sweep = &runtime.Sweep{Before: s2, FanOut: []*runtime.Table{fam.member}}
+			b.State = runtime.TableState{Cursor: "run2", LastFullImport: s2}
+		}
+		return b
+	}
+	// next is the page a resumed run starts at, from the saved state.
+	next := func(f *fixture) int {
+		st := f.state()["parent"]
+		if st.Pending == nil {
+			if st.Cursor == "run2" {
+				return len(pages)
+			}
+			return 0
+		}
+		var n int
+		if _, err := fmt.Sscanf(st.Pending.URL, "page%d", &n); err != nil {
+			f.t.Fatalf("state %+v: %v", st, err)
+		}
+		return n
+	}
+
+	setup(f)
+	for i := range pages {
+		f.commit(run(i, false))
+	}
+	want := f.snapshot(tables...)
+	f.want("parent", colsParent,
+		[]string{"p0", "zero", ts(s1), "true"},
+		[]string{"p1", "name of p1", ts(s2), "false"},
+		[]string{"p2", "re-read", ts(s2), "false"},
+		[]string{"p3", "name of p3", ts(s2), "false"},
+		[]string{"p4", "re-read", ts(s2), "false"},
+		[]string{"p5", "re-read", ts(s2), "false"},
+		[]string{"p6", "name of p6", ts(s2), "false"})
+	f.want("parent_member", colsMember,
+		[]string{"p0", "u0", ts(s1), "true"},
+		[]string{"p1", "u1", ts(s1), "false"})
+
+	for n := 1; ; n++ {
+		g := newFixture(t, f.open)
+		setup(g)
+		calls, stage, at := 0, "", -1
+		g.fail = func(s string) error {
+			if calls++; calls == n {
+				stage = s
+				return errCrash
+			}
+			return nil
+		}
+		for i := range pages {
+			if err := g.d.Commit(context.Background(), run(i, false)); err != nil {
+				if !errors.Is(err, errCrash) {
+					t.Fatalf("batch %d: %v", i, err)
+				}
+				at = i
+				break
+			}
+		}
+		g.fail = nil
+		if at < 0 {
+			break // every crash point has been tried
+		}
+		g.reopen()
+		g.prepare(fam.tables()...)
+		for i := next(g); i < len(pages); i++ {
+			g.commit(run(i, true))
+		}
+		if diff := cmp.Diff(want, g.snapshot(tables...)); diff != "" {
+			t.Errorf("crash in batch %d at %s, then resume (-uninterrupted +resumed):\n%s", at, stage, diff)
+		}
 	}
 }

@@ -3,11 +3,13 @@ package duckdb
 import (
 	"context"
 	"database/sql/driver"
+	"flag"
 	"fmt"
 	"path/filepath"
 	goruntime "runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,8 +82,10 @@ func batchRows(b *runtime.Batch) int {
 	return n
 }
 
-func openBench(b *testing.B) *DB {
-	d, err := Open(filepath.Join(b.TempDir(), "bench.duckdb"), Options{})
+func openBench(b *testing.B) *DB { return openBenchWith(b, Options{}) }
+
+func openBenchWith(b *testing.B, opts Options) *DB {
+	d, err := Open(filepath.Join(b.TempDir(), "bench.duckdb"), opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -90,13 +94,15 @@ func openBench(b *testing.B) *DB {
 }
 
 // BenchmarkCommit commits batches of 5,000 users with 25,000 child rows,
-// new users each time (insert) or the same users again (update, as a
-// re-import does).
+// new users each time (insert), the same users again (update, as a
+// re-import does), or new users in an Append run (append, as a first
+// import does).
 func BenchmarkCommit(b *testing.B) {
 	const n = 5000
-	for _, mode := range []string{"insert", "update"} {
+	for _, mode := range []string{"insert", "update", "append"} {
 		b.Run(mode, func(b *testing.B) {
-			d := openBench(b)
+			var st stageTimes
+			d := openBenchWith(b, Options{CrashPoint: st.hook})
 			users, _, _ := userTables()
 			if err := d.Prepare(context.Background(), []*runtime.Table{users}); err != nil {
 				b.Fatal(err)
@@ -112,10 +118,11 @@ func BenchmarkCommit(b *testing.B) {
 			for i := range b.N {
 				b.StopTimer()
 				first := 0
-				if mode == "insert" {
+				if mode != "update" {
 					first = i * n
 				}
 				batch := userBatch(first, n, synced.Add(time.Duration(i+1)*time.Second))
+				batch.Append = mode == "append"
 				rows += batchRows(batch)
 				b.StartTimer()
 				if err := d.Commit(context.Background(), batch); err != nil {
@@ -123,6 +130,7 @@ func BenchmarkCommit(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+			st.report(b, b.N)
 		})
 	}
 }
@@ -223,9 +231,16 @@ func logBatch(first, n int, synced time.Time) *runtime.Batch {
 }
 
 // BenchmarkCommitLog commits 1,000-event batches into a growing log (b.N
-// batches), reporting rows/s, the last batch's time and the Go heap in use
-// at the end, which must not grow with the table.
+// batches), merged by key or appended, reporting rows/s, the last batch's
+// time and the Go heap in use at the end, which must not grow with the
+// table.
 func BenchmarkCommitLog(b *testing.B) {
+	for _, mode := range []string{"merge", "append"} {
+		b.Run(mode, func(b *testing.B) { benchCommitLog(b, mode == "append") })
+	}
+}
+
+func benchCommitLog(b *testing.B, appended bool) {
 	const n = 1000
 	d := openBench(b)
 	events, _, _ := logTables()
@@ -239,6 +254,7 @@ func BenchmarkCommitLog(b *testing.B) {
 	for i := range b.N {
 		b.StopTimer()
 		batch := logBatch(i*n, n, synced)
+		batch.Append = appended
 		rows += batchRows(batch)
 		b.StartTimer()
 		start := time.Now()
@@ -259,4 +275,220 @@ func BenchmarkCommitLog(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(duck)/(1<<20), "MB-duckdb")
+}
+
+// bigRows sizes the large tables of the benchmarks below: application_user
+// had 7.6 million rows in the throughput org.
+var bigRows = flag.Int("bigrows", 7_000_000, "rows of the large table of BenchmarkMergeLarge and BenchmarkAppendRunLarge")
+
+// assignTable is shaped like application_user: a fan-out table of 10 text
+// and 5 timestamp columns keyed by (app_id, user_id).
+func assignTable() *runtime.Table {
+	t := &runtime.Table{Name: "assign", PrimaryKey: []string{"app_id", "user_id"}, ParentKey: []string{"app_id"},
+		FanOut: &runtime.FanOut{Parent: "app", Fields: []string{"id"}}}
+	t.Columns = append(t.Columns, runtime.Column{Name: "app_id", Type: runtime.TypeString}, runtime.Column{Name: "user_id", Type: runtime.TypeString})
+	for i := range 8 {
+		t.Columns = append(t.Columns, runtime.Column{Name: "s" + strconv.Itoa(i), Type: runtime.TypeString})
+	}
+	for i := range 5 {
+		t.Columns = append(t.Columns, runtime.Column{Name: "at" + strconv.Itoa(i), Type: runtime.TypeTimestamp})
+	}
+	return t
+}
+
+const usersPerApp = 35000
+
+// appID starts like an Okta id, with characters that differ between apps.
+func appID(app int) string   { return fmt.Sprintf("0oa%05x%012d", app*2654435761%(1<<20), app) }
+func userID(user int) string { return fmt.Sprintf("00u%017d", user) }
+
+// fillAssign writes n rows, usersPerApp per app, straight into the table
+// with SQL (the Appender would take minutes), as written at synced, and
+// checkpoints.
+func fillAssign(b *testing.B, d *DB, n int, synced time.Time) {
+	b.Helper()
+	app := `(i // ` + strconv.Itoa(usersPerApp) + `)`
+	q := `INSERT INTO assign SELECT '0oa' || lpad(lower(to_hex(` + app + ` * 2654435761 % 1048576)), 5, '0') || lpad(` + app + `::VARCHAR, 12, '0'),
+		'00u' || lpad((i % ` + strconv.Itoa(usersPerApp) + `)::VARCHAR, 17, '0')`
+	for i := range 8 {
+		q += `, 'https://acme.okta.com/api/v1/apps/field` + strconv.Itoa(i) + `/' || i::VARCHAR`
+	}
+	for range 5 {
+		q += `, TIMESTAMP '2024-01-01' + to_seconds(i)`
+	}
+	q += `, ` + tsLiteral(synced) + `, false FROM range(` + strconv.Itoa(n) + `) t(i)`
+	if _, err := d.db.Exec(q); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := d.db.Exec("CHECKPOINT"); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// assignBatch lists users [first, first+n) of app, replacing the app's rows.
+func assignBatch(t *runtime.Table, app, first, n int, synced time.Time) *runtime.Batch {
+	b := &runtime.Batch{Table: t, Synced: synced, Rows: map[*runtime.Table]*runtime.RowSet{t: {}},
+		Replace: map[*runtime.Table][][]any{t: {{appID(app)}}}}
+	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for u := first; u < first+n; u++ {
+		row := []any{appID(app), userID(u)}
+		for i := range 8 {
+			row = append(row, "https://acme.okta.com/api/v1/apps/field"+strconv.Itoa(i)+"/x"+strconv.Itoa(u))
+		}
+		for i := range 5 {
+			row = append(row, at.Add(time.Duration(u+i)*time.Second))
+		}
+		b.Rows[t].Rows = append(b.Rows[t].Rows, row)
+	}
+	return b
+}
+
+// BenchmarkMergeLarge merges batches of 10,000 rows (half of them keys the
+// table has) into a table of -bigrows rows, as an incremental sync re-lists
+// a fan-out table: without an index (delete and insert by key) and, for
+// comparison, into a table with a PRIMARY KEY made by an earlier version
+// (INSERT OR REPLACE through the index). A batch holds the rows of one app,
+// or of four (the engine's batches of application_user held 4 on average),
+// which makes the range of keys the merge looks for wider. It reports ms
+// per batch and per commit stage.
+func BenchmarkMergeLarge(b *testing.B) {
+	for _, kind := range []string{"keyless/1-app", "keyless/4-apps", "primary-key/1-app", "primary-key/4-apps"} {
+		b.Run(kind, func(b *testing.B) {
+			parents := 1
+			if strings.HasSuffix(kind, "4-apps") {
+				parents = 4
+			}
+			var st stageTimes
+			d := openBenchWith(b, Options{CrashPoint: st.hook})
+			t := assignTable()
+			ctx := context.Background()
+			if strings.HasPrefix(kind, "primary-key") {
+				ddl := "CREATE TABLE assign ("
+				for _, c := range t.Columns {
+					typ, _ := sqlType(c.Type)
+					ddl += quote(c.Name) + " " + typ + ", "
+				}
+				ddl += "_fivetran_synced TIMESTAMP, _fivetran_deleted BOOLEAN, PRIMARY KEY (app_id, user_id))"
+				if _, err := d.db.Exec(ddl); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := d.Prepare(ctx, []*runtime.Table{t}); err != nil {
+				b.Fatal(err)
+			}
+			if got := d.tables["assign"].keyed; got != strings.HasPrefix(kind, "primary-key") {
+				b.Fatalf("keyed = %v", got)
+			}
+			s1 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+			fillAssign(b, d, *bigRows, s1)
+			apps := *bigRows / usersPerApp
+			const n = 10000
+			b.ResetTimer()
+			for i := range b.N {
+				b.StopTimer()
+				// Each app's users usersPerApp-m/2..: m/2 it has, m/2 new.
+				var batch *runtime.Batch
+				m := n / parents
+				for j := range parents {
+					k := i*parents + j
+					ab := assignBatch(t, k%apps, usersPerApp-m/2+k/apps*m, m, s1.Add(time.Hour))
+					if batch == nil {
+						batch = ab
+						continue
+					}
+					batch.Rows[t].Rows = append(batch.Rows[t].Rows, ab.Rows[t].Rows...)
+					batch.Replace[t] = append(batch.Replace[t], ab.Replace[t]...)
+				}
+				b.StartTimer()
+				if err := d.Commit(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			var rows int
+			if err := d.db.QueryRow(`SELECT count(*) FROM assign`).Scan(&rows); err != nil {
+				b.Fatal(err)
+			}
+			if want := *bigRows + b.N*n/2; rows != want && b.N*parents <= apps {
+				b.Fatalf("%d rows after the merges, want %d: the batches' keys do not match the table's", rows, want)
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/batch")
+			st.report(b, b.N)
+		})
+	}
+}
+
+// BenchmarkAppendRunLarge times the commits of an Append run into a table
+// of -bigrows rows: "written-this-run" rows carry the run's
+// _fivetran_synced, as in a first import, so replacements, the sweep and
+// the dedupe probe skip them by zone maps; "earlier-run" rows are older, as
+// an incremental stream's are, so the replacement and the sweep must look at
+// them. Each op is one batch of 10,000 new rows replacing an app's rows;
+// the last op also dedupes and sweeps. It reports ms per batch and the
+// duration of the final batch alone.
+func BenchmarkAppendRunLarge(b *testing.B) {
+	for _, kind := range []string{"written-this-run", "earlier-run"} {
+		b.Run(kind, func(b *testing.B) {
+			var st stageTimes
+			d := openBenchWith(b, Options{CrashPoint: st.hook})
+			t := assignTable()
+			ctx := context.Background()
+			if err := d.Prepare(ctx, []*runtime.Table{t}); err != nil {
+				b.Fatal(err)
+			}
+			run := time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)
+			written := run
+			if kind == "earlier-run" {
+				written = run.Add(-24 * time.Hour)
+			}
+			fillAssign(b, d, *bigRows, written)
+			apps := *bigRows / usersPerApp
+			const n = 10000
+			var last time.Duration
+			b.ResetTimer()
+			for i := range b.N {
+				b.StopTimer()
+				batch := assignBatch(t, apps+i, 0, n, run)
+				batch.Append = true
+				if i == b.N-1 {
+					batch.Dedupe = true
+					batch.Sweep = &runtime.Sweep{Before: run}
+				}
+				b.StartTimer()
+				start := time.Now()
+				if err := d.Commit(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+				last = time.Since(start)
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/batch")
+			b.ReportMetric(float64(last.Microseconds())/1000, "ms/last-batch")
+			st.report(b, b.N)
+		})
+	}
+}
+
+// stageTimes adds up the time of each commit stage through the CrashPoint
+// hook; report prints them per commit.
+type stageTimes struct {
+	last time.Time
+	sum  map[string]time.Duration
+}
+
+func (st *stageTimes) hook(stage string) error {
+	now := time.Now()
+	if stage != "begin" && !st.last.IsZero() {
+		if st.sum == nil {
+			st.sum = map[string]time.Duration{}
+		}
+		st.sum[stage] += now.Sub(st.last)
+	}
+	st.last = now
+	return nil
+}
+
+func (st *stageTimes) report(b *testing.B, commits int) {
+	for _, s := range Stages()[1:] {
+		b.ReportMetric(float64(st.sum[s].Microseconds())/1000/float64(commits), "ms/"+s)
+	}
 }

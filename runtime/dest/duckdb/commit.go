@@ -17,9 +17,10 @@ import (
 )
 
 // Commit applies one batch in one transaction: the rows are appended to
-// temporary staging tables, then child rows of rewritten parents are
-// replaced, the staged rows are upserted, the delete sweep runs and the
-// table's state is saved. Any error rolls all of it back.
+// temporary staging tables (an Append batch's straight to their tables),
+// then child rows of rewritten parents are replaced, the staged rows are
+// merged by key (and a Dedupe batch's tables deduplicated), the delete sweep
+// runs and the table's state is saved. Any error rolls all of it back.
 func (d *DB) Commit(ctx context.Context, b *runtime.Batch) error {
 	if b == nil || b.Table == nil {
 		return errors.New("duckdb: commit: batch has no table")
@@ -73,7 +74,7 @@ func (c *commit) run(ctx context.Context) error {
 	}{
 		{"begin", nil},
 		{"staged", c.stage},
-		{"replaced", c.replace},
+		{"replaced", c.replaceThenDelete},
 		{"merged", c.merge},
 		{"swept", c.sweep},
 		{"state", c.saveState},
@@ -186,15 +187,16 @@ func (c *commit) temp(ctx context.Context, prefix string, cols []column) (string
 	return name, nil
 }
 
-// appendRows fills a temporary table through the Appender, n rows made by fill.
-func (c *commit) appendRows(ctx context.Context, table string, row []driver.Value, n int, fill func(i int, row []driver.Value) error) error {
+// appendRows adds n rows made by fill through an Appender that open makes
+// on the transaction's connection.
+func (c *commit) appendRows(ctx context.Context, open func(driver.Conn) (*ddb.Appender, error), row []driver.Value, n int, fill func(i int, row []driver.Value) error) error {
 	defer clear(row) // hold no values of the batch past the commit
 	return c.x.conn.Raw(func(dc any) error {
 		conn, ok := dc.(driver.Conn)
 		if !ok {
 			return fmt.Errorf("unexpected driver connection %T", dc)
 		}
-		a, err := ddb.NewAppender(conn, "temp", "main", table)
+		a, err := open(conn)
 		if err != nil {
 			return fmt.Errorf("appender: %w", err)
 		}
@@ -215,8 +217,39 @@ func (c *commit) appendRows(ctx context.Context, table string, row []driver.Valu
 	})
 }
 
+// toTemp opens an Appender on a temporary table.
+func toTemp(table string) func(driver.Conn) (*ddb.Appender, error) {
+	return func(conn driver.Conn) (*ddb.Appender, error) {
+		return ddb.NewAppender(conn, "temp", "main", table)
+	}
+}
+
+// appendSource names the relation of appended rows in an append query.
+const appendSource = "_oktasync_rows"
+
+// toTable opens an Appender that runs the mode's append query into t: the
+// rows go straight into the table, columns named in the query (the table's
+// order and columns the writer does not fill do not matter), JSON cast from
+// its text, system columns filled by the query.
+func toTable(t *tableInfo, synced time.Time) func(driver.Conn) (*ddb.Appender, error) {
+	return func(conn driver.Conn) (*ddb.Appender, error) {
+		types := make([]ddb.TypeInfo, len(t.cols))
+		names := make([]string, len(t.cols))
+		for i, col := range t.cols {
+			ti, err := ddb.NewTypeInfo(duckType(col.typ))
+			if err != nil {
+				return nil, err
+			}
+			types[i], names[i] = ti, stageCol(i)
+		}
+		return ddb.NewQueryAppender(conn, t.mode.appendQuery(t, appendSource, synced), appendSource, types, names)
+	}
+}
+
 // stage adds the batch's new dynamic columns and appends every table's rows
-// to a staging table.
+// to a staging table, or, for an Append batch, to the table itself. A table
+// with a PRIMARY KEY (tableInfo.keyed) is always staged and merged: an
+// append could break its key.
 func (c *commit) stage(ctx context.Context) error {
 	for _, t := range c.order {
 		rs := c.b.Rows[t]
@@ -230,11 +263,7 @@ func (c *commit) stage(ctx context.Context) error {
 			}
 			c.d.log.Debug("duckdb: added dynamic column", "table", t.Name, "column", col.name)
 		}
-		name, err := c.temp(ctx, "_oktasync_stage_", info.cols)
-		if err != nil {
-			return fmt.Errorf("%s: %w", t.Name, err)
-		}
-		err = c.appendRows(ctx, name, info.row(), len(rs.Rows), func(i int, row []driver.Value) error {
+		fill := func(i int, row []driver.Value) error {
 			if len(rs.Rows[i]) != info.fixed {
 				return fmt.Errorf("row %d has %d values, want %d", i, len(rs.Rows[i]), info.fixed)
 			}
@@ -244,14 +273,37 @@ func (c *commit) stage(ctx context.Context) error {
 			}
 			info.fill(row, rs.Rows[i], fields)
 			return nil
-		})
+		}
+		c.rows += len(rs.Rows)
+		if c.b.Append && !info.keyed {
+			if err := c.appendRows(ctx, toTable(info, c.b.Synced), info.row(), len(rs.Rows), fill); err != nil {
+				return fmt.Errorf("append %s: %w", t.Name, err)
+			}
+			continue
+		}
+		name, err := c.temp(ctx, "_oktasync_stage_", info.cols)
 		if err != nil {
+			return fmt.Errorf("%s: %w", t.Name, err)
+		}
+		if err := c.appendRows(ctx, toTemp(name), info.row(), len(rs.Rows), fill); err != nil {
 			return fmt.Errorf("stage %s: %w", t.Name, err)
 		}
 		c.staged[t] = "temp.main." + quote(name)
-		c.rows += len(rs.Rows)
 	}
 	return nil
+}
+
+// olderRows reports whether t has a row written before cutoff. Replacing
+// and sweeping rows of a table this run wrote whole (a first import) then
+// costs one look at the zone maps of _fivetran_synced.
+func (c *commit) olderRows(ctx context.Context, t *tableInfo, cutoff time.Time) (bool, error) {
+	var found bool
+	err := c.x.conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+quote(t.name)+" WHERE "+
+		quote(colSynced)+" < $1)", tsParam(cutoff)).Scan(&found)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", t.name, err)
+	}
+	return found, nil
 }
 
 // replace marks deleted the rows of the parents listed in Batch.Replace that
@@ -269,6 +321,16 @@ func (c *commit) replace(ctx context.Context) error {
 		if len(t.ParentKey) == 0 {
 			return fmt.Errorf("replace in %s: the table has no parent key", t.Name)
 		}
+		// Only rows older than the run are marked, and their children only
+		// below a deleted row of t; with no row older than the run (one
+		// written by an earlier run would be), there is nothing to mark.
+		older, err := c.olderRows(ctx, info, c.b.Synced)
+		if err != nil {
+			return fmt.Errorf("replace in %w", err)
+		}
+		if !older {
+			continue
+		}
 		cols := make([]column, len(t.ParentKey))
 		for i, k := range t.ParentKey {
 			cols[i] = info.cols[info.pos[strings.ToLower(k)]]
@@ -277,7 +339,7 @@ func (c *commit) replace(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("replace in %s: %w", t.Name, err)
 		}
-		err = c.appendRows(ctx, name, make([]driver.Value, len(cols)), len(keys), func(i int, row []driver.Value) error {
+		err = c.appendRows(ctx, toTemp(name), make([]driver.Value, len(cols)), len(keys), func(i int, row []driver.Value) error {
 			if len(keys[i]) != len(cols) {
 				return fmt.Errorf("key %d has %d values, want %d", i, len(keys[i]), len(cols))
 			}
@@ -292,19 +354,14 @@ func (c *commit) replace(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("replace in %s: %w", t.Name, err)
 		}
-		scope := func(alias string) string {
-			var b strings.Builder
-			b.WriteString("EXISTS (SELECT 1 FROM temp.main." + quote(name) + " AS k WHERE ")
-			for i, col := range cols {
-				if i > 0 {
-					b.WriteString(" AND ")
-				}
-				b.WriteString("k." + quote(stageCol(i)) + " = " + alias + "." + quote(col.name))
-			}
-			b.WriteString(")")
-			return b.String()
+		names, staged := make([]string, len(cols)), make([]string, len(cols))
+		for i, col := range cols {
+			names[i], staged[i] = col.name, stageCol(i)
 		}
-		if err := c.markTree(ctx, t, scope, micros(c.b.Synced), 1); err != nil {
+		scope := func(alias string) string {
+			return inSelect(alias, names, "", staged, "temp.main."+quote(name))
+		}
+		if err := c.markTree(ctx, t, scope, c.b.Synced, 1); err != nil {
 			return fmt.Errorf("replace: %w", err)
 		}
 	}
@@ -313,11 +370,13 @@ func (c *commit) replace(ctx context.Context) error {
 
 // markTree marks deleted the rows of t (under alias t) that scope selects and
 // that were not written since cutoff, then, in each prepared breakout child,
-// the rows whose parent row is now deleted and was selected by scope.
-func (c *commit) markTree(ctx context.Context, t *runtime.Table, scope func(alias string) string, cutoff int64, depth int) error {
+// the rows whose parent row is now deleted and was selected by scope. The
+// cutoff comes first in every condition, as a plain parameter, so that the
+// scan skips the row groups written since by their zone maps.
+func (c *commit) markTree(ctx context.Context, t *runtime.Table, scope func(alias string) string, cutoff time.Time, depth int) error {
 	info := c.info(t)
-	cond := "t." + quote(colSynced) + " < make_timestamp($1::BIGINT) AND " + scope("t")
-	if err := info.mode.markDeleted(ctx, c.x, info, cond, cutoff); err != nil {
+	cond := "t." + quote(colSynced) + " < $1 AND " + scope("t")
+	if err := info.mode.markDeleted(ctx, c.x, info, cond, tsParam(cutoff)); err != nil {
 		return err
 	}
 	for _, ch := range t.Children {
@@ -347,20 +406,52 @@ func (c *commit) parentDeleted(parent, child *runtime.Table, scope func(string) 
 		return nil, fmt.Errorf("the parent key of %s does not match the primary key of %s", child.Name, parent.Name)
 	}
 	return func(a string) string {
-		var b strings.Builder
-		b.WriteString("EXISTS (SELECT 1 FROM " + quote(pinfo.name) + " AS " + alias + " WHERE ")
-		for i, k := range child.ParentKey {
-			b.WriteString(alias + "." + quote(parent.PrimaryKey[i]) + " = " + a + "." + quote(k) + " AND ")
-		}
-		b.WriteString(pinfo.mode.deleted(alias))
+		where := pinfo.mode.deleted(alias)
 		if scope != nil {
-			b.WriteString(" AND " + scope(alias))
+			where += " AND " + scope(alias)
 		}
-		b.WriteString(")")
-		return b.String()
+		return inSelect(a, child.ParentKey, alias, parent.PrimaryKey, quote(pinfo.name)+" AS "+alias+" WHERE "+where)
 	}, nil
 }
 
+// inSelect is the condition that the columns cols of alias are among the
+// values of the columns of from (qualified by fromAlias, if any): (a.x, a.y)
+// IN (SELECT f.x, f.y FROM ...). Unlike the equivalent EXISTS, whose
+// decorrelated join compares with IS NOT DISTINCT FROM, an IN lets DuckDB
+// push the subquery's min and max values into the scan of alias's table as
+// a filter, which skips the row groups outside that range by their zone
+// maps: deleting one parent's 10,000 rows from 7.6 million rows of
+// application_user took 22 ms instead of 114 ms.
+func inSelect(alias string, cols []string, fromAlias string, fromCols []string, from string) string {
+	var b strings.Builder
+	if len(cols) > 1 {
+		b.WriteString("(")
+	}
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(alias + "." + quote(c))
+	}
+	if len(cols) > 1 {
+		b.WriteString(")")
+	}
+	b.WriteString(" IN (SELECT ")
+	for i, c := range fromCols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if fromAlias != "" {
+			b.WriteString(fromAlias + ".")
+		}
+		b.WriteString(quote(c))
+	}
+	b.WriteString(" FROM " + from + ")")
+	return b.String()
+}
+
+// merge merges the staged rows into their tables; a Dedupe batch then
+// leaves one row per key in Table and its breakout children.
 func (c *commit) merge(ctx context.Context) error {
 	for _, t := range c.order {
 		if stage, ok := c.staged[t]; ok {
@@ -370,7 +461,29 @@ func (c *commit) merge(ctx context.Context) error {
 			}
 		}
 	}
-	return nil
+	if !c.b.Dedupe {
+		return nil
+	}
+	var walk func(t *runtime.Table) error
+	walk = func(t *runtime.Table) error {
+		info := c.info(t)
+		if info == nil {
+			if t == c.b.Table {
+				return fmt.Errorf("dedupe: table %s is not prepared", t.Name)
+			}
+			return nil // a child table not prepared has no rows
+		}
+		if err := info.mode.dedupe(ctx, c.x, info, c.b.Synced); err != nil {
+			return err
+		}
+		for _, ch := range t.Children {
+			if err := walk(ch); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(c.b.Table)
 }
 
 // sweep ends a full import: rows of Table and its children not written since
@@ -383,7 +496,6 @@ func (c *commit) sweep(ctx context.Context) error {
 	if s == nil {
 		return nil
 	}
-	before := micros(s.Before)
 	swept := make(map[string]*runtime.Table)
 	var walk func(t *runtime.Table) error
 	walk = func(t *runtime.Table) error {
@@ -395,8 +507,8 @@ func (c *commit) sweep(ctx context.Context) error {
 			c.d.log.Debug("duckdb: sweep skips a child table not prepared", "table", t.Name)
 			return nil
 		}
-		cond := "t." + quote(colSynced) + " < make_timestamp($1::BIGINT)"
-		if err := info.mode.markDeleted(ctx, c.x, info, cond, before); err != nil {
+		cond := "t." + quote(colSynced) + " < $1"
+		if err := info.mode.markDeleted(ctx, c.x, info, cond, tsParam(s.Before)); err != nil {
 			return fmt.Errorf("sweep: %w", err)
 		}
 		swept[strings.ToLower(t.Name)] = t
@@ -432,7 +544,7 @@ func (c *commit) sweep(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("sweep: %w", err)
 		}
-		if err := c.markTree(ctx, f, scope, before, 1); err != nil {
+		if err := c.markTree(ctx, f, scope, s.Before, 1); err != nil {
 			return fmt.Errorf("sweep: %w", err)
 		}
 		mark(f)
@@ -446,9 +558,9 @@ func (c *commit) saveState(ctx context.Context) error {
 		return fmt.Errorf("encode state: %w", err)
 	}
 	err = c.x.exec(ctx, `INSERT INTO `+quote(StateTable)+` ("table_name", "state", "updated_at")
-		VALUES ($1, $2, make_timestamp($3::BIGINT))
+		VALUES ($1, $2, $3)
 		ON CONFLICT ("table_name") DO UPDATE SET "state" = excluded."state", "updated_at" = excluded."updated_at"`,
-		c.b.Table.Name, string(js), micros(c.d.opts.Now()))
+		c.b.Table.Name, string(js), tsParam(c.d.opts.Now()))
 	if err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}

@@ -1,11 +1,15 @@
 // Package duckdb keeps synced tables and their sync state in a DuckDB
 // database: the DuckDB implementation of runtime.Destination.
 //
-// Tables carry the descriptor's names, columns and primary key plus
-// _fivetran_synced and _fivetran_deleted. A Commit is one transaction on one
-// connection: rows go through the Appender into temporary staging tables,
-// then replacements, the upsert, the delete sweep and the table's state are
-// applied with SQL, and all of it commits or none of it does.
+// Tables carry the descriptor's names and columns plus _fivetran_synced and
+// _fivetran_deleted. They have no PRIMARY KEY constraint, whose index DuckDB
+// would hold in memory: each table's key is recorded in _oktasync_tables
+// (TablesTable) and its key columns are NOT NULL. A Commit is one
+// transaction on one connection: rows go through the Appender into
+// temporary staging tables and are merged by key (delete, then insert), or,
+// in an Append batch, straight into their tables; replacements, the delete
+// sweep and the table's state are applied with SQL, and all of it commits or
+// none of it does.
 package duckdb
 
 import (
@@ -293,6 +297,23 @@ func stageType(t runtime.ColumnType) string {
 	return s
 }
 
+// duckType is the driver's type of a staged column (see stageType).
+func duckType(t runtime.ColumnType) ddb.Type {
+	switch t {
+	case runtime.TypeInteger:
+		return ddb.TYPE_INTEGER
+	case runtime.TypeBigint:
+		return ddb.TYPE_BIGINT
+	case runtime.TypeDouble:
+		return ddb.TYPE_DOUBLE
+	case runtime.TypeBoolean:
+		return ddb.TYPE_BOOLEAN
+	case runtime.TypeTimestamp:
+		return ddb.TYPE_TIMESTAMP
+	}
+	return ddb.TYPE_VARCHAR
+}
+
 // columnType maps a DuckDB type name back, for columns found in an existing table.
 func columnType(s string) runtime.ColumnType {
 	switch s {
@@ -314,7 +335,15 @@ func columnType(s string) runtime.ColumnType {
 	return 0
 }
 
-// micros passes a time to SQL as make_timestamp($n): a time.Time parameter
-// binds as TIMESTAMPTZ, whose conversion to our naive UTC timestamps would
-// depend on the session's time zone.
-func micros(t time.Time) int64 { return t.UnixMicro() }
+// tsParam passes a time to SQL as a TIMESTAMP parameter (UTC). Untyped, a
+// time.Time binds as TIMESTAMPTZ, whose conversion to our naive UTC
+// timestamps would depend on the session's time zone; and a plain parameter,
+// unlike an expression of one, is a constant the optimizer can compare with
+// zone maps, so `_fivetran_synced < $1` skips the row groups a run wrote.
+func tsParam(t time.Time) any { return ddb.Typed(t.UTC(), ddb.TYPE_TIMESTAMP) }
+
+// tsLiteral writes a time as a TIMESTAMP literal (UTC), for statements that
+// take no parameters.
+func tsLiteral(t time.Time) string {
+	return "TIMESTAMP '" + t.UTC().Format("2006-01-02 15:04:05.999999") + "'"
+}

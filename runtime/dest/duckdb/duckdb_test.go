@@ -258,7 +258,7 @@ func TestStagingIsCleanedUp(t *testing.T) {
 
 // TestWALReplay copies the database files right after each commit, as a kill
 // -9 would leave them, and opens the copy: DuckDB replays its write-ahead
-// log, upserts of existing keys and index updates included, into the same
+// log, merges of existing keys and appended rows included, into the same
 // tables.
 func TestWALReplay(t *testing.T) {
 	fam := newFamily()
@@ -266,7 +266,9 @@ func TestWALReplay(t *testing.T) {
 	path := filepath.Join(dir, "live.duckdb")
 	d := open(t, path, Options{})
 	fam.setup(t, d)
-	batches := []*runtime.Batch{fam.subject(), fam.usersBatch(10, 5, t2.Add(time.Hour), false), logBatch(5, 10, t2)}
+	appended := logBatch(100, 10, t2)
+	appended.Append, appended.Dedupe = true, true
+	batches := []*runtime.Batch{fam.subject(), fam.usersBatch(10, 5, t2.Add(time.Hour), false), logBatch(5, 10, t2), appended}
 	for i, b := range batches {
 		if err := d.Commit(context.Background(), b); err != nil {
 			t.Fatal(err)
@@ -549,5 +551,119 @@ func TestSettings(t *testing.T) {
 		if v != want {
 			t.Errorf("%s = %s, want %s", setting, v, want)
 		}
+	}
+}
+
+// TestTablesTable: Prepare records every table's key, parent and mode, and
+// creates no PRIMARY KEY constraint (its index would stay in memory).
+func TestTablesTable(t *testing.T) {
+	fam := newFamily()
+	d := open(t, "", Options{})
+	fam.setup(t, d)
+	rows, err := d.SQL().Query(`SELECT table_name, primary_key::VARCHAR, coalesce(parent_table, ''),
+		coalesce(parent_key::VARCHAR, ''), write_mode FROM ` + TablesTable + ` ORDER BY table_name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var name, key, parent, parentKey, mode string
+		if err := rows.Scan(&name, &key, &parent, &parentKey, &mode); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, strings.Join([]string{name, key, parent, parentKey, mode}, " "))
+	}
+	want := []string{
+		"event_ip [_fivetran_id] events [events_id] soft_delete",
+		"event_target [id, events_id] events [events_id] soft_delete",
+		"events [id]   soft_delete",
+		"membership [users_id, group_id] users [users_id] soft_delete",
+		"user_email [users_id, value] users [users_id] soft_delete",
+		"user_profile [users_id, name] users [users_id] soft_delete",
+		"users [id]   soft_delete",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", TablesTable, diff)
+	}
+	var constraints int
+	if err := d.SQL().QueryRow(`SELECT count(*) FROM duckdb_constraints()
+		WHERE constraint_type = 'PRIMARY KEY' AND table_name <> $1`, StateTable).Scan(&constraints); err != nil {
+		t.Fatal(err)
+	}
+	if constraints != 0 {
+		t.Errorf("%d PRIMARY KEY constraints, want none", constraints)
+	}
+}
+
+// TestLegacyPrimaryKey: tables made with a PRIMARY KEY by earlier versions
+// keep it and keep working, Append and Dedupe batches included; Prepare
+// records their keys without dropping anything.
+func TestLegacyPrimaryKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "legacy.duckdb")
+	d := open(t, path, Options{})
+	for _, q := range []string{
+		`CREATE TABLE "_oktasync_state" ("table_name" VARCHAR PRIMARY KEY, "state" JSON, "updated_at" TIMESTAMP)`,
+		`CREATE TABLE "t" ("id" VARCHAR, "v" VARCHAR, "_fivetran_synced" TIMESTAMP, "_fivetran_deleted" BOOLEAN, PRIMARY KEY ("id"))`,
+		`CREATE TABLE "t_tag" ("t_id" VARCHAR, "tag" VARCHAR, "_fivetran_synced" TIMESTAMP, "_fivetran_deleted" BOOLEAN, PRIMARY KEY ("t_id", "tag"))`,
+		`INSERT INTO "t" VALUES ('a', 'old', TIMESTAMP '2024-01-01', false), ('z', 'gone', TIMESTAMP '2024-01-01', false)`,
+		`INSERT INTO "t_tag" VALUES ('a', 'x', TIMESTAMP '2024-01-01', false)`,
+	} {
+		if _, err := d.SQL().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := runtime.TypeString
+	tb := &runtime.Table{Name: "t", PrimaryKey: []string{"id"}, Columns: []runtime.Column{{Name: "id", Type: s}, {Name: "v", Type: s}}}
+	tag := &runtime.Table{Name: "t_tag", PrimaryKey: []string{"t_id", "tag"}, ParentKey: []string{"t_id"}, Parent: tb,
+		Columns: []runtime.Column{{Name: "t_id", Type: s}, {Name: "tag", Type: s}}}
+	tb.Children = []*runtime.Table{tag}
+	ctx := context.Background()
+	if err := d.Prepare(ctx, []*runtime.Table{tb}); err != nil {
+		t.Fatal(err)
+	}
+	commit := func(b *runtime.Batch) {
+		t.Helper()
+		if err := d.Commit(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := &runtime.Batch{Table: tb, Synced: t1, Rows: map[*runtime.Table]*runtime.RowSet{tb: {Rows: [][]any{{"a", "new"}}}}}
+	commit(b)
+	// A run appended: b twice (a page read again), then deduplicated.
+	page := func(v string) *runtime.Batch {
+		return &runtime.Batch{Table: tb, Synced: t2, Append: true, Rows: map[*runtime.Table]*runtime.RowSet{
+			tb: {Rows: [][]any{{"b", v}, {"a", v}}}, tag: {Rows: [][]any{{"b", "y"}}}},
+			Replace: map[*runtime.Table][][]any{tag: {{"b"}, {"a"}}}}
+	}
+	commit(page("first"))
+	commit(page("second"))
+	b = &runtime.Batch{Table: tb, Synced: t2, Append: true, Dedupe: true, Sweep: &runtime.Sweep{Before: t2}}
+	commit(b)
+	want := "id,v,_fivetran_synced,_fivetran_deleted\n" +
+		"a,second,2024-05-01 11:00:00.000,false\n" +
+		"b,second,2024-05-01 11:00:00.000,false\n" +
+		"z,gone,2024-01-01 00:00:00.000,true\n"
+	if diff := cmp.Diff(want, dump(t, d, "t")); diff != "" {
+		t.Errorf("t (-want +got):\n%s", diff)
+	}
+	want = "t_id,tag,_fivetran_synced,_fivetran_deleted\n" +
+		"a,x,2024-01-01 00:00:00.000,true\n" +
+		"b,y,2024-05-01 11:00:00.000,false\n"
+	if diff := cmp.Diff(want, dump(t, d, "t_tag")); diff != "" {
+		t.Errorf("t_tag (-want +got):\n%s", diff)
+	}
+	var constraints, recorded int
+	if err := d.SQL().QueryRow(`SELECT (SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'),
+		(SELECT count(*) FROM `+TablesTable+`)`).Scan(&constraints, &recorded); err != nil {
+		t.Fatal(err)
+	}
+	if constraints != 3 || recorded != 2 {
+		t.Errorf("%d PRIMARY KEY constraints and %d recorded tables, want 3 (state table included) and 2", constraints, recorded)
+	}
+	// A changed key is still refused.
+	tb2 := &runtime.Table{Name: "t", PrimaryKey: []string{"v"}, Columns: tb.Columns}
+	if err := d.Prepare(ctx, []*runtime.Table{tb2}); err == nil || !strings.Contains(err.Error(), "primary key") {
+		t.Errorf("Prepare with a changed key: %v, want an error about the key", err)
 	}
 }

@@ -52,11 +52,8 @@ func (d *DB) dump(ctx context.Context, table string, w io.Writer) error {
 		return fmt.Errorf("no table %q", table)
 	}
 
-	var key []any
-	err = d.db.QueryRowContext(ctx, `SELECT constraint_column_names FROM duckdb_constraints()
-		WHERE database_name = current_database() AND schema_name = 'main' AND table_name = $1
-		AND constraint_type = 'PRIMARY KEY'`, name).Scan(&key)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	key, err := d.keyOf(ctx, name)
+	if err != nil {
 		return err
 	}
 	var order []string
@@ -115,6 +112,30 @@ func (d *DB) dump(ctx context.Context, table string, w io.Writer) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// keyOf returns a table's key: from TablesTable, or the PRIMARY KEY of a
+// table made by an earlier version; nil when neither has one.
+func (d *DB) keyOf(ctx context.Context, table string) ([]any, error) {
+	var key []any
+	err := d.db.QueryRowContext(ctx, `SELECT constraint_column_names FROM duckdb_constraints()
+		WHERE database_name = current_database() AND schema_name = 'main' AND table_name = $1
+		AND constraint_type = 'PRIMARY KEY'`, table).Scan(&key)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	var n int
+	err = d.db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables()
+		WHERE database_name = current_database() AND schema_name = 'main' AND table_name = $1`, TablesTable).Scan(&n)
+	if err != nil || n == 0 {
+		return key, err
+	}
+	err = d.db.QueryRowContext(ctx, `SELECT "primary_key" FROM `+quote(TablesTable)+
+		` WHERE lower("table_name") = lower($1)`, table).Scan(&key)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	return key, nil
 }
 
 // format writes one value the way golden files expect it.

@@ -2,7 +2,6 @@ package duckdb
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -23,8 +22,15 @@ type tableInfo struct {
 	// in order of first appearance. System columns belong to the mode.
 	cols  []column
 	fixed int
-	// key is the destination primary key.
+	// key is the destination key: the descriptor's primary key, kept in
+	// TablesTable, not as a constraint.
 	key []string
+	// keyed is set for a table made by an earlier version with a PRIMARY
+	// KEY constraint: its upserts use the index.
+	keyed bool
+	// extra are columns of the table the writer does not fill (a column the
+	// descriptor no longer names); merges keep their values.
+	extra []string
 	// pos maps a lower-cased column name (DuckDB matches names without
 	// regard to case) to its index in cols, or -1 for a system column or one
 	// the table has but the descriptor no longer names.
@@ -44,6 +50,7 @@ type column struct {
 func (t *tableInfo) clone() *tableInfo {
 	c := *t
 	c.cols = append([]column(nil), t.cols...)
+	c.extra = append([]string(nil), t.extra...)
 	c.pos = make(map[string]int, len(t.pos)+8)
 	for k, v := range t.pos {
 		c.pos[k] = v
@@ -151,9 +158,17 @@ func (d *DB) column(t *runtime.Table, c runtime.Column) column {
 	return col
 }
 
-// Prepare creates the tables (children included) and the state table if they
-// do not exist, and adds the columns an existing table lacks. It never drops
-// or retypes anything, so running it before every sync is cheap and safe.
+// Prepare creates the tables (children included), the state table and the
+// tables table if they do not exist, and adds the columns an existing table
+// lacks. It never drops or retypes anything, so running it before every sync
+// is cheap and safe.
+//
+// Tables are created without a PRIMARY KEY: DuckDB would keep an ART index
+// of it, resident in memory and rewritten by checkpoints, which cost more
+// than the writer's merges save (docs/PERFORMANCE.md). Key columns are NOT
+// NULL, and each table's key is recorded in TablesTable, where Dump, the
+// writer and users find it. Tables made with a PRIMARY KEY by earlier
+// versions keep it and are written through it.
 func (d *DB) Prepare(ctx context.Context, tables []*runtime.Table) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -175,13 +190,34 @@ func (d *DB) Prepare(ctx context.Context, tables []*runtime.Table) error {
 		` ("table_name" VARCHAR PRIMARY KEY, "state" JSON, "updated_at" TIMESTAMP)`); err != nil {
 		return fmt.Errorf("duckdb: prepare %s: %w", StateTable, err)
 	}
+	if err := x.exec(ctx, `CREATE TABLE IF NOT EXISTS `+quote(TablesTable)+
+		` ("table_name" VARCHAR NOT NULL, "primary_key" VARCHAR[] NOT NULL, "parent_table" VARCHAR,`+
+		` "parent_key" VARCHAR[], "write_mode" VARCHAR)`); err != nil {
+		return fmt.Errorf("duckdb: prepare %s: %w", TablesTable, err)
+	}
 	existing, err := existingColumns(ctx, x)
+	if err != nil {
+		return fmt.Errorf("duckdb: prepare: %w", err)
+	}
+	meta, err := readTables(ctx, x)
+	if err != nil {
+		return fmt.Errorf("duckdb: prepare: %w", err)
+	}
+	pks, err := primaryKeys(ctx, x)
 	if err != nil {
 		return fmt.Errorf("duckdb: prepare: %w", err)
 	}
 	infos := make([]*tableInfo, 0, len(all))
 	for _, t := range all {
-		info, err := d.prepareTable(ctx, x, t, existing[strings.ToLower(t.Name)])
+		lower := strings.ToLower(t.Name)
+		recorded := pks[lower]
+		if m, ok := meta[lower]; ok {
+			recorded = m.key
+		}
+		info, err := d.prepareTable(ctx, x, t, existing[lower], recorded, pks[lower] != nil)
+		if err == nil {
+			err = writeMeta(ctx, x, info, meta[lower])
+		}
 		if err != nil {
 			return fmt.Errorf("duckdb: prepare %s: %w", t.Name, err)
 		}
@@ -194,6 +230,122 @@ func (d *DB) Prepare(ctx context.Context, tables []*runtime.Table) error {
 		d.tables[strings.ToLower(info.name)] = info
 	}
 	return nil
+}
+
+// TablesTable describes every table Prepare made: its primary key (in key
+// order; DuckDB holds no constraint for it), its parent table and the
+// columns holding the parent's key, and the write mode.
+const TablesTable = "_oktasync_tables"
+
+// tableMeta is a row of TablesTable.
+type tableMeta struct {
+	name, parent, mode string
+	key, parentKey     []string
+}
+
+func metaOf(info *tableInfo) tableMeta {
+	m := tableMeta{name: info.name, mode: info.mode.name(), key: info.key}
+	if p := info.desc.Parent; p != nil {
+		m.parent, m.parentKey = p.Name, info.desc.ParentKey
+	} else if f := info.desc.FanOut; f != nil {
+		m.parent, m.parentKey = f.Parent, info.desc.ParentKey
+	}
+	return m
+}
+
+func (m tableMeta) equal(o tableMeta) bool {
+	return m.name == o.name && m.parent == o.parent && m.mode == o.mode &&
+		slices.Equal(m.key, o.key) && slices.Equal(m.parentKey, o.parentKey)
+}
+
+// readTables reads TablesTable by lower-cased table name.
+func readTables(ctx context.Context, x *txn) (map[string]tableMeta, error) {
+	rows, err := x.conn.QueryContext(ctx, `SELECT "table_name", "primary_key", coalesce("parent_table", ''),
+		coalesce("parent_key", []), coalesce("write_mode", '') FROM `+quote(TablesTable))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", TablesTable, err)
+	}
+	defer rows.Close()
+	m := make(map[string]tableMeta)
+	for rows.Next() {
+		var t tableMeta
+		var key, parentKey []any
+		if err := rows.Scan(&t.name, &key, &t.parent, &parentKey, &t.mode); err != nil {
+			return nil, fmt.Errorf("read %s: %w", TablesTable, err)
+		}
+		t.key, t.parentKey = strs(key), strs(parentKey)
+		m[strings.ToLower(t.name)] = t
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", TablesTable, err)
+	}
+	return m, nil
+}
+
+func strs(l []any) []string {
+	out := make([]string, len(l))
+	for i, v := range l {
+		out[i] = fmt.Sprint(v)
+	}
+	return out
+}
+
+// writeMeta records a table in TablesTable unless have already says the same.
+func writeMeta(ctx context.Context, x *txn, info *tableInfo, have tableMeta) error {
+	m := metaOf(info)
+	if m.equal(have) {
+		return nil
+	}
+	if err := x.exec(ctx, `DELETE FROM `+quote(TablesTable)+` WHERE lower("table_name") = lower($1)`, info.name); err != nil {
+		return fmt.Errorf("record key: %w", err)
+	}
+	list := func(l []string) string {
+		if l == nil {
+			return "NULL"
+		}
+		q := make([]string, len(l))
+		for i, s := range l {
+			q[i] = sqlString(s)
+		}
+		return "[" + strings.Join(q, ", ") + "]::VARCHAR[]"
+	}
+	parent := "NULL"
+	if m.parent != "" {
+		parent = sqlString(m.parent)
+	}
+	err := x.exec(ctx, `INSERT INTO `+quote(TablesTable)+` VALUES (`+sqlString(m.name)+", "+list(m.key)+", "+
+		parent+", "+list(m.parentKey)+", "+sqlString(m.mode)+")")
+	if err != nil {
+		return fmt.Errorf("record key: %w", err)
+	}
+	return nil
+}
+
+// sqlString quotes a string literal.
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// primaryKeys lists the PRIMARY KEY constraints of the main schema's tables
+// by lower-cased table name: those of tables made by earlier versions.
+func primaryKeys(ctx context.Context, x *txn) (map[string][]string, error) {
+	rows, err := x.conn.QueryContext(ctx, `SELECT table_name, constraint_column_names FROM duckdb_constraints()
+		WHERE database_name = current_database() AND schema_name = 'main' AND constraint_type = 'PRIMARY KEY'`)
+	if err != nil {
+		return nil, fmt.Errorf("read primary keys: %w", err)
+	}
+	defer rows.Close()
+	m := make(map[string][]string)
+	for rows.Next() {
+		var table string
+		var cols []any
+		if err := rows.Scan(&table, &cols); err != nil {
+			return nil, fmt.Errorf("read primary keys: %w", err)
+		}
+		m[strings.ToLower(table)] = strs(cols)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read primary keys: %w", err)
+	}
+	return m, nil
 }
 
 type dbColumn struct {
@@ -226,7 +378,10 @@ func existingColumns(ctx context.Context, x *txn) (map[string][]dbColumn, error)
 	return m, nil
 }
 
-func (d *DB) prepareTable(ctx context.Context, x *txn, t *runtime.Table, have []dbColumn) (*tableInfo, error) {
+// prepareTable creates t or brings an existing table up to date. have are
+// the table's columns (nil: no such table), key the key it was made with
+// (nil: unknown), keyed whether it has a PRIMARY KEY constraint.
+func (d *DB) prepareTable(ctx context.Context, x *txn, t *runtime.Table, have []dbColumn, key []string, keyed bool) (*tableInfo, error) {
 	mode := modeFor(t)
 	info := &tableInfo{
 		desc:   t,
@@ -247,20 +402,25 @@ func (d *DB) prepareTable(ctx context.Context, x *txn, t *runtime.Table, have []
 	}
 
 	if have == nil {
+		isKey := make(map[string]bool, len(info.key))
+		for _, k := range info.key {
+			isKey[strings.ToLower(k)] = true
+		}
 		var b strings.Builder
 		b.WriteString("CREATE TABLE ")
 		b.WriteString(quote(t.Name))
 		b.WriteString(" (")
-		for _, c := range append(info.cols[:len(info.cols):len(info.cols)], sys...) {
+		for i, c := range append(info.cols[:len(info.cols):len(info.cols)], sys...) {
+			if i > 0 {
+				b.WriteString(", ")
+			}
 			typ, _ := sqlType(c.typ)
-			b.WriteString(quote(c.name))
-			b.WriteString(" ")
-			b.WriteString(typ)
-			b.WriteString(", ")
+			b.WriteString(quote(c.name) + " " + typ)
+			if isKey[strings.ToLower(c.name)] {
+				b.WriteString(" NOT NULL") // a NULL key fails the commit
+			}
 		}
-		b.WriteString("PRIMARY KEY (")
-		b.WriteString(quoteAll(info.key))
-		b.WriteString("))")
+		b.WriteString(")")
 		if err := x.exec(ctx, b.String()); err != nil {
 			return nil, fmt.Errorf("create table: %w", err)
 		}
@@ -268,9 +428,12 @@ func (d *DB) prepareTable(ctx context.Context, x *txn, t *runtime.Table, have []
 		return info, nil
 	}
 
-	if err := checkKey(ctx, x, t.Name, info.key); err != nil {
-		return nil, err
+	// Merges need the key the rows were written with.
+	if key != nil && !slices.EqualFunc(key, info.key, strings.EqualFold) {
+		return nil, fmt.Errorf("the table's primary key is (%s), the descriptor's (%s); a changed key needs a new table",
+			strings.Join(key, ", "), strings.Join(info.key, ", "))
 	}
+	info.keyed = keyed
 	found := make(map[string]bool, len(have))
 	for _, c := range have {
 		lower := strings.ToLower(c.name)
@@ -290,6 +453,7 @@ func (d *DB) prepareTable(ctx context.Context, x *txn, t *runtime.Table, have []
 			continue
 		}
 		info.pos[lower] = -1
+		info.extra = append(info.extra, c.name)
 	}
 	for _, c := range append(info.cols[:info.fixed:info.fixed], sys...) {
 		if found[strings.ToLower(c.name)] {
@@ -301,27 +465,6 @@ func (d *DB) prepareTable(ctx context.Context, x *txn, t *runtime.Table, have []
 		d.log.Info("duckdb: added column", "table", t.Name, "column", c.name)
 	}
 	return info, nil
-}
-
-// checkKey fails early, and clearly, when an existing table's primary key is
-// not the descriptor's: upserts need that key, and DuckDB cannot change it.
-func checkKey(ctx context.Context, x *txn, table string, key []string) error {
-	var have []any
-	err := x.conn.QueryRowContext(ctx, `SELECT constraint_column_names FROM duckdb_constraints()
-		WHERE database_name = current_database() AND schema_name = 'main' AND lower(table_name) = lower($1)
-		AND constraint_type = 'PRIMARY KEY'`, table).Scan(&have)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("read primary key: %w", err)
-	}
-	got := make([]string, len(have))
-	for i, k := range have {
-		got[i] = fmt.Sprint(k)
-	}
-	if !slices.EqualFunc(got, key, strings.EqualFold) {
-		return fmt.Errorf("the table's primary key is (%s), the descriptor's (%s); a changed key needs a new table",
-			strings.Join(got, ", "), strings.Join(key, ", "))
-	}
-	return nil
 }
 
 func addColumn(ctx context.Context, x *txn, table string, c column) error {

@@ -103,6 +103,11 @@ func (db *DB) Commit(ctx context.Context, b *runtime.Batch) error {
 			}
 		}
 	}
+	for t, matches := range b.Delete {
+		if err := db.deleteMatching(t, matches); err != nil {
+			return err
+		}
+	}
 	// Parents before children, so that a check is never confused by order.
 	var order []*runtime.Table
 	for t := range b.Rows {
@@ -165,6 +170,44 @@ func (db *DB) Commit(ctx context.Context, b *runtime.Batch) error {
 		}
 	}
 	db.state[b.Table.Name] = b.State
+	return nil
+}
+
+// deleteMatching marks deleted the live rows of t whose columns equal a
+// match's values, whenever they were written, and the rows of t's children
+// below them (Batch.Delete).
+func (db *DB) deleteMatching(t *runtime.Table, matches []runtime.Match) error {
+	tb, err := db.table(t)
+	if err != nil {
+		return err
+	}
+	pk := columnIndexes(t, t.PrimaryKey)
+	var marked [][]any
+	for _, m := range matches {
+		idx := columnIndexes(t, m.Columns)
+		if slices.Contains(idx, -1) || len(m.Columns) != len(m.Values) {
+			return fmt.Errorf("delete in %s: match %v does not fit the table's columns", t.Name, m.Columns)
+		}
+		want := encode(m.Values)
+		for _, r := range tb.rows {
+			if !r.Deleted && encode(pick(r.Values, idx)) == want {
+				r.Deleted = true
+				marked = append(marked, pick(r.Values, pk))
+			}
+		}
+	}
+	for _, c := range t.Children {
+		if _, ok := db.tables[c.Name]; !ok || len(marked) == 0 {
+			continue
+		}
+		var below []runtime.Match
+		for _, key := range marked {
+			below = append(below, runtime.Match{Columns: c.ParentKey, Values: key})
+		}
+		if err := db.deleteMatching(c, below); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
