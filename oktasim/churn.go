@@ -3,6 +3,8 @@ package oktasim
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sort"
 	"time"
 )
 
@@ -30,6 +32,18 @@ type ChurnSpec struct {
 
 	AppAssignmentAdds    int `json:"appAssignmentAdds,omitempty"`
 	AppAssignmentRemoves int `json:"appAssignmentRemoves,omitempty"`
+
+	// GroupRoleGrants gives that many groups without an admin role a
+	// standard one (group.privilege.grant); GroupRoleRevokes takes every role
+	// from that many groups holding some (group.privilege.revoke).
+	GroupRoleGrants  int `json:"groupRoleGrants,omitempty"`
+	GroupRoleRevokes int `json:"groupRoleRevokes,omitempty"`
+	// AppGroupAdds assigns groups to apps, AppGroupRemoves unassigns them
+	// (group.application_assignment.add/remove).
+	AppGroupAdds    int `json:"appGroupAdds,omitempty"`
+	AppGroupRemoves int `json:"appGroupRemoves,omitempty"`
+	// PolicyRuleUpdates changes that many policy rules (policy.rule.update).
+	PolicyRuleUpdates int `json:"policyRuleUpdates,omitempty"`
 
 	DeviceUpdates int `json:"deviceUpdates,omitempty"`
 	// LogEvents adds that many ordinary events (sign-ins, SSO, ...) besides the
@@ -94,6 +108,12 @@ type Assignment struct {
 	UserID string `json:"userId"`
 }
 
+// AppGroup is an app-group pair.
+type AppGroup struct {
+	AppID   string `json:"appId"`
+	GroupID string `json:"groupId"`
+}
+
 // ChurnResult lists what a Churn step changed.
 type ChurnResult struct {
 	Seq                   int          `json:"seq"`
@@ -110,6 +130,11 @@ type ChurnResult struct {
 	MembershipsRemoved    []Membership `json:"membershipsRemoved"`
 	AppAssignmentsAdded   []Assignment `json:"appAssignmentsAdded"`
 	AppAssignmentsRemoved []Assignment `json:"appAssignmentsRemoved"`
+	GroupRolesGranted     []string     `json:"groupRolesGranted"`
+	GroupRolesRevoked     []string     `json:"groupRolesRevoked"`
+	AppGroupsAdded        []AppGroup   `json:"appGroupsAdded"`
+	AppGroupsRemoved      []AppGroup   `json:"appGroupsRemoved"`
+	PolicyRulesUpdated    []string     `json:"policyRulesUpdated"`
 	UpdatedDevices        []string     `json:"updatedDevices"`
 	LogEvents             int          `json:"logEvents"`
 	NotFound              []string     `json:"notFound,omitempty"`
@@ -224,6 +249,7 @@ func (s *Sim) Churn(spec ChurnSpec) ChurnResult {
 	ch.n = spec.NewUsers + spec.UpdatedUsers + spec.DeactivatedUsers + spec.DeletedUsers + spec.NewGroups +
 		spec.UpdatedGroups + spec.DeletedGroups + spec.MembershipAdds + spec.MembershipRemoves +
 		spec.AppAssignmentAdds + spec.AppAssignmentRemoves + spec.DeviceUpdates + spec.LogEvents +
+		spec.GroupRoleGrants + spec.GroupRoleRevokes + spec.AppGroupAdds + spec.AppGroupRemoves + spec.PolicyRuleUpdates +
 		len(spec.DeactivateUserIDs) + len(spec.DeleteUserIDs) + len(spec.DeleteGroupIDs)
 	res.From = time.UnixMilli(ch.from).UTC()
 	res.To = time.UnixMilli(ch.to).UTC()
@@ -363,6 +389,21 @@ func (s *Sim) Churn(spec ChurnSpec) ChurnResult {
 		k, ad := ch.admin()
 		ch.log(t, "application.user_membership.remove", k, ad, tref{kind: tkAppUser, a: u, b: int32(a)}, tref{kind: tkApp, a: int32(a)}, tref{kind: tkUser, a: u})
 	}
+	for range spec.GroupRoleGrants {
+		ch.grantGroupRole(ch.tick())
+	}
+	for range spec.GroupRoleRevokes {
+		ch.revokeGroupRole(ch.tick())
+	}
+	for range spec.AppGroupAdds {
+		ch.assignAppGroup(ch.tick())
+	}
+	for range spec.AppGroupRemoves {
+		ch.unassignAppGroup(ch.tick())
+	}
+	for range spec.PolicyRuleUpdates {
+		ch.updatePolicyRule(ch.tick())
+	}
 	for range spec.DeviceUpdates {
 		t := ch.tick()
 		if len(o.devices) == 0 {
@@ -439,6 +480,11 @@ func (ch *churner) newUser() {
 	if u.status == stActive {
 		ch.log(t, "user.lifecycle.activate", k, a, tref{kind: tkUser, a: int32(i)})
 	}
+	// Joining Everyone is logged like any membership: practitioners report
+	// group.user_membership.add "when an Okta user is added to any group
+	// including the Everyone default group" (elastic/detection-rules#1166).
+	ch.res.MembershipsAdded = append(ch.res.MembershipsAdded, Membership{o.ids.id(kGroup, 0), o.ids.id(kUser, i)})
+	ch.log(t, "group.user_membership.add", k, a, tref{kind: tkUser, a: int32(i)}, tref{kind: tkGroup, a: 0})
 	for range 1 + r.intn(2) {
 		if g := ch.randomGroup(isOktaGroup); g >= 0 {
 			ch.addMember(g, i, t)
@@ -532,17 +578,118 @@ func (ch *churner) deleteGroup(g int, t int64) {
 	o := ch.o
 	o.groups[g].deleted = true
 	o.groups[g].members = nil
-	for a := range o.apps {
-		app := &o.apps[a]
-		kept := app.groups[:0]
-		for _, x := range app.groups {
-			if int(x) != g {
-				kept = append(kept, x)
-			}
-		}
-		app.groups = kept
-	}
+	// The group's app assignments go with it (listings skip deleted groups);
+	// the other groups keep their priority, so nothing changes that the
+	// group.lifecycle.delete event does not tell.
 	ch.res.DeletedGroups = append(ch.res.DeletedGroups, o.ids.id(kGroup, g))
 	k, a := ch.admin()
 	ch.log(t, "group.lifecycle.delete", k, a, tref{kind: tkGroup, a: int32(g)})
+}
+
+// grantGroupRole gives a group without an admin role a standard one.
+func (ch *churner) grantGroupRole(t int64) {
+	o := ch.o
+	g := ch.randomGroup(func(g int, gs *groupState) bool { return gs.kind != gBuiltIn && !o.groupHasAdminRole(g) })
+	if g < 0 {
+		return
+	}
+	ra := roleAssign{id: o.nextRoleID, std: 1 + ch.r.intn(len(rolesStd)-1), created: t}
+	o.nextRoleID++
+	i := sort.Search(len(o.adminGroups), func(i int) bool { return int(o.adminGroups[i].idx) >= g })
+	o.adminGroups = slices.Insert(o.adminGroups, i, adminAssignee{idx: int32(g), roles: []roleAssign{ra}})
+	ch.res.GroupRolesGranted = append(ch.res.GroupRolesGranted, o.ids.id(kGroup, g))
+	k, a := ch.admin()
+	ch.log(t, "group.privilege.grant", k, a, tref{kind: tkGroup, a: int32(g)})
+}
+
+// revokeGroupRole takes every admin role from a group holding some.
+func (ch *churner) revokeGroupRole(t int64) {
+	o := ch.o
+	var cands []int
+	for i, ag := range o.adminGroups {
+		if !o.groups[ag.idx].deleted {
+			cands = append(cands, i)
+		}
+	}
+	if len(cands) == 0 {
+		return
+	}
+	i := cands[ch.r.intn(len(cands))]
+	g := int(o.adminGroups[i].idx)
+	o.adminGroups = slices.Delete(o.adminGroups, i, i+1)
+	ch.res.GroupRolesRevoked = append(ch.res.GroupRolesRevoked, o.ids.id(kGroup, g))
+	k, a := ch.admin()
+	ch.log(t, "group.privilege.revoke", k, a, tref{kind: tkGroup, a: int32(g)})
+}
+
+// assignAppGroup assigns a group to an active app it is not assigned to. The
+// app has groups already: an app's first group would turn some of its user
+// assignments to scope GROUP, which Okta logs per user and this simulator
+// does not model.
+func (ch *churner) assignAppGroup(t int64) {
+	o := ch.o
+	for range 20 {
+		a := ch.randomApp(func(app *appState) bool { return app.active && len(app.groups) > 0 })
+		g := ch.randomGroup(func(int, *groupState) bool { return true })
+		if g >= 0 && o.groups[g].deleted {
+			continue
+		}
+		if a < 0 || g < 0 {
+			return
+		}
+		app := &o.apps[a]
+		if containsInt32(app.groups, int32(g)) {
+			continue
+		}
+		app.groups = append(app.groups, int32(g))
+		app.lastUpdated = t
+		ch.res.AppGroupsAdded = append(ch.res.AppGroupsAdded, AppGroup{o.ids.id(kApp, a), o.ids.id(kGroup, g)})
+		k, ad := ch.admin()
+		ch.log(t, "group.application_assignment.add", k, ad, tref{kind: tkApp, a: int32(a)}, tref{kind: tkGroup, a: int32(g)})
+		return
+	}
+}
+
+// unassignAppGroup removes a group from an app; the groups after it move up
+// in priority.
+func (ch *churner) unassignAppGroup(t int64) {
+	o := ch.o
+	// An app keeps one group at least, for the reason assignAppGroup gives.
+	live := func(app *appState) []int {
+		var ks []int
+		for k, g := range app.groups {
+			if !o.groups[g].deleted {
+				ks = append(ks, k)
+			}
+		}
+		return ks
+	}
+	a := ch.randomApp(func(app *appState) bool { return len(app.groups) > 1 && len(live(app)) > 0 })
+	if a < 0 {
+		return
+	}
+	app := &o.apps[a]
+	ks := live(app)
+	k := ks[ch.r.intn(len(ks))]
+	g := int(app.groups[k])
+	app.groups = slices.Delete(app.groups, k, k+1)
+	app.lastUpdated = t
+	ch.res.AppGroupsRemoved = append(ch.res.AppGroupsRemoved, AppGroup{o.ids.id(kApp, a), o.ids.id(kGroup, g)})
+	ak, ad := ch.admin()
+	ch.log(t, "group.application_assignment.remove", ak, ad, tref{kind: tkApp, a: int32(a)}, tref{kind: tkGroup, a: int32(g)})
+}
+
+// updatePolicyRule activates or deactivates a policy rule.
+func (ch *churner) updatePolicyRule(t int64) {
+	o := ch.o
+	if len(o.policyRules) == 0 {
+		return
+	}
+	k := ch.r.intn(len(o.policyRules))
+	pr := &o.policyRules[k]
+	pr.active = !pr.active
+	pr.lastUpd = t
+	ch.res.PolicyRulesUpdated = append(ch.res.PolicyRulesUpdated, o.ids.id(kPolicyRule, k))
+	ak, ad := ch.admin()
+	ch.log(t, "policy.rule.update", ak, ad, tref{kind: tkPolicy, a: int32(pr.policy)}, tref{kind: tkPolicyRule, a: int32(k)})
 }

@@ -618,16 +618,25 @@ func hAppGroups(s *Sim, c *reqCtx) *apiError {
 			return errBadCursor()
 		}
 	}
-	end := min(start+limit, len(gs))
+	// Deleted groups stay in the list (their assignments are gone, the
+	// others keep their priority) and are skipped here.
 	w := c.rd.w
 	w.arr()
-	for k := start; k < end; k++ {
+	n, k := 0, start
+	for ; k < len(gs) && n < limit; k++ {
+		if o.groups[gs[k]].deleted {
+			continue
+		}
 		c.rd.writeAppGroup(a, k)
+		n++
 	}
 	w.endArr()
 	next := ""
-	if end < len(gs) {
-		next = o.ids.id(kGroup, int(gs[end-1]))
+	for j := k; j < len(gs); j++ {
+		if !o.groups[gs[j]].deleted {
+			next = o.ids.id(kGroup, int(gs[k-1]))
+			break
+		}
 	}
 	c.setLinks(limit, next)
 	return nil

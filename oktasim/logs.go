@@ -1,6 +1,7 @@
 package oktasim
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
@@ -96,6 +97,14 @@ var evCatalog = []evDef{
 	{"security.threat.detected", "security.threat.detected", "Request from suspicious actor", 5, akSystem, nil, "WARN", 0, dbgSystem},
 	{"policy.lifecycle.update", "core.policy.update", "Update policy", 3, akUser, []uint8{tkPolicy}, "INFO", 0, dbgAdmin},
 	{"user.lifecycle.activate", "core.user.config.user_activated", "Activate Okta user", 4, akUser, []uint8{tkUser}, "INFO", 0, dbgAdmin},
+	// Logged by Churn only (weight 0: never drawn for the generated history).
+	// Targets as Okta sends them: the group granted or revoked an admin
+	// role; the app and the group of an assignment; the policy and its rule.
+	{"group.privilege.grant", "core.user_group.privilege_grant", "Grant admin privilege to group", 0, akUser, []uint8{tkGroup}, "INFO", 0, dbgAdmin},
+	{"group.privilege.revoke", "core.user_group.privilege_revoke", "Revoke admin privilege from group", 0, akUser, []uint8{tkGroup}, "INFO", 0, dbgAdmin},
+	{"group.application_assignment.add", "", "Add assigned application to group", 0, akUser, []uint8{tkApp, tkGroup}, "INFO", 0, dbgAdmin},
+	{"group.application_assignment.remove", "", "Remove assigned application from group", 0, akUser, []uint8{tkApp, tkGroup}, "INFO", 0, dbgAdmin},
+	{"policy.rule.update", "core.policy.rule.update", "Update policy rule", 0, akUser, []uint8{tkPolicy, tkPolicyRule}, "INFO", 0, dbgAdmin},
 }
 
 // Event type indices used by Churn.
@@ -274,7 +283,77 @@ func (ls *logStore) procRec(r *rng, et, j int) logRec {
 		lr.t[lr.nt] = t
 		lr.nt++
 	}
+	ls.agree(&lr, j)
 	return lr
+}
+
+// phantomBase is the first index of the users and groups that generated
+// delete events name: objects deleted before the org's state was made, whose
+// indices no object created later can reach.
+const phantomBase = 1 << 28
+
+// agree makes a generated event that asserts a change of memberships,
+// assignments or objects agree with the org's generated state, so that a
+// reader replaying the history (a change feed) ends where the org is: an
+// add names a pair that exists, a remove one that does not, a deletion an
+// object that is gone. Its own random stream leaves the other draws alone.
+func (ls *logStore) agree(lr *logRec, j int) {
+	r := newRng(ls.seed, 0x61677265, uint64(j))
+	switch evCatalog[lr.et].typ {
+	case "group.user_membership.add":
+		// [User, UserGroup]: one of the user's groups, or Everyone, which
+		// every user belongs to.
+		if lr.nt == 2 && lr.t[1].kind == tkGroup {
+			gs := initialGroups(ls.seed, int(lr.t[0].a), ls.groups0-1, nil)
+			lr.t[1].a = 0
+			if len(gs) > 0 {
+				lr.t[1].a = int32(gs[r.intn(len(gs))])
+			}
+		}
+	case "group.user_membership.remove":
+		// A group the user is not in (never Everyone); none: Everyone is
+		// kept out by turning the event into an add there.
+		if lr.nt == 2 && lr.t[1].kind == tkGroup {
+			gs := initialGroups(ls.seed, int(lr.t[0].a), ls.groups0-1, nil)
+			lr.t[1].a = -1
+			for range 16 {
+				if g := 1 + r.intn(max(1, ls.groups0-1)); g < ls.groups0 && !slices.Contains(gs, g) {
+					lr.t[1].a = int32(g)
+					break
+				}
+			}
+			if lr.t[1].a < 0 {
+				lr.et, lr.t[1].a = evIndex["group.user_membership.add"], 0
+			}
+		}
+	case "application.user_membership.add", "application.user_membership.remove":
+		// [AppUser, AppInstance, User]: a user assigned to the app for an
+		// add, one not assigned for a remove.
+		if lr.nt != 3 || ls.apps0 <= len(builtinApps) {
+			return
+		}
+		want := evCatalog[lr.et].typ == "application.user_membership.add"
+		a := len(builtinApps) + r.intn(ls.apps0-len(builtinApps))
+		thr := appUserThreshold(ls.seed, a)
+		u := int(lr.t[2].a)
+		for k := 0; k < 256 && initiallyAssigned(ls.seed, a, u, thr) != want; k++ {
+			u = r.intn(ls.users0)
+		}
+		if initiallyAssigned(ls.seed, a, u, thr) != want {
+			lr.et = evIndex["user.session.start"]
+			lr.nt = 0
+			return
+		}
+		lr.t[0].a, lr.t[0].b, lr.t[1].a, lr.t[2].a = int32(u), int32(a), int32(a), int32(u)
+	case "user.lifecycle.delete.completed":
+		if lr.nt == 1 {
+			lr.t[0].a = int32(phantomBase + j)
+		}
+	case "group.lifecycle.delete":
+		if lr.nt == 1 {
+			lr.t[0].a = int32(phantomBase + j)
+		}
+	}
 }
 
 var ipFirstOctets = []int{24, 50, 67, 73, 98, 104, 136, 151, 185, 199}

@@ -1,6 +1,7 @@
 package oktasim
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
@@ -343,38 +344,9 @@ func (o *org) genMemberships() {
 	}
 	var picked []int
 	for i := range o.users {
-		r := newRng(o.seed, 0x6d656d, uint64(i))
-		k := 0
-		switch x := r.float(); {
-		case x < 0.08:
-			k = 0
-		case x < 0.33:
-			k = 1
-		case x < 0.58:
-			k = 2
-		case x < 0.78:
-			k = 3
-		default:
-			k = 4 + r.intn(5)
-		}
-		picked = picked[:0]
-		for range k {
-			u := r.float()
-			g := 1 + int(float64(ng)*u*u)
-			if g > ng {
-				g = ng
-			}
-			dup := false
-			for _, p := range picked {
-				if p == g {
-					dup = true
-					break
-				}
-			}
-			if !dup {
-				picked = append(picked, g)
-				o.groups[g].members = append(o.groups[g].members, int32(i))
-			}
+		picked = initialGroups(o.seed, i, ng, picked[:0])
+		for _, g := range picked {
+			o.groups[g].members = append(o.groups[g].members, int32(i))
 		}
 	}
 	everyone := &o.groups[0]
@@ -392,15 +364,62 @@ func (o *org) genMemberships() {
 	}
 }
 
+// initialGroups appends to dst the groups (1..ng) user i is generated into,
+// a few each, low-numbered groups more often; a pure function of the seed so
+// that the history of the System Log can agree with it.
+func initialGroups(seed uint64, i, ng int, dst []int) []int {
+	r := newRng(seed, 0x6d656d, uint64(i))
+	k := 0
+	switch x := r.float(); {
+	case x < 0.08:
+		k = 0
+	case x < 0.33:
+		k = 1
+	case x < 0.58:
+		k = 2
+	case x < 0.78:
+		k = 3
+	default:
+		k = 4 + r.intn(5)
+	}
+	start := len(dst)
+	for range k {
+		u := r.float()
+		g := 1 + int(float64(ng)*u*u)
+		if g > ng {
+			g = ng
+		}
+		if !slices.Contains(dst[start:], g) {
+			dst = append(dst, g)
+		}
+	}
+	return dst
+}
+
+var appUserFractions = []float64{0.03, 0.1, 0.3, 0.6, 0.9}
+
+// appUserThreshold is the share of users generated assigned to app a, as a
+// threshold on a 32-bit hash (see initiallyAssigned).
+func appUserThreshold(seed uint64, a int) uint64 {
+	r := newRng(seed, 0x617070, uint64(a))
+	return uint64(appUserFractions[r.intn(len(appUserFractions))] * (1 << 32))
+}
+
+// initiallyAssigned reports whether user i is generated assigned to app a,
+// whose appUserThreshold is thr (a pure function of the seed, like
+// initialGroups).
+func initiallyAssigned(seed uint64, a, i int, thr uint64) bool {
+	return a >= len(builtinApps) && hash3(seed, 0x617075+uint64(a), uint64(i))&0xffffffff < thr
+}
+
 func (o *org) genAppAssignments() {
-	fractions := []float64{0.03, 0.1, 0.3, 0.6, 0.9}
 	for a := len(builtinApps); a < len(o.apps); a++ {
 		r := newRng(o.seed, 0x617070, uint64(a))
-		p := fractions[r.intn(len(fractions))]
-		thr := uint64(p * (1 << 32))
+		r.intn(len(appUserFractions)) // the user fraction, see appUserThreshold
+		thr := appUserThreshold(o.seed, a)
 		app := &o.apps[a]
 		for i := range o.users {
-			if hash3(o.seed, 0x617075+uint64(a), uint64(i))&0xffffffff < thr {
+			if initiallyAssigned(o.seed, a, i, thr) {
 				app.users = append(app.users, int32(i))
 			}
 		}

@@ -523,6 +523,10 @@ func (r *tableRun) fanOutsOf(t *Table) []*Table {
 // spec says how. Each parent's existing rows are replaced by what its listing
 // returns now.
 func (r *tableRun) syncFanOut(ctx context.Context) error {
+	// Between full passes, a table with a change feed reads the feed instead.
+	if done, err := r.syncChanges(ctx); done {
+		return err
+	}
 	t := r.t
 	fo := t.FanOut
 	// Where the parents come from: a table's endpoint, a listing of their own,

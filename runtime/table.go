@@ -206,6 +206,80 @@ type FanOut struct {
 	// ChangedSince limits fan-out to parents changed since the last sync: the
 	// parent endpoint is listed with this filter instead of all parents.
 	ChangedSince *Incremental
+	// Changes, between the table's full passes (Deletes.Every), reads a
+	// change feed instead of every parent and applies its events.
+	Changes *Changes
+}
+
+// Feed is a change feed: a listing of events bounded in time (since and
+// until) and filtered by event type, oldest first, whose events name the
+// records that changed. A source declares its feeds; tables name one.
+type Feed struct {
+	Name       string
+	Request    *Request
+	Pagination Pagination
+	// TypeField is the gjson path of an event's type.
+	TypeField string
+	// SinceParam and UntilParam carry the window, as RFC 3339 timestamps;
+	// until is exclusive.
+	SinceParam string
+	UntilParam string
+	// FilterParam, when set, asks for the wanted types only: FilterTemplate
+	// with {type} for each type, joined with FilterJoin.
+	FilterParam    string
+	FilterTemplate string
+	FilterJoin     string
+	// Lookback is subtracted from the cursor before each read, for feeds
+	// whose events appear late.
+	Lookback time.Duration
+}
+
+// Changes says what the events of a feed do to a fan-out table.
+type Changes struct {
+	// Feed names a feed of the source (SourceInfo.Feeds).
+	Feed   string
+	Events []ChangeEvent
+}
+
+// ChangeAction is what an event does to a table.
+type ChangeAction uint8
+
+const (
+	// ChangeRelist lists the parent named by the event again and replaces
+	// its rows, as a full pass does; once per parent and sync.
+	ChangeRelist ChangeAction = iota + 1
+	// ChangeFetch reads the one record the event names from a detail URL: a
+	// 200 upserts it, a 404 marks its row deleted; once per URL and sync.
+	ChangeFetch
+	// ChangeRow makes the record (and its parent) from the event's fields
+	// and upserts the row the table's extractor makes of them.
+	ChangeRow
+	// ChangeDelete marks deleted every live row whose Match columns equal
+	// the event's values.
+	ChangeDelete
+)
+
+// ChangeEvent is what events of some types do. Paths are gjson paths into
+// the event; an event lacking one of them is skipped.
+type ChangeEvent struct {
+	Types  []string
+	Action ChangeAction
+	// Path is ChangeFetch's detail path below the base URL, with
+	// {parent.<field>} and {record.<field>} placeholders; Bucket its
+	// rate-limit bucket.
+	Path   string
+	Bucket string
+	// Parent and Record make the parent record and the record: each Field
+	// (a dotted path, \. for a literal dot) gets the event's value at Path.
+	Parent []FieldPath
+	Record []FieldPath
+	// Match pairs columns (Field) with event paths (ChangeDelete).
+	Match []FieldPath
+}
+
+// FieldPath pairs a record field or column with a gjson path into an event.
+type FieldPath struct {
+	Field, Path string
 }
 
 // BreakoutKind says what part of a parent record a child table is made of.
@@ -250,6 +324,21 @@ type SourceInfo struct {
 	ErrorCodePath        string
 	ErrorSummaryPath     string
 	FeatureDisabledCodes []string
+	// Feeds are the change feeds tables read between their full passes.
+	Feeds []*Feed
+}
+
+// Feed finds a change feed by name; nil when the source has none of it.
+func (s *SourceInfo) Feed(name string) *Feed {
+	if s == nil {
+		return nil
+	}
+	for _, f := range s.Feeds {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
 }
 
 // Bucket is one rate-limit bucket.

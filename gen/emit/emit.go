@@ -15,6 +15,7 @@ import (
 	. "github.com/dave/jennifer/jen"
 
 	"oktasync/gen/ir"
+	"oktasync/gen/spec"
 )
 
 // Config says where generated code lives and what it imports.
@@ -117,6 +118,7 @@ func (e *emitter) registry(f *File, reg *ir.Registry) {
 		"ErrorCodePath", litOmit(s.ErrorCodePath),
 		"ErrorSummaryPath", litOmit(s.ErrorSummaryPath),
 		"FeatureDisabledCodes", strings_(s.FeatureDisabledCodes),
+		"Feeds", e.feeds(s.Feeds),
 	))
 	f.Line()
 	var tables []Code
@@ -218,6 +220,7 @@ var kinds = map[string]string{
 	"Pagination/link_header": "PaginationLinkHeader", "Pagination/body_link": "PaginationBodyLink", "Pagination/none": "PaginationNone",
 	"Incremental/filter": "IncrementalFilter", "Incremental/next_url": "IncrementalNextURL",
 	"Deletes/none": "DeletesNone", "Deletes/full_reimport": "DeletesFullReimport",
+	"Change/relist": "ChangeRelist", "Change/fetch": "ChangeFetch", "Change/row": "ChangeRow", "Change/delete": "ChangeDelete",
 }
 
 func (e *emitter) kind(set, value string) *Statement {
@@ -315,6 +318,7 @@ func (e *emitter) descriptor(f *File, t *ir.Table) {
 				"Key", strings_(fo.Key),
 				"Fields", strings_(fo.Fields),
 				"ChangedSince", e.incremental(fo.ChangedSince),
+				"Changes", e.changes(fo.Changes),
 			)))
 		}
 	}
@@ -379,6 +383,57 @@ func (e *emitter) pagination(p ir.Pagination) Code {
 		"NextPath", litOmit(p.NextPath),
 		"Poll", boolOmit(p.Poll),
 	))
+}
+
+// feeds writes the source's change feeds.
+func (e *emitter) feeds(fs []*ir.Feed) Code {
+	var items []Code
+	for _, f := range fs {
+		items = append(items, litMulti(
+			"Name", Lit(f.Name),
+			"Request", e.request(f.Request),
+			"Pagination", e.pagination(f.Pagination),
+			"TypeField", Lit(f.TypeField),
+			"SinceParam", Lit(f.SinceParam),
+			"UntilParam", Lit(f.UntilParam),
+			"FilterParam", litOmit(f.FilterParam),
+			"FilterTemplate", litOmit(f.FilterTemplate),
+			"FilterJoin", litOmit(f.FilterJoin),
+			"Lookback", duration(f.Lookback),
+		))
+	}
+	return sliceOmit(Index().Op("*").Add(e.rt("Feed")), items)
+}
+
+// changes writes a table's parent.changes.
+func (e *emitter) changes(c *ir.Changes) Code {
+	if c == nil {
+		return nil
+	}
+	var events []Code
+	for _, ev := range c.Events {
+		events = append(events, litMulti(
+			"Types", strings_(ev.Types),
+			"Action", e.kind("Change", ev.Action),
+			"Path", litOmit(ev.Path),
+			"Bucket", litOmit(ev.Bucket),
+			"Parent", e.fieldPaths(ev.Parent),
+			"Record", e.fieldPaths(ev.Record),
+			"Match", e.fieldPaths(ev.Match),
+		))
+	}
+	return Op("&").Add(e.rt("Changes")).Add(litMulti(
+		"Feed", Lit(c.Feed),
+		"Events", sliceOmit(Index().Add(e.rt("ChangeEvent")), events),
+	))
+}
+
+func (e *emitter) fieldPaths(ps []spec.Param) Code {
+	var items []Code
+	for _, p := range ps {
+		items = append(items, lit("Field", Lit(p.Name), "Path", Lit(p.Value)))
+	}
+	return sliceOmit(Index().Add(e.rt("FieldPath")), items)
 }
 
 func (e *emitter) incremental(in *ir.Incremental) Code {

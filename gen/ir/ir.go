@@ -31,6 +31,21 @@ type Source struct {
 	ErrorCodePath        string
 	ErrorSummaryPath     string
 	FeatureDisabledCodes []string
+	Feeds                []*Feed
+}
+
+// Feed is a resolved change feed.
+type Feed struct {
+	Name           string
+	Request        *Request
+	Pagination     Pagination
+	TypeField      string
+	SinceParam     string
+	UntilParam     string
+	FilterParam    string // empty: no server-side filter
+	FilterTemplate string
+	FilterJoin     string
+	Lookback       time.Duration
 }
 
 // Bucket is a rate-limit bucket.
@@ -106,6 +121,24 @@ type FanOut struct {
 	Key          []string   // gjson paths filling parent_key (listing and fixed parents)
 	Fields       []string   // gjson paths of the {parent.<field>} placeholders, in order
 	ChangedSince *Incremental
+	Changes      *Changes
+}
+
+// Changes is a resolved parent.changes.
+type Changes struct {
+	Feed   string
+	Events []*ChangeEvent
+}
+
+// ChangeEvent is what events of some types do to a table.
+type ChangeEvent struct {
+	Types  []string
+	Action string // relist, fetch, row, delete
+	Path   string // fetch: the detail path
+	Bucket string // fetch: the detail endpoint's bucket
+	Parent []spec.Param
+	Record []spec.Param
+	Match  []spec.Param // delete: column -> event path
 }
 
 // Breakout is a resolved breakout.
@@ -182,7 +215,7 @@ func Resolve(files []*spec.Loaded) (*Registry, error) {
 	}
 	for _, p := range fanouts {
 		sp := p.s.Parent
-		fo := &FanOut{ChangedSince: resolveIncremental(sp.ChangedSince), Key: sp.Key}
+		fo := &FanOut{ChangedSince: resolveIncremental(sp.ChangedSince), Key: sp.Key, Changes: resolveChanges(p.s)}
 		fo.Fields = placeholders(p.s.Request.Path)
 		for _, prm := range p.s.Request.Params {
 			fo.Fields = append(fo.Fields, placeholders(prm.Value)...)
@@ -260,6 +293,47 @@ func resolveSource(file string, s *spec.Source) *Source {
 	if e := s.Errors; e != nil {
 		out.ErrorCodePath, out.ErrorSummaryPath = e.CodePath, e.SummaryPath
 		out.FeatureDisabledCodes = e.FeatureDisabledCodes
+	}
+	for _, f := range s.Feeds {
+		pg := f.PaginationOrDefault()
+		rf := &Feed{
+			Name:       f.Name,
+			Request:    &Request{Path: f.Request.Path, Params: f.Request.Params, Bucket: f.Request.BucketName(), Records: f.Request.Records},
+			Pagination: Pagination{Kind: string(pg.Type), Rel: pg.Rel, NextPath: pg.NextPath},
+			TypeField:  f.TypeField,
+			SinceParam: f.SinceParam,
+			UntilParam: f.UntilParam,
+			Lookback:   f.LookbackOrDefault(),
+		}
+		if fl := f.Filter; fl != nil {
+			rf.FilterParam, rf.FilterTemplate, rf.FilterJoin = fl.Param, fl.Template, fl.Join
+		}
+		out.Feeds = append(out.Feeds, rf)
+	}
+	return out
+}
+
+// resolveChanges resolves a table's parent.changes, or nil.
+func resolveChanges(t *spec.Table) *Changes {
+	c := t.Parent.Changes
+	if c == nil {
+		return nil
+	}
+	out := &Changes{Feed: c.Feed}
+	for _, ev := range c.Events {
+		re := &ChangeEvent{Types: ev.Types}
+		switch {
+		case ev.Fetch != nil:
+			re.Action, re.Path, re.Bucket = "fetch", ev.Fetch.Path, ev.Fetch.BucketOrDefault(t)
+			re.Parent, re.Record = ev.Fetch.Parent, ev.Fetch.Record
+		case ev.Row != nil:
+			re.Action, re.Parent, re.Record = "row", ev.Row.Parent, ev.Row.Record
+		case ev.Delete != nil:
+			re.Action, re.Match = "delete", ev.Delete
+		default:
+			re.Action, re.Parent = "relist", ev.Relist
+		}
+		out.Events = append(out.Events, re)
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"oktasync/naming"
 )
@@ -18,6 +19,33 @@ const DefaultBucket = "default"
 
 // DefaultRel is the Link relation of the next page.
 const DefaultRel = "next"
+
+// DefaultFeedLookback is how far before its cursor a change feed is read:
+// events may appear in a feed some time after they happened (Okta's System
+// Log is eventually consistent), and applying one twice is harmless.
+const DefaultFeedLookback = 5 * time.Minute
+
+// LookbackOrDefault is the feed's lookback, or DefaultFeedLookback.
+func (f *Feed) LookbackOrDefault() time.Duration {
+	if f.Lookback.Set {
+		return f.Lookback.D
+	}
+	return DefaultFeedLookback
+}
+
+// PaginationOrDefault is the feed's pagination; link_header with rel next
+// when the spec says nothing.
+func (f *Feed) PaginationOrDefault() Pagination {
+	return (&Table{Pagination: f.Pagination}).PaginationOrDefault()
+}
+
+// BucketOrDefault is the fetch's bucket, or the table's request bucket.
+func (f *FetchChange) BucketOrDefault(t *Table) string {
+	if f.Bucket != "" {
+		return f.Bucket
+	}
+	return t.Request.BucketName()
+}
 
 // ColumnName is the column's name, or its path in snake_case joined with _.
 func (c *Column) ColumnName() string {

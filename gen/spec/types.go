@@ -26,6 +26,7 @@ type Source struct {
 	RateLimit *RateLimit `yaml:"rate_limit" doc:"Response headers that report the rate-limit budget. Leave out for APIs without them."`
 	Buckets   []*Bucket  `yaml:"buckets" doc:"Rate-limit buckets that tables name in request.bucket, with their default per-minute limits."`
 	Errors    *Errors    `yaml:"errors" doc:"Where an error body keeps its code and summary."`
+	Feeds     []*Feed    `yaml:"feeds" doc:"Change feeds: event listings that fan-out tables read between their full passes (parent.changes) instead of asking every parent."`
 }
 
 // Auth is a token sent in a header.
@@ -52,6 +53,27 @@ type Errors struct {
 	CodePath             string   `yaml:"code_path" doc:"gjson path of the machine-readable error code."`
 	SummaryPath          string   `yaml:"summary_path" doc:"gjson path of the human-readable summary."`
 	FeatureDisabledCodes []string `yaml:"feature_disabled_codes" doc:"Error codes meaning the feature behind the endpoint is not enabled (not a credential failure)."`
+}
+
+// Feed is a change feed: a listing of events bounded in time and filtered by
+// event type, whose events name the records that changed (Okta's System Log).
+// Tables name it in parent.changes.feed, so each API declares its own.
+type Feed struct {
+	Name       string      `yaml:"name" spec:"required" doc:"Feed name, lower snake_case, named by parent.changes.feed."`
+	Request    *Request    `yaml:"request" spec:"required" doc:"The event listing. Its params must make the feed return events oldest first (e.g. sortOrder: ASCENDING): they are applied in that order."`
+	Pagination *Pagination `yaml:"pagination" doc:"How pages follow each other. Default: link_header with rel next. A query bounded by since and until must end."`
+	TypeField  string      `yaml:"type_field" spec:"required" doc:"gjson path of an event's type, matched against parent.changes.events[].types."`
+	SinceParam string      `yaml:"since_param" spec:"required" doc:"Query parameter of the window's start (RFC 3339): the table's changes cursor minus the lookback."`
+	UntilParam string      `yaml:"until_param" spec:"required" doc:"Query parameter of the window's end (RFC 3339, exclusive): the sync's start, the next cursor."`
+	Filter     *FeedFilter `yaml:"filter" doc:"Filters the feed by event type on the server. Default: none; every event of the window is read and events of other types are skipped."`
+	Lookback   Duration    `yaml:"lookback" doc:"Subtracted from the cursor before each read, for feeds whose events appear late. Default: 5m."`
+}
+
+// FeedFilter asks the feed for some event types only.
+type FeedFilter struct {
+	Param    string `yaml:"param" spec:"required" doc:"Query parameter of the filter."`
+	Template string `yaml:"template" spec:"required" doc:"The condition for one event type; {type} stands for it, e.g. 'eventType eq \"{type}\"'."`
+	Join     string `yaml:"join" spec:"required" doc:"What joins the conditions of several types, e.g. ' or '."`
 }
 
 // Table is a destination table with its own endpoint.
@@ -136,6 +158,39 @@ type FanOut struct {
 	Values       []Params     `yaml:"values" doc:"Fixed parent records, e.g. [{type: password}, {type: sign_on}] for an endpoint that wants one request per type."`
 	Key          Names        `yaml:"key" doc:"request and values parents: gjson paths of the parent record that fill parent_key, in order."`
 	ChangedSince *Incremental `yaml:"changed_since" doc:"Only parents changed since the last sync: the parent endpoint is listed with this filter."`
+	Changes      *Changes     `yaml:"changes" doc:"Between the table's full passes (deletes.every), read a change feed instead of every parent and apply each event of the listed types."`
+}
+
+// Changes says how the events of a change feed update a fan-out table.
+type Changes struct {
+	Feed   string         `yaml:"feed" spec:"required" doc:"The feed, declared in source.feeds."`
+	Events []*ChangeEvent `yaml:"events" spec:"required" doc:"What each event type does to the table, applied in the feed's order."`
+}
+
+// ChangeEvent is what events of some types do: exactly one of relist, fetch,
+// row and delete. The values of its mappings are gjson paths into the event
+// (e.g. target.#(type=="UserGroup").id); an event lacking one is skipped.
+type ChangeEvent struct {
+	Types  Names        `yaml:"types" spec:"required" doc:"Event types (the feed's type_field) this entry handles."`
+	Relist Params       `yaml:"relist" doc:"List the parent named by the event again and replace its rows, as a full pass does: parent field -> event path. Must give every parent field the request and the parent key use. Each parent once per sync."`
+	Fetch  *FetchChange `yaml:"fetch" doc:"Fetch the one record the event names: a 200 upserts it, a 404 marks its row deleted."`
+	Row    *RowChange   `yaml:"row" doc:"Make the row from the event alone and upsert it; every column must be filled from the event."`
+	Delete Params       `yaml:"delete" doc:"Mark deleted every live row whose columns equal the event's values: column -> event path."`
+}
+
+// FetchChange reads one record by a detail URL built from the event.
+type FetchChange struct {
+	Path   string `yaml:"path" spec:"required" doc:"Detail path below the base URL, with {parent.<field>} and {record.<field>} placeholders."`
+	Bucket string `yaml:"bucket" doc:"Rate-limit bucket of the detail endpoint. Default: the table's request.bucket."`
+	Parent Params `yaml:"parent" spec:"required" doc:"The parent record: field -> event path. Must give the parent key's fields."`
+	Record Params `yaml:"record" spec:"required" doc:"The record: field -> event path. Must give the fields of the table's primary key, which a 404 marks deleted."`
+}
+
+// RowChange builds a record (and its parent) from event fields and runs the
+// table's extractor on them.
+type RowChange struct {
+	Parent Params `yaml:"parent" doc:"The parent record: field -> event path. Must give the parent key's fields."`
+	Record Params `yaml:"record" spec:"required" doc:"The record: field -> event path. Must give the field of every column."`
 }
 
 // ColumnType is the closed set of column types.

@@ -55,6 +55,7 @@ type validator struct {
 	tables  map[string]Pos // every table name, children included
 	top     map[string]*Table
 	buckets map[string]bool
+	feeds   map[string]*Feed  // nil when no file describes the source
 	goNames map[string]string // Go identifiers the generated package declares
 }
 
@@ -133,6 +134,10 @@ func (v *validator) source() {
 	if e := s.Errors; e != nil {
 		v.gjsonPath(e.CodePath, v.pos(&e.CodePath, sp), "source.errors.code_path")
 		v.gjsonPath(e.SummaryPath, v.pos(&e.SummaryPath, sp), "source.errors.summary_path")
+	}
+	v.feeds = map[string]*Feed{}
+	for i, fd := range s.Feeds {
+		v.feed(fd, fmt.Sprintf("source.feeds[%d]", i), v.pos(fd, sp))
 	}
 }
 
@@ -371,6 +376,9 @@ func (v *validator) fanOut(t *Table, tp Pos) {
 		if len(val) == 0 {
 			v.errorf(v.pos(&f.Values, fp), fmt.Sprintf("parent.values[%d]", i), "empty parent record")
 		}
+	}
+	if f.Changes != nil {
+		v.changes(t, fp)
 	}
 	if cs := f.ChangedSince; cs != nil {
 		cp := v.pos(cs, fp)

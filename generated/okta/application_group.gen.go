@@ -5,12 +5,13 @@ package okta
 import (
 	"github.com/tidwall/gjson"
 	"oktasync/runtime"
+	"time"
 )
 
-// ApplicationGroup describes the table application_group. Which groups are assigned to which app, with the assignment's priority. Every sync lists every app's groups and replaces that app's rows.
+// ApplicationGroup describes the table application_group. Which groups are assigned to which app, with the assignment's priority. The first sync and a weekly full pass list every app's groups; in between, the apps whose group assignments the System Log says changed are listed again and their rows replaced.
 var ApplicationGroup = &runtime.Table{
 	Name:        "application_group",
-	Description: "Which groups are assigned to which app, with the assignment's priority. Every sync lists every app's groups and replaces that app's rows.",
+	Description: "Which groups are assigned to which app, with the assignment's priority. The first sync and a weekly full pass list every app's groups; in between, the apps whose group assignments the System Log says changed are listed again and their rows replaced.",
 	SpecFile:    "specs/okta/applications.yaml",
 	Request: &runtime.Request{
 		Path: "/api/v1/apps/{parent.id}/groups",
@@ -20,10 +21,29 @@ var ApplicationGroup = &runtime.Table{
 		Bucket: "apps",
 	},
 	Pagination: runtime.Pagination{Kind: runtime.PaginationLinkHeader, Rel: "next"},
-	Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport},
+	Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport, Every: 168 * time.Hour},
 	FanOut: &runtime.FanOut{
 		Parent: "application",
 		Fields: []string{"id"},
+		Changes: &runtime.Changes{
+			Feed: "system_log",
+			Events: []runtime.ChangeEvent{
+				{
+					Types:  []string{"group.application_assignment.add", "group.application_assignment.remove", "group.application_assignment.update"},
+					Action: runtime.ChangeRelist,
+					Parent: []runtime.FieldPath{
+						{Field: "id", Path: "target.#(type==\"AppInstance\").id"},
+					},
+				},
+				{
+					Types:  []string{"group.lifecycle.delete"},
+					Action: runtime.ChangeDelete,
+					Match: []runtime.FieldPath{
+						{Field: "groups_id", Path: "target.#(type==\"UserGroup\").id"},
+					},
+				},
+			},
+		},
 	},
 	Permissions: runtime.Permissions{Roles: []string{"READ_ONLY_ADMIN", "APP_ADMIN", "ORG_ADMIN", "SUPER_ADMIN", "API_ACCESS_MANAGEMENT_ADMIN"}, Scope: "okta.apps.read"},
 	PrimaryKey:  []string{"application_id", "groups_id"},

@@ -5,12 +5,13 @@ package okta
 import (
 	"github.com/tidwall/gjson"
 	"oktasync/runtime"
+	"time"
 )
 
-// ApplicationUser describes the table application_user. Which users are assigned to which app, directly or through a group (scope USER or GROUP), with their app credentials and provisioning state. Okta has no date filter here, so every sync lists every app's users and replaces that app's rows.
+// ApplicationUser describes the table application_user. Which users are assigned to which app, directly or through a group (scope USER or GROUP), with their app credentials and provisioning state. Okta has no date filter here: the first sync and a weekly full pass list every app's users; in between each assignment the System Log names is read again by its id.
 var ApplicationUser = &runtime.Table{
 	Name:        "application_user",
-	Description: "Which users are assigned to which app, directly or through a group (scope USER or GROUP), with their app credentials and provisioning state. Okta has no date filter here, so every sync lists every app's users and replaces that app's rows.",
+	Description: "Which users are assigned to which app, directly or through a group (scope USER or GROUP), with their app credentials and provisioning state. Okta has no date filter here: the first sync and a weekly full pass list every app's users; in between each assignment the System Log names is read again by its id.",
 	SpecFile:    "specs/okta/applications.yaml",
 	Request: &runtime.Request{
 		Path: "/api/v1/apps/{parent.id}/users",
@@ -20,10 +21,34 @@ var ApplicationUser = &runtime.Table{
 		Bucket: "apps",
 	},
 	Pagination: runtime.Pagination{Kind: runtime.PaginationLinkHeader, Rel: "next"},
-	Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport},
+	Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport, Every: 168 * time.Hour},
 	FanOut: &runtime.FanOut{
 		Parent: "application",
 		Fields: []string{"id"},
+		Changes: &runtime.Changes{
+			Feed: "system_log",
+			Events: []runtime.ChangeEvent{
+				{
+					Types:  []string{"application.user_membership.add", "application.user_membership.remove", "application.user_membership.update", "application.user_membership.change_username", "application.user_membership.change_password", "application.user_membership.provision", "application.user_membership.deprovision", "application.user_membership.restore", "application.user_membership.revoke"},
+					Action: runtime.ChangeFetch,
+					Path:   "/api/v1/apps/{parent.id}/users/{record.id}",
+					Bucket: "apps",
+					Parent: []runtime.FieldPath{
+						{Field: "id", Path: "target.#(type==\"AppInstance\").id"},
+					},
+					Record: []runtime.FieldPath{
+						{Field: "id", Path: "target.#(type==\"User\").id"},
+					},
+				},
+				{
+					Types:  []string{"user.lifecycle.delete.completed"},
+					Action: runtime.ChangeDelete,
+					Match: []runtime.FieldPath{
+						{Field: "user_id", Path: "target.#(type==\"User\").id"},
+					},
+				},
+			},
+		},
 	},
 	Permissions: runtime.Permissions{Roles: []string{"READ_ONLY_ADMIN", "APP_ADMIN", "ORG_ADMIN", "SUPER_ADMIN", "API_ACCESS_MANAGEMENT_ADMIN"}, Scope: "okta.apps.read"},
 	PrimaryKey:  []string{"application_id", "user_id"},

@@ -8,10 +8,10 @@ import (
 	"time"
 )
 
-// GroupMember describes the table group_member. Which users belong to which group. Only groups whose membership changed since the last sync (lastMembershipUpdated) are listed again; their rows are replaced whole.
+// GroupMember describes the table group_member. Which users belong to which group. The first sync and a weekly full pass list every group's members; in between, the System Log says who joined and left which group.
 var GroupMember = &runtime.Table{
 	Name:        "group_member",
-	Description: "Which users belong to which group. Only groups whose membership changed since the last sync (lastMembershipUpdated) are listed again; their rows are replaced whole.",
+	Description: "Which users belong to which group. The first sync and a weekly full pass list every group's members; in between, the System Log says who joined and left which group.",
 	SpecFile:    "specs/okta/groups.yaml",
 	Request: &runtime.Request{
 		Path: "/api/v1/groups/{parent.id}/users",
@@ -21,16 +21,46 @@ var GroupMember = &runtime.Table{
 		Bucket: "groups",
 	},
 	Pagination: runtime.Pagination{Kind: runtime.PaginationLinkHeader, Rel: "next"},
-	Deletes:    runtime.Deletes{Kind: runtime.DeletesNone},
+	Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport, Every: 168 * time.Hour},
 	FanOut: &runtime.FanOut{
 		Parent: "groups",
 		Fields: []string{"id"},
-		ChangedSince: &runtime.Incremental{
-			Kind:        runtime.IncrementalFilter,
-			CursorField: "lastMembershipUpdated",
-			Param:       "search",
-			Template:    "lastMembershipUpdated gt \"{cursor}\"",
-			Lookback:    5 * time.Minute,
+		Changes: &runtime.Changes{
+			Feed: "system_log",
+			Events: []runtime.ChangeEvent{
+				{
+					Types:  []string{"group.user_membership.add"},
+					Action: runtime.ChangeRow,
+					Parent: []runtime.FieldPath{
+						{Field: "id", Path: "target.#(type==\"UserGroup\").id"},
+					},
+					Record: []runtime.FieldPath{
+						{Field: "id", Path: "target.#(type==\"User\").id"},
+					},
+				},
+				{
+					Types:  []string{"group.user_membership.remove"},
+					Action: runtime.ChangeDelete,
+					Match: []runtime.FieldPath{
+						{Field: "groups_id", Path: "target.#(type==\"UserGroup\").id"},
+						{Field: "users_id", Path: "target.#(type==\"User\").id"},
+					},
+				},
+				{
+					Types:  []string{"group.lifecycle.delete"},
+					Action: runtime.ChangeDelete,
+					Match: []runtime.FieldPath{
+						{Field: "groups_id", Path: "target.#(type==\"UserGroup\").id"},
+					},
+				},
+				{
+					Types:  []string{"user.lifecycle.delete.completed"},
+					Action: runtime.ChangeDelete,
+					Match: []runtime.FieldPath{
+						{Field: "users_id", Path: "target.#(type==\"User\").id"},
+					},
+				},
+			},
 		},
 	},
 	Permissions: runtime.Permissions{Roles: []string{"READ_ONLY_ADMIN", "APP_ADMIN", "USER_ADMIN", "ORG_ADMIN", "SUPER_ADMIN", "HELP_DESK_ADMIN", "API_ACCESS_MANAGEMENT_ADMIN", "GROUP_MEMBERSHIP_ADMIN"}, Scope: "okta.groups.read"},

@@ -5,22 +5,42 @@ package okta
 import (
 	"github.com/tidwall/gjson"
 	"oktasync/runtime"
+	"time"
 )
 
-// GroupRole describes the table group_role. Admin roles assigned to a group; every member holds them. Okta cannot list only the groups holding roles, so every group is asked.
+// GroupRole describes the table group_role. Admin roles assigned to a group; every member holds them. Okta cannot list only the groups holding roles, so the first sync and a weekly full pass ask every group; in between, only the groups the System Log says were granted or revoked a role.
 var GroupRole = &runtime.Table{
 	Name:        "group_role",
-	Description: "Admin roles assigned to a group; every member holds them. Okta cannot list only the groups holding roles, so every group is asked.",
+	Description: "Admin roles assigned to a group; every member holds them. Okta cannot list only the groups holding roles, so the first sync and a weekly full pass ask every group; in between, only the groups the System Log says were granted or revoked a role.",
 	SpecFile:    "specs/okta/roles.yaml",
 	Request: &runtime.Request{
 		Path:   "/api/v1/groups/{parent.id}/roles",
 		Bucket: "groups",
 	},
 	Pagination: runtime.Pagination{Kind: runtime.PaginationNone},
-	Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport},
+	Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport, Every: 168 * time.Hour},
 	FanOut: &runtime.FanOut{
 		Parent: "groups",
 		Fields: []string{"id"},
+		Changes: &runtime.Changes{
+			Feed: "system_log",
+			Events: []runtime.ChangeEvent{
+				{
+					Types:  []string{"group.privilege.grant", "group.privilege.revoke"},
+					Action: runtime.ChangeRelist,
+					Parent: []runtime.FieldPath{
+						{Field: "id", Path: "target.#(type==\"UserGroup\").id"},
+					},
+				},
+				{
+					Types:  []string{"group.lifecycle.delete"},
+					Action: runtime.ChangeDelete,
+					Match: []runtime.FieldPath{
+						{Field: "groups_id", Path: "target.#(type==\"UserGroup\").id"},
+					},
+				},
+			},
+		},
 	},
 	Permissions: runtime.Permissions{Roles: []string{"SUPER_ADMIN"}, Scope: "okta.roles.read"},
 	PrimaryKey:  []string{"groups_id", "id"},

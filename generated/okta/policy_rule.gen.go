@@ -5,6 +5,7 @@ package okta
 import (
 	"github.com/tidwall/gjson"
 	"oktasync/runtime"
+	"time"
 )
 
 // PolicyRule describes the table policy_rule. The rules of every policy, of every type, evaluated in priority order within their policy. Fivetran types every column here as text, timestamps, numbers and booleans included; we keep text.
@@ -17,10 +18,29 @@ var PolicyRule = &runtime.Table{
 		Bucket: "default",
 	},
 	Pagination: runtime.Pagination{Kind: runtime.PaginationNone},
-	Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport},
+	Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport, Every: 168 * time.Hour},
 	FanOut: &runtime.FanOut{
 		Parent: "policy",
 		Fields: []string{"id"},
+		Changes: &runtime.Changes{
+			Feed: "system_log",
+			Events: []runtime.ChangeEvent{
+				{
+					Types:  []string{"policy.rule.add", "policy.rule.update", "policy.rule.delete", "policy.rule.activate", "policy.rule.deactivate"},
+					Action: runtime.ChangeRelist,
+					Parent: []runtime.FieldPath{
+						{Field: "id", Path: "target.#(type==\"PolicyEntity\").id"},
+					},
+				},
+				{
+					Types:  []string{"policy.lifecycle.delete"},
+					Action: runtime.ChangeDelete,
+					Match: []runtime.FieldPath{
+						{Field: "policy_id", Path: "target.#(type==\"PolicyEntity\").id"},
+					},
+				},
+			},
+		},
 	},
 	Permissions: runtime.Permissions{Roles: []string{"SUPER_ADMIN", "ORG_ADMIN", "READ_ONLY_ADMIN", "API_ACCESS_MANAGEMENT_ADMIN"}, Scope: "okta.policies.read"},
 	PrimaryKey:  []string{"id"},

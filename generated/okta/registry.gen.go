@@ -2,7 +2,10 @@
 
 package okta
 
-import "oktasync/runtime"
+import (
+	"oktasync/runtime"
+	"time"
+)
 
 // Pins the descriptor version this code was generated for.
 const _ = runtime.GenVersion1
@@ -26,6 +29,27 @@ var Source = &runtime.SourceInfo{
 	ErrorCodePath:        "errorCode",
 	ErrorSummaryPath:     "errorSummary",
 	FeatureDisabledCodes: []string{"E0000015"},
+	Feeds: []*runtime.Feed{
+		{
+			Name: "system_log",
+			Request: &runtime.Request{
+				Path: "/api/v1/logs",
+				Params: []runtime.Param{
+					{Name: "limit", Value: "1000"},
+					{Name: "sortOrder", Value: "ASCENDING"},
+				},
+				Bucket: "logs",
+			},
+			Pagination:     runtime.Pagination{Kind: runtime.PaginationLinkHeader, Rel: "next"},
+			TypeField:      "eventType",
+			SinceParam:     "since",
+			UntilParam:     "until",
+			FilterParam:    "filter",
+			FilterTemplate: "eventType eq \"{type}\"",
+			FilterJoin:     " or ",
+			Lookback:       5 * time.Minute,
+		},
+	},
 }
 
 // Registry holds every table of the source; children hang below their parents.

@@ -34,6 +34,8 @@ func readMode(t *runtime.Table) string {
 	switch {
 	case t.Request == nil:
 		return "with " + t.Parent.Name + " (" + t.Breakout.Path + ")"
+	case t.FanOut != nil && t.FanOut.Changes != nil:
+		return "per " + t.FanOut.Parent + " row on full passes, " + t.FanOut.Changes.Feed + " events in between"
 	case t.FanOut != nil && t.FanOut.ChangedSince != nil:
 		return "per " + t.FanOut.Parent + " row changed since last sync (" + t.FanOut.ChangedSince.CursorField + ")"
 	case t.FanOut != nil:

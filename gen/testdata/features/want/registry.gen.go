@@ -2,7 +2,10 @@
 
 package features
 
-import "oktasync/runtime"
+import (
+	"oktasync/runtime"
+	"time"
+)
 
 // Pins the descriptor version this code was generated for.
 const _ = runtime.GenVersion1
@@ -21,6 +24,27 @@ var Source = &runtime.SourceInfo{
 	},
 	ErrorCodePath:        "code",
 	FeatureDisabledCodes: []string{"F1", "F2"},
+	Feeds: []*runtime.Feed{
+		{
+			Name: "audit",
+			Request: &runtime.Request{
+				Path: "/audit",
+				Params: []runtime.Param{
+					{Name: "order", Value: "asc"},
+				},
+				Bucket:  "events",
+				Records: "items",
+			},
+			Pagination:     runtime.Pagination{Kind: runtime.PaginationBodyLink, NextPath: "next"},
+			TypeField:      "action",
+			SinceParam:     "from",
+			UntilParam:     "to",
+			FilterParam:    "q",
+			FilterTemplate: "action:{type}",
+			FilterJoin:     " OR ",
+			Lookback:       2 * time.Minute,
+		},
+	},
 }
 
 // Registry holds every table of the source; children hang below their parents.
@@ -33,5 +57,6 @@ var Registry = &runtime.Registry{
 		PersonRoles,
 		Rules,
 		RuleDetails,
+		PersonTeams,
 	},
 }
