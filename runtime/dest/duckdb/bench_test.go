@@ -281,6 +281,16 @@ func benchCommitLog(b *testing.B, appended bool) {
 // had 7.6 million rows in the throughput org.
 var bigRows = flag.Int("bigrows", 7_000_000, "rows of the large table of BenchmarkMergeLarge and BenchmarkAppendRunLarge")
 
+// syncSettings are those a sync runs with (connector.DefaultDuckDBSettings,
+// which this package cannot import); a table with a primary-key index gets
+// no memory limit, as its index must stay in memory.
+func syncSettings(indexed bool) map[string]string {
+	if indexed {
+		return map[string]string{"checkpoint_threshold": "256MB"}
+	}
+	return map[string]string{"checkpoint_threshold": "256MB", "memory_limit": "128MB"}
+}
+
 // assignTable is shaped like application_user: a fan-out table of 10 text
 // and 5 timestamp columns keyed by (app_id, user_id).
 func assignTable() *runtime.Table {
@@ -359,7 +369,7 @@ func BenchmarkMergeLarge(b *testing.B) {
 				parents = 4
 			}
 			var st stageTimes
-			d := openBenchWith(b, Options{CrashPoint: st.hook})
+			d := openBenchWith(b, Options{CrashPoint: st.hook, Settings: syncSettings(strings.HasPrefix(kind, "primary-key"))})
 			t := assignTable()
 			ctx := context.Background()
 			if strings.HasPrefix(kind, "primary-key") {
@@ -430,7 +440,7 @@ func BenchmarkAppendRunLarge(b *testing.B) {
 	for _, kind := range []string{"written-this-run", "earlier-run"} {
 		b.Run(kind, func(b *testing.B) {
 			var st stageTimes
-			d := openBenchWith(b, Options{CrashPoint: st.hook})
+			d := openBenchWith(b, Options{CrashPoint: st.hook, Settings: syncSettings(false)})
 			t := assignTable()
 			ctx := context.Background()
 			if err := d.Prepare(ctx, []*runtime.Table{t}); err != nil {
