@@ -93,6 +93,7 @@ func (c *commit) run(ctx context.Context) error {
 	if err := x.commit(ctx); err != nil {
 		return err
 	}
+	c.d.committed()
 	for _, info := range c.infos {
 		c.d.tables[strings.ToLower(info.name)] = info
 	}

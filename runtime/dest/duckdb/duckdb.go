@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +46,13 @@ type Options struct {
 	// rows run about twice as fast at 256MB, at the price of a longer
 	// write-ahead log to replay after a crash).
 	Settings map[string]string
+	// IdleCheckpoint is how long the writer waits after a commit, with no
+	// other commit coming, before it checkpoints a file database whose
+	// write-ahead log has grown past IdleCheckpointWAL; 0 means
+	// DefaultIdleCheckpoint, a negative value never. A sync that waits on
+	// rate limits then pays for its checkpoints while it waits, not when it
+	// closes the database.
+	IdleCheckpoint time.Duration
 	// Transform, when set, returns the transform of a column (nil for none),
 	// e.g. hashing. Prepare asks once per descriptor column; Commit asks when a
 	// dynamic column first appears.
@@ -72,6 +80,14 @@ func Stages() []string {
 	return []string{"begin", "staged", "replaced", "merged", "swept", "state", "before-commit", "committed"}
 }
 
+// DefaultIdleCheckpoint is Options.IdleCheckpoint's default: long enough
+// that a sync committing batch after batch never stops for it.
+const DefaultIdleCheckpoint = time.Second
+
+// IdleCheckpointWAL is the smallest write-ahead log an idle checkpoint
+// folds into the database file: below it, closing costs little anyway.
+const IdleCheckpointWAL = 4 << 20
+
 // StateTable holds each table's runtime.TableState as JSON.
 const StateTable = "_oktasync_state"
 
@@ -89,6 +105,13 @@ type DB struct {
 	conn   *sql.Conn             // the writer's connection; nil after a failed rollback
 	tables map[string]*tableInfo // prepared tables by lower-cased name
 	closed bool
+
+	path string // the database file; "" in memory
+	// idle fires IdleCheckpoint after the last commit; commits counts
+	// commits, so that a checkpoint due after one is dropped when another
+	// came since.
+	idle    *time.Timer
+	commits uint64
 }
 
 var _ runtime.Destination = (*DB)(nil)
@@ -118,6 +141,7 @@ func Open(path string, opts Options) (*DB, error) {
 		opts:   opts,
 		log:    opts.Logger,
 		tables: make(map[string]*tableInfo),
+		path:   path,
 	}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
@@ -144,6 +168,9 @@ func (d *DB) Close() error {
 		return nil
 	}
 	d.closed = true
+	if d.idle != nil {
+		d.idle.Stop()
+	}
 	var errConn error
 	if d.conn != nil {
 		errConn = d.conn.Close()
@@ -153,6 +180,49 @@ func (d *DB) Close() error {
 		return fmt.Errorf("duckdb: close: %w", err)
 	}
 	return nil
+}
+
+// committed notes a commit and schedules a checkpoint for when the writer
+// has been idle long enough. Callers hold d.mu.
+func (d *DB) committed() {
+	d.commits++
+	wait := d.opts.IdleCheckpoint
+	if wait == 0 {
+		wait = DefaultIdleCheckpoint
+	}
+	if wait < 0 || d.path == "" {
+		return
+	}
+	n := d.commits
+	if d.idle != nil {
+		d.idle.Stop()
+	}
+	d.idle = time.AfterFunc(wait, func() { d.idleCheckpoint(n) })
+}
+
+// idleCheckpoint checkpoints the database if no commit came after commit n
+// and the write-ahead log is worth folding in. A commit that arrives
+// meanwhile waits for it; a checkpoint that fails (another connection's
+// open transaction, say) is left to the next one.
+func (d *DB) idleCheckpoint(n uint64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed || d.commits != n {
+		return
+	}
+	if fi, err := os.Stat(d.path + ".wal"); err != nil || fi.Size() < IdleCheckpointWAL {
+		return
+	}
+	conn, err := d.writer(context.Background())
+	if err != nil {
+		return
+	}
+	start := time.Now()
+	if _, err := conn.ExecContext(context.Background(), "CHECKPOINT"); err != nil {
+		d.log.Debug("duckdb: idle checkpoint skipped", "err", err)
+		return
+	}
+	d.log.Debug("duckdb: idle checkpoint", "elapsed", time.Since(start))
 }
 
 // writer returns the writer's connection, opening a new one if a failed

@@ -667,3 +667,59 @@ func TestLegacyPrimaryKey(t *testing.T) {
 		t.Errorf("Prepare with a changed key: %v, want an error about the key", err)
 	}
 }
+
+// walSize is the size of a database's write-ahead log, 0 when there is none.
+func walSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path + ".wal")
+	if errors.Is(err, os.ErrNotExist) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// TestIdleCheckpoint: once commits stop, a write-ahead log past
+// IdleCheckpointWAL is folded into the database file, and nothing is lost;
+// with the idle checkpoint off, the log stays until the database closes.
+func TestIdleCheckpoint(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		wait time.Duration
+	}{{"on", 50 * time.Millisecond}, {"off", -1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "idle.duckdb")
+			// A commit right after the last one keeps the checkpoint off.
+			d := open(t, path, Options{IdleCheckpoint: tc.wait, Settings: map[string]string{"checkpoint_threshold": "1GB"}})
+			events, _, _ := logTables()
+			if err := d.Prepare(context.Background(), []*runtime.Table{events}); err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for walSize(t, path) < IdleCheckpointWAL {
+				b := logBatch(n, 2000, t1)
+				b.Table, b.Append = events, true
+				if err := d.Commit(context.Background(), b); err != nil {
+					t.Fatal(err)
+				}
+				n += 2000
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			if tc.wait < 0 {
+				deadline = time.Now().Add(300 * time.Millisecond)
+			}
+			for walSize(t, path) >= IdleCheckpointWAL && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if got := walSize(t, path) >= IdleCheckpointWAL; got != (tc.wait < 0) {
+				t.Fatalf("write-ahead log of %d bytes after the writer went idle", walSize(t, path))
+			}
+			var rows int
+			if err := d.SQL().QueryRow(`SELECT count(*) FROM events`).Scan(&rows); err != nil || rows != n {
+				t.Fatalf("%d events after the checkpoint (%v), want %d", rows, err, n)
+			}
+		})
+	}
+}
