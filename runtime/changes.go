@@ -97,7 +97,7 @@ func (r *tableRun) syncChanges(ctx context.Context) (done bool, err error) {
 		if next != "" && r.rows >= r.e.BatchRows {
 			r.batch.State = r.state
 			r.batch.State.Pending = &Pending{Synced: synced, ChangesURL: next, ChangesUntil: until}
-			if err := r.commit(ctx); err != nil {
+			if err := r.commit(); err != nil {
 				return true, err
 			}
 		}
@@ -111,7 +111,7 @@ func (r *tableRun) syncChanges(ctx context.Context) (done bool, err error) {
 	final.Pending = nil
 	final.ChangesCursor = until
 	r.batch.State = final
-	return true, r.commit(ctx)
+	return true, r.commit()
 }
 
 // feedRefused reports whether an error on a change feed's first page means
@@ -386,7 +386,7 @@ func (c *changeRun) fetch(ctx context.Context, reqs []fetchReq, here *Pending) e
 			if r.rows >= r.e.BatchRows {
 				r.batch.State = r.state
 				r.batch.State.Pending = here
-				return r.commit(ctx)
+				return r.commit()
 			}
 			return nil
 		})

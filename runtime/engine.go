@@ -404,11 +404,11 @@ func (r *tableRun) syncList(ctx context.Context) error {
 			if n == 0 || next == "" {
 				r.batch.State = TableState{Cursor: url}
 				r.batch.Dedupe = pl.append
-				return r.commit(ctx)
+				return r.commit()
 			}
 			r.batch.State = TableState{Cursor: next}
 			if r.rows >= r.e.BatchRows {
-				if err := r.commit(ctx); err != nil {
+				if err := r.commit(); err != nil {
 					return err
 				}
 			}
@@ -420,7 +420,7 @@ func (r *tableRun) syncList(ctx context.Context) error {
 		if r.rows >= r.e.BatchRows {
 			r.batch.State = r.state
 			r.batch.State.Pending = &Pending{Synced: pl.synced, Full: pl.full, URL: next, MaxCursor: maxCursor, Append: r.append}
-			if err := r.commit(ctx); err != nil {
+			if err := r.commit(); err != nil {
 				return err
 			}
 		}
@@ -439,7 +439,7 @@ func (r *tableRun) syncList(ctx context.Context) error {
 	}
 	r.batch.State = final
 	r.batch.Dedupe = r.append
-	return r.commit(ctx)
+	return r.commit()
 }
 
 // prefetched is a page fetched ahead, with the URL it came from and the
@@ -624,7 +624,7 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 			// replaced again at worst, which changes nothing.
 			r.batch.State = st
 			r.batch.State.Pending = &Pending{Synced: synced, Full: full, ParentURL: parentURL, MaxParentCursor: maxParent, Append: r.append}
-			if err := r.commit(ctx); err != nil {
+			if err := r.commit(); err != nil {
 				return err
 			}
 		}
@@ -643,7 +643,7 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 	}
 	r.batch.State = final
 	r.batch.Dedupe = r.append
-	return r.commit(ctx)
+	return r.commit()
 }
 
 // nestedParents lists the records of a fan-out table (the parent of a
@@ -810,7 +810,7 @@ func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here 
 			// A commit inside a page of parents resumes at that page.
 			r.batch.State = r.state
 			r.batch.State.Pending = here
-			if err := r.commit(ctx); err != nil {
+			if err := r.commit(); err != nil {
 				firstErr = err
 				cancel()
 			}
@@ -962,8 +962,10 @@ func (r *tableRun) extractPage(body []byte, parent gjson.Result, t *Table) (int,
 // commit runs while the table goes on fetching and extracting, so a table's
 // network, CPU and destination work overlap; batches still commit one at a
 // time and in order, so the state each saves follows the one before. The
-// commit's error is returned by the next commit or by waitCommit.
-func (r *tableRun) commit(ctx context.Context) error {
+// commit's error is returned by the next commit or by waitCommit. It runs
+// under the table's context: a caller's may be a shorter-lived one (a page
+// of fan-out parents) that ends before the commit does.
+func (r *tableRun) commit() error {
 	if err := r.waitCommit(); err != nil {
 		return err
 	}
@@ -971,8 +973,6 @@ func (r *tableRun) commit(ctx context.Context) error {
 	r.state = b.State
 	done := make(chan error, 1)
 	r.committing = done
-	// The table's context, not ctx: the caller's may be a shorter-lived one
-	// (a page of fan-out parents) that ends before the commit does.
 	go func() { done <- r.e.Dest.Commit(r.ctx, b) }()
 	r.newBatch(b.Synced)
 	return nil
