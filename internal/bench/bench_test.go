@@ -319,6 +319,11 @@ func TestRunSmallOrg(t *testing.T) {
 	if len(res.RSS) != 2 || res.RSS[0].MaxMB <= 0 || res.RSS[1].Rows <= res.RSS[0].Rows {
 		t.Errorf("memory runs: %+v", res.RSS)
 	}
+	for _, m := range res.RSS {
+		if m.SampleMB <= 0 || m.SampleMB > m.MaxMB*1.02 || m.GoMB <= 0 { // the kernel syncs RSS counters lazily
+			t.Errorf("memory run of %d events: sample of %.1f MB (Go %.1f) against a peak of %.1f MB", m.Logs, m.SampleMB, m.GoMB, m.MaxMB)
+		}
+	}
 	inc := res.Incremental
 	if inc.Full != tp.Server.Requests || inc.Incremental <= 0 || inc.Incremental >= inc.Full {
 		t.Errorf("incremental requests %d of full %d", inc.Incremental, inc.Full)

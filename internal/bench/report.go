@@ -139,14 +139,16 @@ func (r *Result) Write(w io.Writer) {
 	if len(r.RSS) > 0 {
 		fmt.Fprintf(w, "\nMEMORY: system_log only, connector.Sync in a child process, peak RSS (VmHWM)\n")
 		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "EVENTS\tROWS\tTIME\tPEAK RSS MB\tGO HEAP MB\tGO RUNTIME MB\t")
+		fmt.Fprintln(tw, "EVENTS\tROWS\tTIME\tPEAK RSS MB\tGO HEAP MB\tSAMPLE RSS MB\tGO\tDUCKDB POOL\tOTHER\t")
 		for _, m := range r.RSS {
-			fmt.Fprintf(tw, "%d\t%d\t%s\t%.1f\t%.1f\t%.1f\t\n", m.Logs, m.Rows, secs(m.Wall), m.MaxMB, m.GoHeapMB, m.GoSysMB)
+			fmt.Fprintf(tw, "%d\t%d\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", m.Logs, m.Rows, secs(m.Wall), m.MaxMB, m.GoHeapMB,
+				m.SampleMB, m.GoMB, m.DuckDBPoolMB, m.SampleMB-m.GoMB-m.DuckDBPoolMB)
 		}
 		tw.Flush()
+		fmt.Fprintln(w, "sampled every 100ms: GO HEAP is the peak Go heap in use; the sample with the highest RSS splits into the Go runtime's")
+		fmt.Fprintln(w, "memory, DuckDB's buffer pool (duckdb_memory(), capped by memory_limit) and OTHER: the binary and DuckDB outside its pool")
 		if len(r.RSS) == 2 {
-			fmt.Fprintf(w, "ratio %d/%d events: %.2f; Go figures are peaks sampled every 100ms, the rest of the RSS is DuckDB's\n",
-				r.RSS[1].Logs, r.RSS[0].Logs, r.RSS[1].MaxMB/r.RSS[0].MaxMB)
+			fmt.Fprintf(w, "ratio %d/%d events: %.2f\n", r.RSS[1].Logs, r.RSS[0].Logs, r.RSS[1].MaxMB/r.RSS[0].MaxMB)
 		}
 	}
 	if inc := r.Incremental; inc != nil {

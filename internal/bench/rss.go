@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,11 +15,14 @@ import (
 	goruntime "runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"oktasync/internal/connector"
 	"oktasync/oktasim"
+	"oktasync/runtime"
+	"oktasync/runtime/dest/duckdb"
 )
 
 // ChildCommand is the hidden subcommand of oktabench that runs one sync in a
@@ -30,14 +34,23 @@ type childResult struct {
 	Rows     int64         `json:"rows"`
 	Requests int           `json:"requests"`
 	Wall     time.Duration `json:"wall"`
-	// GoHeap and GoSys are the highest Go heap in use and memory the Go
-	// runtime held from the OS, sampled every 100ms: what is not Go is
-	// DuckDB's.
+	// GoHeap is the highest Go heap in use, sampled every 100ms.
 	GoHeap uint64 `json:"go_heap"`
-	GoSys  uint64 `json:"go_sys"`
 	// HWM is the peak resident set size of this process's address space
 	// (VmHWM), in KiB; 0 where /proc is missing.
 	HWM int64 `json:"vm_hwm_kib"`
+	// Split is the sample with the highest resident set size.
+	Split memSplit `json:"split"`
+}
+
+// memSplit divides one sample of the resident set, in bytes: the Go
+// runtime's memory (what it holds from the OS less what it returned) and
+// DuckDB's buffer pool (duckdb_memory(), what memory_limit caps); the rest
+// is the binary and what DuckDB allocates outside its pool.
+type memSplit struct {
+	RSS    int64 `json:"rss"`
+	Go     int64 `json:"go"`
+	DuckDB int64 `json:"duckdb_pool"`
 }
 
 // RSSRun is the peak memory of a System Log sync.
@@ -46,9 +59,11 @@ type RSSRun struct {
 	Rows  int64
 	Wall  time.Duration
 	MaxMB float64 // peak resident set size of the syncing process
-	// GoHeapMB and GoSysMB are the child's peak Go heap in use and Go
-	// runtime memory; the rest of the RSS is DuckDB's (and the binary's).
-	GoHeapMB, GoSysMB float64
+	// GoHeapMB is the child's peak Go heap in use.
+	GoHeapMB float64
+	// At the sample with the highest resident set: its size, the Go
+	// runtime's part and DuckDB's buffer pool.
+	SampleMB, GoMB, DuckDBPoolMB float64
 }
 
 // Child runs the sync a parent asked for (args: -url, -db, -now, -scale):
@@ -75,8 +90,17 @@ func Child(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg.Destination.Settings = settings
 	opt := connector.SyncOptions{Now: func() time.Time { return t }}
+	// The destination connector.Sync would open, kept at hand to ask DuckDB
+	// what its buffer pool holds.
+	var dest atomic.Pointer[duckdb.DB]
+	opt.OpenDest = func(path string) (runtime.Destination, error) {
+		d, err := duckdb.Open(path, duckdb.Options{Settings: destSettings(settings)})
+		if err == nil {
+			dest.Store(d)
+		}
+		return d, err
+	}
 	var r childResult
 	done := make(chan struct{})
 	sampled := make(chan struct{})
@@ -87,7 +111,10 @@ func Child(ctx context.Context, args []string, stdout io.Writer) error {
 		for {
 			var ms goruntime.MemStats
 			goruntime.ReadMemStats(&ms)
-			r.GoHeap, r.GoSys = max(r.GoHeap, ms.HeapInuse), max(r.GoSys, ms.Sys)
+			r.GoHeap = max(r.GoHeap, ms.HeapInuse)
+			if rss := procKiB("/proc/self/status", "VmRSS") << 10; rss > r.Split.RSS {
+				r.Split = memSplit{RSS: rss, Go: int64(ms.Sys - ms.HeapReleased), DuckDB: bufferPool(dest.Load())}
+			}
 			select {
 			case <-done:
 				return
@@ -103,9 +130,7 @@ func Child(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
-	if v := procField("/proc/self/status", "VmHWM"); v != "" {
-		r.HWM, _ = strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(v, "kB")), 10, 64)
-	}
+	r.HWM = procKiB("/proc/self/status", "VmHWM")
 	for _, t := range sum.Tables {
 		r.Requests += t.Requests
 		for _, n := range t.Rows {
@@ -154,8 +179,29 @@ func measureRSS(ctx context.Context, self string, org Org, logs int, dir string,
 	if r.HWM > 0 {
 		peak = r.HWM
 	}
+	mb := func(b int64) float64 { return float64(b) / (1 << 20) }
 	return &RSSRun{Logs: logs, Rows: r.Rows, Wall: r.Wall, MaxMB: float64(peak) / 1024,
-		GoHeapMB: float64(r.GoHeap) / (1 << 20), GoSysMB: float64(r.GoSys) / (1 << 20)}, nil
+		GoHeapMB: mb(int64(r.GoHeap)), SampleMB: mb(r.Split.RSS), GoMB: mb(r.Split.Go), DuckDBPoolMB: mb(r.Split.DuckDB)}, nil
+}
+
+// procKiB reads a "<n> kB" field of a /proc status file; 0 when missing.
+func procKiB(path, name string) int64 {
+	n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(procField(path, name), "kB")), 10, 64)
+	return n
+}
+
+// bufferPool is the memory DuckDB's buffer manager holds, in bytes: the
+// part of DuckDB's memory that memory_limit caps. 0 before the database
+// opens or when it cannot tell.
+func bufferPool(d *duckdb.DB) int64 {
+	if d == nil {
+		return 0
+	}
+	var n sql.NullInt64
+	if err := d.SQL().QueryRow("SELECT sum(memory_usage_bytes)::BIGINT FROM duckdb_memory()").Scan(&n); err != nil {
+		return 0
+	}
+	return n.Int64
 }
 
 // ParseSettings reads DuckDB settings written as k=v,k=v.
