@@ -126,7 +126,7 @@ func extractAppend(ctx context.Context, s *simServer, reqs []fetched, tables []*
 		}
 	}()
 	// The sync's settings: how often DuckDB checkpoints weighs on appends too.
-	db, err := duckdb.Open(filepath.Join(dir, "append.duckdb"), duckdb.Options{Settings: destSettings(settings)})
+	db, err := duckdb.Open(filepath.Join(dir, "append.duckdb"), ceilingOptions(settings))
 	if err != nil {
 		return fmt.Errorf("append-only: %w", err)
 	}

@@ -145,8 +145,9 @@ func (r *Result) Write(w io.Writer) {
 				m.SampleMB, m.GoMB, m.DuckDBPoolMB, m.SampleMB-m.GoMB-m.DuckDBPoolMB)
 		}
 		tw.Flush()
-		fmt.Fprintln(w, "sampled every 100ms: GO HEAP is the peak Go heap in use; the sample with the highest RSS splits into the Go runtime's")
-		fmt.Fprintln(w, "memory, DuckDB's buffer pool (duckdb_memory(), capped by memory_limit) and OTHER: the binary and DuckDB outside its pool")
+		fmt.Fprintln(w, "sampled every 100ms: GO HEAP is the peak Go heap in use; the sample with the highest RSS while the database was open")
+		fmt.Fprintln(w, "splits into the Go runtime's memory, DuckDB's buffer pool (duckdb_memory(), capped by memory_limit) and OTHER: the binary")
+		fmt.Fprintln(w, "and DuckDB outside its pool; a PEAK above that SAMPLE was reached while the database closed (its last checkpoint)")
 		if len(r.RSS) == 2 {
 			fmt.Fprintf(w, "ratio %d/%d events: %.2f\n", r.RSS[1].Logs, r.RSS[0].Logs, r.RSS[1].MaxMB/r.RSS[0].MaxMB)
 		}

@@ -15,7 +15,7 @@ import (
 	goruntime "runtime"
 	"strconv"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"syscall"
 	"time"
 
@@ -39,7 +39,8 @@ type childResult struct {
 	// HWM is the peak resident set size of this process's address space
 	// (VmHWM), in KiB; 0 where /proc is missing.
 	HWM int64 `json:"vm_hwm_kib"`
-	// Split is the sample with the highest resident set size.
+	// Split is the sample with the highest resident set size taken while
+	// the database was open.
 	Split memSplit `json:"split"`
 }
 
@@ -91,17 +92,36 @@ func Child(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	opt := connector.SyncOptions{Now: func() time.Time { return t }}
-	// The destination connector.Sync would open, kept at hand to ask DuckDB
-	// what its buffer pool holds.
-	var dest atomic.Pointer[duckdb.DB]
+	var r childResult
+	var mu sync.Mutex
+	var dest *duckdb.DB
+	// sample notes the Go heap and, while the database answers, splits the
+	// resident set if it is the highest yet; closing the database (its last
+	// checkpoint) shows in the peak alone.
+	sample := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		var ms goruntime.MemStats
+		goruntime.ReadMemStats(&ms)
+		r.GoHeap = max(r.GoHeap, ms.HeapInuse)
+		if rss := procKiB("/proc/self/status", "VmRSS") << 10; rss > r.Split.RSS {
+			if pool, ok := bufferPool(dest); ok {
+				r.Split = memSplit{RSS: rss, Go: int64(ms.Sys - ms.HeapReleased), DuckDB: pool}
+			}
+		}
+	}
+	// The destination connector.Sync would open, sampled once more before it
+	// closes, so that even a sync shorter than a tick is split.
 	opt.OpenDest = func(path string) (runtime.Destination, error) {
 		d, err := duckdb.Open(path, duckdb.Options{Settings: destSettings(settings)})
-		if err == nil {
-			dest.Store(d)
+		if err != nil {
+			return nil, err
 		}
-		return d, err
+		mu.Lock()
+		dest = d
+		mu.Unlock()
+		return &sampledDest{DB: d, sample: sample}, nil
 	}
-	var r childResult
 	done := make(chan struct{})
 	sampled := make(chan struct{})
 	go func() {
@@ -109,12 +129,7 @@ func Child(ctx context.Context, args []string, stdout io.Writer) error {
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			var ms goruntime.MemStats
-			goruntime.ReadMemStats(&ms)
-			r.GoHeap = max(r.GoHeap, ms.HeapInuse)
-			if rss := procKiB("/proc/self/status", "VmRSS") << 10; rss > r.Split.RSS {
-				r.Split = memSplit{RSS: rss, Go: int64(ms.Sys - ms.HeapReleased), DuckDB: bufferPool(dest.Load())}
-			}
+			sample()
 			select {
 			case <-done:
 				return
@@ -138,6 +153,17 @@ func Child(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	return json.NewEncoder(stdout).Encode(r)
+}
+
+// sampledDest takes a memory sample before the database closes.
+type sampledDest struct {
+	*duckdb.DB
+	sample func()
+}
+
+func (d *sampledDest) Close() error {
+	d.sample()
+	return d.DB.Close()
 }
 
 // measureRSS serves an org of logs System Log events and syncs it in a child
@@ -191,17 +217,17 @@ func procKiB(path, name string) int64 {
 }
 
 // bufferPool is the memory DuckDB's buffer manager holds, in bytes: the
-// part of DuckDB's memory that memory_limit caps. 0 before the database
-// opens or when it cannot tell.
-func bufferPool(d *duckdb.DB) int64 {
+// part of DuckDB's memory that memory_limit caps; false before the database
+// opens, after it closes, or when it cannot tell.
+func bufferPool(d *duckdb.DB) (int64, bool) {
 	if d == nil {
-		return 0
+		return 0, false
 	}
 	var n sql.NullInt64
 	if err := d.SQL().QueryRow("SELECT sum(memory_usage_bytes)::BIGINT FROM duckdb_memory()").Scan(&n); err != nil {
-		return 0
+		return 0, false
 	}
-	return n.Int64
+	return n.Int64, true
 }
 
 // ParseSettings reads DuckDB settings written as k=v,k=v.

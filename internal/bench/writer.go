@@ -89,7 +89,7 @@ type writer struct {
 }
 
 func openWriter(ctx context.Context, path string, settings map[string]string, tables []*runtime.Table) (*writer, error) {
-	db, err := duckdb.Open(path, duckdb.Options{Settings: destSettings(settings)})
+	db, err := duckdb.Open(path, ceilingOptions(settings))
 	if err != nil {
 		return nil, err
 	}
@@ -98,6 +98,15 @@ func openWriter(ctx context.Context, path string, settings map[string]string, ta
 		return nil, err
 	}
 	return &writer{db: db, synced: time.Now().UTC().Truncate(time.Microsecond)}, nil
+}
+
+// ceilingOptions open a ceiling's database with the sync's settings but no
+// idle checkpoint: the ceilings commit chunk by chunk with untimed work in
+// between (fetching the next chunk), which a sync streaming its batches does
+// not have. An idle checkpoint in each gap would check the data in far more
+// often than the sync does, and run untimed beside the timed stages.
+func ceilingOptions(settings map[string]string) duckdb.Options {
+	return duckdb.Options{Settings: destSettings(settings), IdleCheckpoint: -1}
 }
 
 // commit commits the batches one after the other, as the destination
