@@ -421,3 +421,26 @@ func TestExcludedFanOut(t *testing.T) {
 		t.Errorf("an excluded table synced: %+v", r)
 	}
 }
+
+// failingClose is a destination whose Close fails after closing.
+type failingClose struct{ *duckdb.DB }
+
+func (d failingClose) Close() error {
+	d.DB.Close()
+	return errors.New("injected close failure")
+}
+
+// TestCloseErrorFailsSync: a destination that fails to close (its last
+// checkpoint, for DuckDB) fails a sync that otherwise went well.
+func TestCloseErrorFailsSync(t *testing.T) {
+	e := newEnv(t, smallOrg)
+	e.cfg.Tables = []string{"groups"}
+	e.opt.OpenDest = func(path string) (runtime.Destination, error) {
+		d, err := duckdb.Open(path, duckdb.Options{})
+		return failingClose{d}, err
+	}
+	_, err := e.sync()
+	if err == nil || !strings.Contains(err.Error(), "close destination") || !strings.Contains(err.Error(), "injected close failure") {
+		t.Fatalf("sync: %v, want the close failure", err)
+	}
+}

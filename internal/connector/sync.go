@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -57,6 +58,10 @@ func Sync(ctx context.Context, cfg *Config, opt SyncOptions) (*runtime.Summary, 
 			return duckdb.Open(path, duckdb.Options{Logger: opt.Logger, Settings: settings})
 		}
 	}
+	sel, err := selection(cfg)
+	if err != nil {
+		return nil, err
+	}
 	path := cfg.Destination.Path
 	if path == "" {
 		path = "okta.duckdb"
@@ -64,11 +69,6 @@ func Sync(ctx context.Context, cfg *Config, opt SyncOptions) (*runtime.Summary, 
 	dest, err := open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open destination %s: %w", path, err)
-	}
-	defer dest.Close()
-	sel, err := selection(cfg)
-	if err != nil {
-		return nil, err
 	}
 	eng := &runtime.Engine{
 		Registry: okta.Registry,
@@ -86,7 +86,14 @@ func Sync(ctx context.Context, cfg *Config, opt SyncOptions) (*runtime.Summary, 
 			eng.ReimportEvery[t.Name] = d
 		}
 	}
-	return eng.Sync(ctx)
+	sum, err := eng.Sync(ctx)
+	// Closing checkpoints the write-ahead log into the database file; a
+	// failure there loses nothing (the log replays on the next open) but
+	// must not pass for a clean sync.
+	if cerr := dest.Close(); cerr != nil && (err == nil || errors.Is(err, runtime.ErrPartial)) {
+		err = errors.Join(err, fmt.Errorf("close destination %s: %w", path, cerr))
+	}
+	return sum, err
 }
 
 // selection turns the config's table lists into the engine's filter,
