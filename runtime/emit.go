@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"strings"
 	"time"
+	"unsafe"
 
 	"oktasync/naming"
 )
@@ -57,6 +59,7 @@ type Emitter struct {
 	Stats ExtractStats
 
 	dynamicNames map[[2]string]string
+	block        []byte // see keep
 }
 
 // NewEmitter returns an Emitter writing to sink.
@@ -79,8 +82,33 @@ func (e *Emitter) DynamicName(prefix, key string) string {
 		e.dynamicNames = make(map[[2]string]string)
 	}
 	n := prefix + naming.Snake(key)
-	e.dynamicNames[k] = n
+	// The key is a substring of its page: a copy keeps the cache from
+	// pinning the page.
+	e.dynamicNames[[2]string{prefix, strings.Clone(key)}] = n
 	return n
+}
+
+// keepBlock is the size of the blocks keep cuts copies from.
+const keepBlock = 32 << 10
+
+// keep copies a value out of the page it was read from. gjson's values are
+// substrings of the page's text, so a row holding one would keep the whole
+// page alive until its batch is written; copies cut from a shared block
+// keep only the values' bytes, with one allocation per block. A block is
+// only ever appended to, so the bytes behind a returned string never change.
+func (e *Emitter) keep(s string) string {
+	switch {
+	case s == "":
+		return ""
+	case len(s) > keepBlock/8:
+		return strings.Clone(s)
+	}
+	if cap(e.block)-len(e.block) < len(s) {
+		e.block = make([]byte, 0, keepBlock)
+	}
+	at := len(e.block)
+	e.block = append(e.block, s...)
+	return unsafe.String(&e.block[at], len(s))
 }
 
 // RowHash derives a surrogate key from a row's values, so a re-sync of the

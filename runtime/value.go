@@ -108,9 +108,9 @@ func (e *Emitter) String(v gjson.Result) String {
 	case gjson.Null:
 		return String{}
 	case gjson.String:
-		return String{V: v.Str, Valid: true}
+		return String{V: e.keep(v.Str), Valid: true}
 	default:
-		return String{V: v.Raw, Valid: true}
+		return String{V: e.keep(v.Raw), Valid: true}
 	}
 }
 
@@ -119,7 +119,7 @@ func (e *Emitter) JSON(v gjson.Result) String {
 	if v.Type == gjson.Null {
 		return String{}
 	}
-	return String{V: v.Raw, Valid: true}
+	return String{V: e.keep(v.Raw), Valid: true}
 }
 
 // Int64 accepts integral JSON numbers and numeric strings.

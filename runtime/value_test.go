@@ -1,8 +1,10 @@
 package runtime
 
 import (
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 )
@@ -95,6 +97,33 @@ func TestDynamicName(t *testing.T) {
 	for key, want := range map[string]string{"requestUri": "p_request_uri", "threatSuspected": "p_threat_suspected", "drop table x;--": "p_drop_table_x_"} {
 		if got := e.DynamicName("p_", key); got != want {
 			t.Errorf("DynamicName(%q) = %q, want %q", key, got, want)
+		}
+	}
+}
+
+// TestValuesAreCopiedOutOfThePage: text values and dynamic column names
+// must not alias the page they were read from (pages are reused, and a
+// value that aliased one would keep it alive).
+func TestValuesAreCopiedOutOfThePage(t *testing.T) {
+	page := []byte(`{"a":"hello","b":{"x":[1,2]},"n":12,"long":"` + strings.Repeat("y", keepBlock) + `","dyn":{"someKey":"v"}}`)
+	doc := gjson.Parse(unsafe.String(&page[0], len(page))) // a view of the bytes, as a page's buffer would be
+	e := &Emitter{}
+	a, b, n, long := e.String(doc.Get("a")), e.JSON(doc.Get("b")), e.String(doc.Get("n")), e.String(doc.Get("long"))
+	var key string
+	doc.Get("dyn").ForEach(func(k, _ gjson.Result) bool {
+		e.DynamicName("d_", k.Str)
+		key = strings.Clone(k.Str)
+		return true
+	})
+	for i := range page {
+		page[i] = '#'
+	}
+	if a.V != "hello" || b.V != `{"x":[1,2]}` || n.V != "12" || long.V != strings.Repeat("y", keepBlock) {
+		t.Errorf("values changed with the page: %q %q %q (long: %d bytes)", a.V, b.V, n.V, len(long.V))
+	}
+	for k := range e.dynamicNames {
+		if k[1] != key {
+			t.Errorf("dynamic name cache key %q, want %q", k[1], key)
 		}
 	}
 }
