@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -404,32 +403,11 @@ func (r *tableRun) getAll(ctx context.Context, n int, req func(i int) (bucket, u
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	next := make(chan int)
-	results := make(chan result, r.e.FanOutParallel)
-	var wg sync.WaitGroup
-	for range min(r.e.FanOutParallel, n) {
-		wg.Go(func() {
-			for i := range next {
-				bucket, u := req(i)
-				page, err := r.e.Fetcher.Get(ctx, r.t.Name, bucket, u)
-				results <- result{i, page, err}
-			}
-		})
-	}
-	go func() {
-		defer close(next)
-		for i := range n {
-			select {
-			case next <- i:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	go func() {
-		wg.Wait()
-		close(results)
-	}()
+	results := spread(ctx, r.e.FanOutParallel, n, func(i int, emit func(result)) {
+		bucket, u := req(i)
+		page, err := r.e.Fetcher.Get(ctx, r.t.Name, bucket, u)
+		emit(result{i, page, err})
+	})
 	var firstErr error
 	for res := range results {
 		r.report.Requests++

@@ -739,49 +739,28 @@ func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here 
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pieces := make(chan piece, r.e.FanOutParallel)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(r.e.FanOutParallel, len(parents)) {
-		wg.Go(func() {
-			for i := range next {
-				url := fanOutURL(t, parents[i])
-				for url != "" {
-					page, err := r.e.Fetcher.Get(ctx, t.Name, t.Request.Bucket, url)
-					if skippableParentError(t, err) {
-						// Nothing here for this parent (it went away since it
-						// was listed, or the org lacks the feature or the
-						// value): its rows, if any, are replaced by none.
-						r.e.Logger.Debug("fan-out parent skipped", "table", t.Name, "url", fetch.RedactURL(url), "err", err)
-						break
-					}
-					if err != nil {
-						pieces <- piece{parent: i, err: err}
-						return
-					}
-					url = nextURL(t.Pagination, page)
-					pieces <- piece{parent: i, page: page, last: url == "", waited: page.Waited}
-				}
-				if url != "" {
-					pieces <- piece{parent: i, last: true}
-				}
+	pieces := spread(ctx, r.e.FanOutParallel, len(parents), func(i int, emit func(piece)) {
+		url := fanOutURL(t, parents[i])
+		for url != "" {
+			page, err := r.e.Fetcher.Get(ctx, t.Name, t.Request.Bucket, url)
+			if skippableParentError(t, err) {
+				// Nothing here for this parent (it went away since it was
+				// listed, or the org lacks the feature or the value): its
+				// rows, if any, are replaced by none.
+				r.e.Logger.Debug("fan-out parent skipped", "table", t.Name, "url", fetch.RedactURL(url), "err", err)
+				break
 			}
-		})
-	}
-	go func() {
-		defer close(next)
-		for i := range parents {
-			select {
-			case next <- i:
-			case <-ctx.Done():
+			if err != nil {
+				emit(piece{parent: i, err: err})
 				return
 			}
+			url = nextURL(t.Pagination, page)
+			emit(piece{parent: i, page: page, last: url == "", waited: page.Waited})
 		}
-	}()
-	go func() {
-		wg.Wait()
-		close(pieces)
-	}()
+		if url != "" {
+			emit(piece{parent: i, last: true})
+		}
+	})
 	started := make([]bool, len(parents))
 	var firstErr error
 	for p := range pieces {
