@@ -691,7 +691,7 @@ func TestIdleCheckpoint(t *testing.T) {
 	}{{"on", 50 * time.Millisecond}, {"off", -1}} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "idle.duckdb")
-			// A commit right after the last one keeps the checkpoint off.
+			// No automatic checkpoint: only the idle one may fold the log in.
 			d := open(t, path, Options{IdleCheckpoint: tc.wait, Settings: map[string]string{"checkpoint_threshold": "1GB"}})
 			events, _, _ := logTables()
 			if err := d.Prepare(context.Background(), []*runtime.Table{events}); err != nil {
