@@ -21,8 +21,8 @@ const DefaultBucket = "default"
 const DefaultRel = "next"
 
 // DefaultFeedLookback is how far before its cursor a change feed is read:
-// events may appear in a feed some time after they happened (Okta's System
-// Log is eventually consistent), and applying one twice is harmless.
+// events may appear in a feed some time after they happened (audit logs are
+// often eventually consistent), and applying one twice is harmless.
 const DefaultFeedLookback = 5 * time.Minute
 
 // LookbackOrDefault is the feed's lookback, or DefaultFeedLookback.

@@ -56,7 +56,7 @@ type Errors struct {
 }
 
 // Feed is a change feed: a listing of events bounded in time and filtered by
-// event type, whose events name the records that changed (Okta's System Log).
+// event type, whose events name the records that changed (an audit log, say).
 // Tables name it in parent.changes.feed, so each API declares its own.
 type Feed struct {
 	Name       string      `yaml:"name" spec:"required" doc:"Feed name, lower snake_case, named by parent.changes.feed."`
