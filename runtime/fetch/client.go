@@ -494,7 +494,9 @@ func (c *Client) readBody(resp *http.Response) (*bytes.Buffer, error) {
 		defer c.gzips.Put(zr)
 		r = zr
 	} else if resp.ContentLength > 0 && resp.ContentLength <= c.cfg.MaxBodyBytes {
-		buf.Grow(int(resp.ContentLength))
+		// ReadFrom wants MinRead bytes free to see the end of the body; a
+		// buffer of exactly the body's length would be doubled for it.
+		buf.Grow(int(resp.ContentLength) + bytes.MinRead)
 	}
 	n, err := buf.ReadFrom(io.LimitReader(r, c.cfg.MaxBodyBytes+1))
 	switch {

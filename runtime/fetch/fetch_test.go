@@ -880,3 +880,25 @@ func TestWindowOpenerBoundsReset(t *testing.T) {
 		})
 	}
 }
+
+// TestBodyBufferFitsTheBody: a body of known length is read into a buffer of
+// about its size; one of exactly its size would be doubled to see the end.
+func TestBodyBufferFitsTheBody(t *testing.T) {
+	body := `[` + strings.Repeat(`"abcdefgh",`, 10000) + `"end"]`
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		writeJSON(w, 200, body)
+	})
+	c := newClient(t, srv.URL, nil)
+	p, err := c.Get(context.Background(), "t", "", srv.URL+"/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Release()
+	if string(p.Body) != body {
+		t.Fatalf("body of %d bytes, want %d", len(p.Body), len(body))
+	}
+	if got := p.buf.Cap(); got > len(body)+len(body)/4 {
+		t.Errorf("buffer of %d bytes for a body of %d", got, len(body))
+	}
+}
