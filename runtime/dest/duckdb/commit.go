@@ -27,6 +27,7 @@ func (d *DB) Commit(ctx context.Context, b *runtime.Batch) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	defer governor.work(d.freeMemorySlack())()
 	start := time.Now()
 	c := &commit{
 		d:      d,

@@ -53,6 +53,14 @@ type Options struct {
 	// rate limits then pays for its checkpoints while it waits, not when it
 	// closes the database.
 	IdleCheckpoint time.Duration
+	// FreeMemorySlack bounds the memory DuckDB's allocator keeps freed but
+	// resident while a database works (commits, checkpoints, closing):
+	// past it, the freed pages go back to the OS (see memoryGovernor). 0
+	// means DefaultFreeMemorySlack, a negative value leaves the allocator
+	// alone. It needs DuckDB built with jemalloc, as on Linux x86-64; the
+	// allocator is the process's, so the smallest slack of the databases
+	// at work applies.
+	FreeMemorySlack int64
 	// Transform, when set, returns the transform of a column (nil for none),
 	// e.g. hashing. Prepare asks once per descriptor column; Commit asks when a
 	// dynamic column first appears.
@@ -164,6 +172,7 @@ func (d *DB) SQL() *sql.DB { return d.db }
 func (d *DB) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	defer governor.work(d.freeMemorySlack())()
 	if d.closed {
 		return nil
 	}
@@ -186,6 +195,7 @@ func (d *DB) Close() error {
 // has been idle long enough. Callers hold d.mu.
 func (d *DB) committed() {
 	d.commits++
+	purgeAllocator()
 	wait := d.opts.IdleCheckpoint
 	if wait == 0 {
 		wait = DefaultIdleCheckpoint
@@ -207,6 +217,7 @@ func (d *DB) committed() {
 func (d *DB) idleCheckpoint(n uint64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	defer governor.work(d.freeMemorySlack())()
 	if d.closed || d.commits != n {
 		return
 	}
@@ -223,6 +234,14 @@ func (d *DB) idleCheckpoint(n uint64) {
 		return
 	}
 	d.log.Debug("duckdb: idle checkpoint", "elapsed", time.Since(start))
+}
+
+// freeMemorySlack is Options.FreeMemorySlack with its default.
+func (d *DB) freeMemorySlack() int64 {
+	if d.opts.FreeMemorySlack == 0 {
+		return DefaultFreeMemorySlack
+	}
+	return d.opts.FreeMemorySlack
 }
 
 // writer returns the writer's connection, opening a new one if a failed

@@ -172,6 +172,7 @@ func (d *DB) column(t *runtime.Table, c runtime.Column) column {
 func (d *DB) Prepare(ctx context.Context, tables []*runtime.Table) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	defer governor.work(d.freeMemorySlack())()
 	all, err := collect(tables)
 	if err != nil {
 		return fmt.Errorf("duckdb: prepare: %w", err)
