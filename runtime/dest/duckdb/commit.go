@@ -29,14 +29,20 @@ func (d *DB) Commit(ctx context.Context, b *runtime.Batch) error {
 	defer d.mu.Unlock()
 	defer governor.work(d.freeMemorySlack())()
 	start := time.Now()
-	c := &commit{
-		d:      d,
-		b:      b,
-		infos:  make(map[*runtime.Table]*tableInfo),
-		added:  make(map[*runtime.Table][]column),
-		staged: make(map[*runtime.Table]string),
+	c := newCommit(d, b)
+	err := c.run(ctx)
+	if err != nil && !c.committing && isOutOfMemory(err) {
+		// The transaction was rolled back before COMMIT: run it again with
+		// more memory (see raisedMemoryLimit).
+		if restore, ok := d.raiseMemoryLimit(ctx); ok {
+			d.log.Info("duckdb: commit ran out of memory; retrying with a raised memory_limit",
+				"table", b.Table.Name, "err", err)
+			c = newCommit(d, b)
+			err = c.run(ctx)
+			restore()
+		}
 	}
-	if err := c.run(ctx); err != nil {
+	if err != nil {
 		return fmt.Errorf("duckdb: commit %s: %w", b.Table.Name, err)
 	}
 	d.log.Debug("duckdb: committed", "table", b.Table.Name, "rows", c.rows, "sweep", b.Sweep != nil,
@@ -44,11 +50,24 @@ func (d *DB) Commit(ctx context.Context, b *runtime.Batch) error {
 	return nil
 }
 
+func newCommit(d *DB, b *runtime.Batch) *commit {
+	return &commit{
+		d:      d,
+		b:      b,
+		infos:  make(map[*runtime.Table]*tableInfo),
+		added:  make(map[*runtime.Table][]column),
+		staged: make(map[*runtime.Table]string),
+	}
+}
+
 // commit is one Commit in progress.
 type commit struct {
 	d *DB
 	b *runtime.Batch
 	x *txn
+	// committing is set once COMMIT is sent: an error after it may come
+	// from a transaction that landed, which must not run again.
+	committing bool
 	// order is the batch's tables in a fixed order: Table, its children
 	// depth-first, then any other table by name.
 	order  []*runtime.Table
@@ -91,6 +110,7 @@ func (c *commit) run(ctx context.Context) error {
 			return err
 		}
 	}
+	c.committing = true
 	if err := x.commit(ctx); err != nil {
 		return err
 	}
