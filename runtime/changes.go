@@ -93,7 +93,7 @@ func (r *tableRun) syncChanges(ctx context.Context) (done bool, err error) {
 		if err := c.page(ctx, page.Body, here); err != nil {
 			return true, err
 		}
-		if next != "" && r.rows >= r.e.BatchRows {
+		if next != "" && r.full() {
 			r.batch.State = r.state
 			r.batch.State.Pending = &Pending{Synced: synced, ChangesURL: next, ChangesUntil: until}
 			if err := r.commit(); err != nil {
@@ -334,6 +334,7 @@ func (c *changeRun) drop(t *Table, m Match) {
 		}
 		if hit {
 			gone = append(gone, r.keyValues(t, vals))
+			r.held -= RowBytes(vals)
 			continue
 		}
 		rs.Rows[kept] = vals
@@ -382,7 +383,7 @@ func (c *changeRun) fetch(ctx context.Context, reqs []fetchReq, here *Pending) e
 			default:
 				EachRecord(page.Body, "", func(v gjson.Result) { r.t.Extract(v, q.parent, r.em) })
 			}
-			if r.rows >= r.e.BatchRows {
+			if r.full() {
 				r.batch.State = r.state
 				r.batch.State.Pending = here
 				return r.commit()

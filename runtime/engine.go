@@ -39,9 +39,12 @@ type Engine struct {
 	Parallel       int
 	FanOutParallel int
 	// BatchRows is how many rows a batch collects before it is committed
-	// (default 10000); a batch always ends on a page boundary.
-	BatchRows int
-	Logger    *slog.Logger
+	// (default 10000); BatchBytes how much of their values it holds at most
+	// (default DefaultBatchBytes), which cuts batches of wide rows shorter.
+	// A batch always ends on a page boundary.
+	BatchRows  int
+	BatchBytes int
+	Logger     *slog.Logger
 	// Progress, when set, is called after every committed batch and when a
 	// table ends. It must not block.
 	Progress func(TableReport)
@@ -190,6 +193,9 @@ func (e *Engine) defaults() {
 	if e.BatchRows <= 0 {
 		e.BatchRows = 10000
 	}
+	if e.BatchBytes <= 0 {
+		e.BatchBytes = DefaultBatchBytes
+	}
 	if e.Logger == nil {
 		e.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -218,6 +224,7 @@ type tableRun struct {
 	em     *Emitter
 	batch  *Batch
 	rows   int
+	held   int              // RowBytes of the batch's rows
 	keyIdx map[*Table][]int // primary key column positions, by table
 	// append: the run's batches are Batch.Append (see firstRun).
 	append bool
@@ -407,7 +414,7 @@ func (r *tableRun) syncList(ctx context.Context) error {
 				return r.commit()
 			}
 			r.batch.State = TableState{Cursor: next}
-			if r.rows >= r.e.BatchRows {
+			if r.full() {
 				if err := r.commit(); err != nil {
 					return err
 				}
@@ -417,7 +424,7 @@ func (r *tableRun) syncList(ctx context.Context) error {
 		if next == "" {
 			break
 		}
-		if r.rows >= r.e.BatchRows {
+		if r.full() {
 			r.batch.State = r.state
 			r.batch.State.Pending = &Pending{Synced: pl.synced, Full: pl.full, URL: next, MaxCursor: maxCursor, Append: r.append}
 			if err := r.commit(); err != nil {
@@ -785,7 +792,7 @@ func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here 
 			r.extractPage(p.page.Body, parents[p.parent], t)
 			p.page.Release()
 		}
-		if r.rows >= r.e.BatchRows {
+		if r.full() {
 			// A commit inside a page of parents resumes at that page.
 			r.batch.State = r.state
 			r.batch.State.Pending = here
@@ -845,10 +852,16 @@ func fanOutURL(t *Table, parent gjson.Result) string {
 // newBatch starts a batch for the table's rows written at synced.
 func (r *tableRun) newBatch(synced time.Time) {
 	r.batch = &Batch{Table: r.t, Synced: synced, Rows: map[*Table]*RowSet{}, Replace: map[*Table][][]any{}, Append: r.append}
-	r.rows = 0
+	r.rows, r.held = 0, 0
 	if r.em == nil {
 		r.em = NewEmitter(SinkFunc(r.collect))
 	}
+}
+
+// full tells whether the batch is due to commit: BatchRows rows, or
+// BatchBytes of values held.
+func (r *tableRun) full() bool {
+	return r.rows >= r.e.BatchRows || r.held >= r.e.BatchBytes
 }
 
 // collect is the emitter's sink: it copies each row's values into the batch
@@ -871,6 +884,7 @@ func (r *tableRun) collect(t *Table, row Row) {
 		r.slab = r.slab[:at+len(vals)]
 	}
 	rs.Rows = append(rs.Rows, vals)
+	r.held += RowBytes(vals)
 	if len(t.Dynamic) > 0 {
 		var dyn []Field
 		if d, ok := row.(DynamicRow); ok {
@@ -1052,4 +1066,23 @@ func maxString(a, b string) string {
 		return b
 	}
 	return a
+}
+
+// DefaultBatchBytes is Engine.BatchBytes's default. The engine holds two
+// batches, one committing while the next collects, so it bounds most of
+// the engine's heap. By RowBytes a System Log row is about 820 bytes, an
+// application_user row 760, a group_member row 100: 4 MB cuts the first two
+// at about 5,000 rows and leaves narrow tables at BatchRows.
+const DefaultBatchBytes = 4 << 20
+
+// RowBytes is what a row's values weigh in a batch: a slot and a box per
+// value, and the text of strings.
+func RowBytes(vals []any) int {
+	n := len(vals) * 32
+	for _, v := range vals {
+		if s, ok := v.(string); ok {
+			n += len(s)
+		}
+	}
+	return n
 }

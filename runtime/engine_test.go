@@ -639,3 +639,31 @@ func TestAppendRuns(t *testing.T) {
 	}
 	check("resumed first import", got, "items", true, true)
 }
+
+// TestBatchBytes: a batch also ends when its values pass BatchBytes, on the
+// page boundary after.
+func TestBatchBytes(t *testing.T) {
+	for _, tc := range []struct {
+		bytes, commits int
+	}{{1 << 30, 1}, {1, 3}} { // 5 items, 2 per page
+		h := newHarness(t)
+		h.eng.Select = func(n string) bool { return n == "items" }
+		h.eng.BatchRows, h.eng.BatchBytes = 1000, tc.bytes
+		commits := 0
+		h.db.FailCommit = func(b *runtime.Batch) error {
+			if b.Table.Name == "items" {
+				commits++
+			}
+			return nil
+		}
+		if _, err := h.sync(); err != nil {
+			t.Fatal(err)
+		}
+		if commits != tc.commits {
+			t.Errorf("BatchBytes %d: %d commits of items, want %d", tc.bytes, commits, tc.commits)
+		}
+		if got := len(h.table("items")); got != 5 {
+			t.Errorf("BatchBytes %d: %d items synced, want 5", tc.bytes, got)
+		}
+	}
+}

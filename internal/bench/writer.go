@@ -12,22 +12,24 @@ import (
 )
 
 // writerBatchRows is the engine's default batch size, which connector.Sync
-// keeps: the writer ceiling commits batches of the same size.
+// keeps, with runtime.DefaultBatchBytes: the writer ceiling commits batches
+// of the same size.
 const writerBatchRows = 10000
 
 // batches cuts the rows of pages into the batches the engine would commit
 // for them in a table's first import: a batch ends at the first page
-// boundary past writerBatchRows rows; it lists the parents whose fan-out rows
+// boundary past writerBatchRows rows or runtime.DefaultBatchBytes of values
+// (runtime.RowBytes); it lists the parents whose fan-out rows
 // and breakout children it rewrites (Replace); its rows are appended
 // (Batch.Append).
 func batches(reg *runtime.Registry, t *runtime.Table, pages []page, synced time.Time) []*runtime.Batch {
 	var out []*runtime.Batch
 	var b *runtime.Batch
-	rows := 0
+	rows, held := 0, 0
 	fresh := func() {
 		b = &runtime.Batch{Table: t, Synced: synced, Rows: map[*runtime.Table]*runtime.RowSet{},
 			Replace: map[*runtime.Table][][]any{}, Append: true}
-		rows = 0
+		rows, held = 0, 0
 	}
 	fresh()
 	keyPos := map[*runtime.Table][]int{}
@@ -47,6 +49,7 @@ func batches(reg *runtime.Registry, t *runtime.Table, pages []page, synced time.
 			rs.Dynamic = append(rs.Dynamic, dyn)
 		}
 		rows++
+		held += runtime.RowBytes(vals)
 		if len(tt.Children) > 0 {
 			pos, ok := keyPos[tt]
 			if !ok {
@@ -70,7 +73,7 @@ func batches(reg *runtime.Registry, t *runtime.Table, pages []page, synced time.
 			b.Replace[t] = append(b.Replace[t], runtime.FanOutParentKey(reg, t, p.parent, em))
 		}
 		runtime.EachRecord(p.body, t.Request.Records, func(v gjson.Result) { t.Extract(v, p.parent, em) })
-		if rows >= writerBatchRows {
+		if rows >= writerBatchRows || held >= runtime.DefaultBatchBytes {
 			out = append(out, b)
 			fresh()
 		}
