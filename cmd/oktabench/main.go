@@ -19,9 +19,11 @@ import (
 	"strings"
 
 	"oktasync/internal/bench"
+	"oktasync/internal/connector"
 )
 
 func main() {
+	connector.UseDefaultGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if len(os.Args) > 1 && os.Args[1] == bench.ChildCommand {

@@ -32,6 +32,7 @@ commands:
 `
 
 func main() {
+	connector.UseDefaultGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))

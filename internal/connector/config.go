@@ -55,16 +55,18 @@ type Destination struct {
 
 // DefaultDuckDBSettings are what a sync runs DuckDB with unless the config
 // says otherwise (measured by make bench; docs/PERFORMANCE.md):
-//   - memory_limit 128MB caps DuckDB's buffer pool, which otherwise grows to
+//   - memory_limit 96MB caps DuckDB's buffer pool, which otherwise grows to
 //     80% of the machine's memory caching blocks it has written. Tables have
 //     no key index, so nothing must stay resident; but a checkpoint pins the
-//     row groups it writes, and below about 96MB the full benchmark sync
-//     failed one ("failed to pin block"), which DuckDB treats as fatal.
-//     Raise it for tables much wider than Okta's.
+//     row groups it writes, and at 64MB the full benchmark sync failed one
+//     ("failed to pin block"), which DuckDB treats as fatal; 96MB and 128MB
+//     passed. A commit that runs out of memory within the limit (marking
+//     millions of rows deleted) runs again with four times it. Raise it for
+//     tables much wider than Okta's.
 //   - checkpoint_threshold 256MB: fewer checkpoints made commits faster, and
 //     under a memory limit lower thresholds also peaked higher and failed
 //     checkpoints sooner; a crash replays at most that much write-ahead log.
-var DefaultDuckDBSettings = map[string]string{"memory_limit": "128MB", "checkpoint_threshold": "256MB"}
+var DefaultDuckDBSettings = map[string]string{"memory_limit": "96MB", "checkpoint_threshold": "256MB"}
 
 // Environment variables of the official Okta SDKs, honoured so that a
 // machine already set up for them needs no config file.

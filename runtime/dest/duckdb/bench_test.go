@@ -288,7 +288,7 @@ func syncSettings(indexed bool) map[string]string {
 	if indexed {
 		return map[string]string{"checkpoint_threshold": "256MB"}
 	}
-	return map[string]string{"checkpoint_threshold": "256MB", "memory_limit": "128MB"}
+	return map[string]string{"checkpoint_threshold": "256MB", "memory_limit": "96MB"}
 }
 
 // assignTable is shaped like application_user: a fan-out table of 10 text
