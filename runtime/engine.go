@@ -1070,9 +1070,9 @@ func maxString(a, b string) string {
 
 // DefaultBatchBytes is Engine.BatchBytes's default. The engine holds two
 // batches, one committing while the next collects, so it bounds most of
-// the engine's heap. By RowBytes a System Log row is about 820 bytes, an
-// application_user row 760, a group_member row 100: 4 MB cuts the first two
-// at about 5,000 rows and leaves narrow tables at BatchRows.
+// the engine's heap. By RowBytes the benchmark's rows weighed from 100
+// bytes (a membership) to 860 (an audit event, a device): 4 MB cuts the
+// widest at about 5,000 rows and leaves narrow tables at BatchRows.
 const DefaultBatchBytes = 4 << 20
 
 // RowBytes is what a row's values weigh in a batch: a slot and a box per

@@ -55,7 +55,7 @@ import (
 // DefaultFreeMemorySlack is Options.FreeMemorySlack's default. Pages freed
 // and taken again within a batch stay below it, so returning the excess
 // costs little: with 8 MB the full benchmark sync ran 15% slower, with 32 MB
-// 5%, and both kept the System Log sync's peak equally low
+// 5%, and both kept the peak of the benchmark's memory run equally low
 // (docs/PERFORMANCE.md).
 const DefaultFreeMemorySlack = 32 << 20
 
