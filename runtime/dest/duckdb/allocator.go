@@ -82,7 +82,7 @@ func purgeAllocator() bool {
 }
 
 // memoryGovernor returns DuckDB's freed memory to the OS once it passes a
-// slack. jemalloc keeps freed pages for about a second (DuckDB's decay time)
+// slack, and all of it when a piece of work ends. jemalloc keeps freed pages for about a second (DuckDB's decay time)
 // for reuse; a checkpoint frees the buffers of the rows it wrote in a burst
 // and a burst of allocations follows, which then takes fresh pages while the
 // freed ones wait: those bursts set the peak resident memory of a bulk sync.
@@ -101,7 +101,7 @@ type memoryGovernor struct {
 var governor memoryGovernor
 
 // work marks a database at work with the slack it asks for (negative: none)
-// and returns the call that ends it.
+// and returns the call that ends it and purges.
 func (g *memoryGovernor) work(slack int64) func() {
 	if !allocatorLinked || slack < 0 {
 		return func() {}
@@ -117,6 +117,10 @@ func (g *memoryGovernor) work(slack int64) func() {
 		go g.run()
 	}
 	return func() {
+		// What the work freed goes back before the next work allocates:
+		// the ticks catch the bursts inside a piece of work, this its end.
+		// Without it the benchmark's memory run peaked 15-20 MB higher.
+		purgeAllocator()
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		g.working--

@@ -60,6 +60,17 @@ func TestMemoryGovernor(t *testing.T) {
 		}
 	})
 
+	t.Run("end of work", func(t *testing.T) {
+		// A slack the ticks never pass: only the end of the work purges.
+		d := open(t, "", Options{FreeMemorySlack: 1 << 40})
+		end := governor.work(d.freeMemorySlack())
+		churn(d)
+		end()
+		if free, ok := allocatorFree(); !ok || free > slack {
+			t.Fatalf("%d bytes freed but resident after the work ended (%v), want at most %d", free, ok, slack)
+		}
+	})
+
 	t.Run("commit", func(t *testing.T) {
 		waitGovernorIdle(t)
 		d := open(t, "", Options{})

@@ -195,7 +195,6 @@ func (d *DB) Close() error {
 // has been idle long enough. Callers hold d.mu.
 func (d *DB) committed() {
 	d.commits++
-	purgeAllocator()
 	wait := d.opts.IdleCheckpoint
 	if wait == 0 {
 		wait = DefaultIdleCheckpoint
