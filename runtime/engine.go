@@ -39,7 +39,7 @@ type Engine struct {
 	Parallel       int
 	FanOutParallel int
 	// BatchRows is how many rows a batch collects before it is committed
-	// (default 10000); BatchBytes how much of their values it holds at most
+	// (default DefaultBatchRows); BatchBytes how much of their values it holds at most
 	// (default DefaultBatchBytes), which cuts batches of wide rows shorter.
 	// A batch always ends on a page boundary.
 	BatchRows  int
@@ -191,7 +191,7 @@ func (e *Engine) defaults() {
 		e.FanOutParallel = 4
 	}
 	if e.BatchRows <= 0 {
-		e.BatchRows = 10000
+		e.BatchRows = DefaultBatchRows
 	}
 	if e.BatchBytes <= 0 {
 		e.BatchBytes = DefaultBatchBytes
@@ -1067,6 +1067,9 @@ func maxString(a, b string) string {
 	}
 	return a
 }
+
+// DefaultBatchRows is Engine.BatchRows's default.
+const DefaultBatchRows = 10000
 
 // DefaultBatchBytes is Engine.BatchBytes's default. The engine holds two
 // batches, one committing while the next collects, so it bounds most of

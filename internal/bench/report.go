@@ -208,7 +208,7 @@ func (r *Result) writeCeilings(w io.Writer, c *Ceilings) {
 	fmt.Fprintln(tw, "STAGE\tTIME\tROWS/S\tWHAT")
 	fmt.Fprintf(tw, "fetch-only\t%s\t%s\t%d requests (%d MB) replayed %d at a time, pages discarded\n", secs(c.Fetch), perSec(fe), c.Requests, c.Bytes>>20, c.FetchWorkers)
 	fmt.Fprintf(tw, "extract-only\t%s\t%s\tgenerated extractors over in-memory pages, %d workers (%d rows)\n", secs(c.Extract), perSec(ex), c.Workers, c.Rows)
-	fmt.Fprintf(tw, "append-only\t%s\t%s\tthe sync's destination committing prebuilt batches of %d rows or %d MB\n", secs(c.Writer), perSec(ap), writerBatchRows, runtime.DefaultBatchBytes>>20)
+	fmt.Fprintf(tw, "append-only\t%s\t%s\tthe sync's destination committing prebuilt batches of %d rows or %d MB\n", secs(c.Writer), perSec(ap), runtime.DefaultBatchRows, runtime.DefaultBatchBytes>>20)
 	fmt.Fprintf(tw, "(bare Appenders)\t%s\t%s\tthe same rows appended to keyless tables, %d appenders\n", secs(c.Append), perSec(rate(t.Rows(), c.Append)), c.Workers)
 	fmt.Fprintf(tw, "(engine, no destination)\t%s\t%s\tthe sync with a destination that keeps nothing\n", secs(r.NoDest), perSec(rate(t.Rows(), r.NoDest)))
 	fmt.Fprintf(tw, "sync\t%s\t%s\tthroughput\n", secs(t.Wall), perSec(tp))

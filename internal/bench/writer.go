@@ -11,14 +11,9 @@ import (
 	"oktasync/runtime/dest/duckdb"
 )
 
-// writerBatchRows is the engine's default batch size, which connector.Sync
-// keeps, with runtime.DefaultBatchBytes: the writer ceiling commits batches
-// of the same size.
-const writerBatchRows = 10000
-
 // batches cuts the rows of pages into the batches the engine would commit
 // for them in a table's first import: a batch ends at the first page
-// boundary past writerBatchRows rows or runtime.DefaultBatchBytes of values
+// boundary past runtime.DefaultBatchRows rows or runtime.DefaultBatchBytes of values
 // (runtime.RowBytes); it lists the parents whose fan-out rows
 // and breakout children it rewrites (Replace); its rows are appended
 // (Batch.Append).
@@ -73,7 +68,7 @@ func batches(reg *runtime.Registry, t *runtime.Table, pages []page, synced time.
 			b.Replace[t] = append(b.Replace[t], runtime.FanOutParentKey(reg, t, p.parent, em))
 		}
 		runtime.EachRecord(p.body, t.Request.Records, func(v gjson.Result) { t.Extract(v, p.parent, em) })
-		if rows >= writerBatchRows || held >= runtime.DefaultBatchBytes {
+		if rows >= runtime.DefaultBatchRows || held >= runtime.DefaultBatchBytes {
 			out = append(out, b)
 			fresh()
 		}
