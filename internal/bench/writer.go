@@ -13,9 +13,9 @@ import (
 
 // batches cuts the rows of pages into the batches the engine would commit
 // for them in a table's first import: a batch ends at the first page
-// boundary past runtime.DefaultBatchRows rows or runtime.DefaultBatchBytes of values
-// (runtime.RowBytes); it lists the parents whose fan-out rows
-// and breakout children it rewrites (Replace); its rows are appended
+// boundary past runtime.DefaultBatchRows rows or runtime.DefaultBatchBytes
+// of values (runtime.RowBytes); it lists the parents whose fan-out rows and
+// breakout children it rewrites (Replace); its rows are appended
 // (Batch.Append).
 func batches(reg *runtime.Registry, t *runtime.Table, pages []page, synced time.Time) []*runtime.Batch {
 	var out []*runtime.Batch
