@@ -193,11 +193,15 @@ func parseBaseURL(raw string) (*url.URL, error) {
 		return nil, errors.New("base url is empty")
 	}
 	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" {
-		return nil, fmt.Errorf("base url %s is not an absolute url", RedactURL(raw))
+	if err != nil {
+		// The parse error quotes the text, credentials included.
+		return nil, errors.New("base url is not a valid url")
 	}
-	if u.User != nil {
+	if u.User != nil || strings.Contains(u.Opaque, "@") {
 		return nil, fmt.Errorf("base url %s must not carry credentials", RedactURL(raw))
+	}
+	if !u.IsAbs() || u.Host == "" {
+		return nil, fmt.Errorf("base url %s is not an absolute url", RedactURL(raw))
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "https":

@@ -394,7 +394,7 @@ func TestRedactURL(t *testing.T) {
 		{"https://h/a?api_key=s&limit=2", "https://h/a?api_key=REDACTED&limit=2"},
 		{"https://h/a?client_secret=s&Access-Token=t&password=p&key=k&secret", "https://h/a?client_secret=REDACTED&Access-Token=REDACTED&password=REDACTED&key=REDACTED&REDACTED"},
 		{"https://h/a?search=lastUpdated%20gt%20%222024%22", "https://h/a?search=lastUpdated%20gt%20%222024%22"},
-		{"https://user:pw@h/a#frag", "https://REDACTED@h/a"},
+		{"https://user:pw@h/a#frag", "https://h/a"},
 		{"https://h/%zz?token=1", "(invalid url)"},
 	}
 	for _, tt := range tests {

@@ -7,18 +7,21 @@ import (
 
 const redacted = "REDACTED"
 
-// RedactURL returns rawURL fit for errors and logs: credentials in the
-// userinfo and the values of query parameters whose names look like secrets
-// are replaced, the fragment is dropped. Other parameters keep their exact
-// encoding so the URL still says which page failed.
+// RedactURL returns rawURL fit for errors and logs: the userinfo (user name
+// and password) is removed, the values of query parameters whose names look
+// like secrets are replaced, the fragment is dropped. Other parameters keep
+// their exact encoding so the URL still says which page failed.
 func RedactURL(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		// The text could hold anything; say only that it was not a URL.
 		return "(invalid url)"
 	}
-	if u.User != nil {
-		u.User = url.User(redacted)
+	u.User = nil
+	if i := strings.LastIndexByte(u.Opaque, '@'); i >= 0 {
+		// "user:password@host" without "//" parses as scheme "user" and
+		// an opaque part: keep only what follows the credentials.
+		u.Scheme, u.Opaque = "", u.Opaque[i+1:]
 	}
 	u.Fragment, u.RawFragment = "", ""
 	if u.RawQuery != "" {
