@@ -44,6 +44,16 @@ type Challenger interface {
 	Challenge(resp *http.Response) (retry bool, err error)
 }
 
+// SecretHolder is implemented by authenticators that hold secrets. The
+// client removes each of them from every message it derives from a response
+// (errors, logs), since a server may quote the credentials it was sent back
+// in an error summary, a header or a link. Secrets is called for each such
+// message, so it may return credentials that change (a refreshed access
+// token); it must be safe for concurrent use.
+type SecretHolder interface {
+	Secrets() []string
+}
+
 // HeaderToken returns an Authenticator that sets header to "scheme token"
 // (or just token when scheme is empty) on every request. Its String,
 // GoString and LogValue name the header and scheme, never the token.
@@ -52,24 +62,29 @@ func HeaderToken(header, scheme, token string) Authenticator {
 	if scheme != "" {
 		value = scheme + " " + token
 	}
-	return &headerToken{header: header, scheme: scheme, value: value, empty: token == ""}
+	return &headerToken{header: header, scheme: scheme, token: token, value: value}
 }
 
 type headerToken struct {
 	header string
 	scheme string
-	value  string
-	empty  bool
+	token  string
+	value  string // what the header is set to
 }
 
 var errEmptyToken = errors.New("empty token")
 
 func (h *headerToken) Authenticate(req *http.Request) error {
-	if h.empty || h.header == "" {
+	if h.token == "" || h.header == "" {
 		return errEmptyToken
 	}
 	req.Header.Set(h.header, h.value)
 	return nil
+}
+
+func (h *headerToken) Secrets() []string {
+	// The token alone covers the header value as well.
+	return []string{h.token}
 }
 
 func (h *headerToken) String() string {

@@ -180,15 +180,17 @@ type result struct {
 func (c *Client) Get(ctx context.Context, table, bucket, rawURL string) (*Page, error) {
 	target, u, err := c.target(rawURL)
 	if err != nil {
-		return nil, requestError(table, RedactURL(rawURL), err)
+		return nil, requestError(table, c.safeURL(rawURL), err)
 	}
-	safe := RedactURL(target)
+	safe := c.safeURL(target)
 	b := c.bucket(bucket)
 	var failures, limits int
 	var waited time.Duration
 	didChallenge := false
 	for {
 		res := c.attempt(ctx, b, table, target, u, safe, limits, didChallenge, &waited)
+		// Every error, logged or returned, passes here first.
+		res.err = c.redactErr(res.err)
 		if res.page != nil {
 			res.page.Waited = waited
 			return res.page, nil

@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"errors"
 	"net/url"
 	"strings"
 )
@@ -66,3 +67,58 @@ func isSecretName(name string) bool {
 	}
 	return strings.HasSuffix(n, "key")
 }
+
+// Redact removes the secrets the client holds (those of an Authenticator
+// that is a SecretHolder) from text, in the forms a server could quote them:
+// as sent, and query- or path-escaped. Every message the client derives
+// from a response passes through it, since a server may echo credentials in
+// an error body, a header or a link; callers that print text taken from a
+// response (a next link, a record's URL) should use it too.
+func (c *Client) Redact(text string) string {
+	h, ok := c.cfg.Auth.(SecretHolder)
+	if !ok {
+		return text
+	}
+	for _, s := range h.Secrets() {
+		if s == "" {
+			continue
+		}
+		for _, form := range [...]string{s, url.QueryEscape(s), url.PathEscape(s)} {
+			text = strings.ReplaceAll(text, form, redacted)
+		}
+	}
+	return text
+}
+
+// safeURL is rawURL fit for errors and logs: RedactURL, then Redact.
+func (c *Client) safeURL(rawURL string) string { return c.Redact(RedactURL(rawURL)) }
+
+// redactErr returns err with the client's secrets removed from its message
+// and, for an *APIError in its chain, from every field. Causes further down
+// the chain keep their text; only the message printed is rewritten.
+func (c *Client) redactErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		apiErr.URL = c.Redact(apiErr.URL)
+		apiErr.Code = c.Redact(apiErr.Code)
+		apiErr.Summary = c.Redact(apiErr.Summary)
+		apiErr.Scope = c.Redact(apiErr.Scope)
+	}
+	msg := err.Error()
+	if safe := c.Redact(msg); safe != msg {
+		return &redactedError{msg: safe, err: err}
+	}
+	return err
+}
+
+// redactedError is an error whose message had secrets removed.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
