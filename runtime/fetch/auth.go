@@ -2,8 +2,10 @@ package fetch
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 )
 
 // Authenticator adds credentials to a request.
@@ -29,7 +31,9 @@ import (
 // authenticator that can act on that implements Challenger as well.
 //
 // Implementations must be safe for concurrent use and must never put their
-// secrets in errors or in what String or LogValue return.
+// secrets in errors or in what String or LogValue return. One that can tell
+// its credentials are unusable before any request (empty, not a valid header
+// value) implements Validator, so that New fails at once.
 type Authenticator interface {
 	Authenticate(req *http.Request) error
 }
@@ -42,6 +46,14 @@ type Authenticator interface {
 // does this at most once per call, so a challenge cannot loop.
 type Challenger interface {
 	Challenge(resp *http.Response) (retry bool, err error)
+}
+
+// Validator is implemented by authenticators that can check their
+// credentials without a request. New calls Validate and refuses the
+// configuration, with ErrFatal, when it fails; the error must not quote a
+// secret.
+type Validator interface {
+	Validate() error
 }
 
 // SecretHolder is implemented by authenticators that hold secrets. The
@@ -72,15 +84,29 @@ type headerToken struct {
 	value  string // what the header is set to
 }
 
-var errEmptyToken = errors.New("empty token")
+var errEmptyToken = errors.New("the token is empty")
 
 func (h *headerToken) Authenticate(req *http.Request) error {
-	if h.token == "" || h.header == "" {
-		return errEmptyToken
+	if err := h.Validate(); err != nil {
+		return err
 	}
 	req.Header.Set(h.header, h.value)
 	return nil
 }
+
+func (h *headerToken) Validate() error {
+	switch {
+	case !validHeaderName(h.header):
+		return fmt.Errorf("%q is not a valid header name", h.header)
+	case h.token == "":
+		return errEmptyToken
+	case !validHeaderValue(h.value):
+		return errBadToken
+	}
+	return nil
+}
+
+var errBadToken = errors.New("the token is not a valid header value: it holds a line break or another control character")
 
 func (h *headerToken) Secrets() []string {
 	// The token alone covers the header value as well.
@@ -98,3 +124,29 @@ func (h *headerToken) String() string {
 func (h *headerToken) GoString() string { return h.String() }
 
 func (h *headerToken) LogValue() slog.Value { return slog.StringValue(h.String()) }
+
+// validHeaderName reports whether name is an RFC 9110 token.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue reports whether v can be sent as a header value: no
+// control characters but tab (RFC 9110 5.5), so no CR or LF to end the
+// header early.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}

@@ -53,10 +53,15 @@ type bucket struct {
 func New(cfg Config) (*Client, error) {
 	base, err := parseBaseURL(cfg.BaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("fetch: %w", err)
+		return nil, fatal(fmt.Errorf("fetch: %w", err))
 	}
 	if err := cfg.normalize(); err != nil {
-		return nil, fmt.Errorf("fetch: %w", err)
+		return nil, fatal(fmt.Errorf("fetch: %w", err))
+	}
+	if v, ok := cfg.Auth.(Validator); ok {
+		if err := v.Validate(); err != nil {
+			return nil, fatal(fmt.Errorf("fetch: auth: %w", err))
+		}
 	}
 	c := &Client{
 		cfg:     cfg,
@@ -306,6 +311,17 @@ func (c *Client) attempt(ctx context.Context, b *bucket, table, target string, u
 			b.lim.Abort()
 			return result{err: requestError(table, safe, fmt.Errorf("authenticate: %w", err))}
 		}
+		// An invalid value would fail every attempt alike, and Go's error
+		// for it would be taken for a network failure and retried.
+		for name, values := range req.Header {
+			for _, v := range values {
+				if !validHeaderValue(v) {
+					c.gate.Release(false)
+					b.lim.Abort()
+					return result{err: fatal(requestError(table, safe, fmt.Errorf("authenticate: header %s: not a valid header value (a line break or another control character)", name)))}
+				}
+			}
+		}
 	}
 	b.add(func(s *BucketStats) { s.Requests++ })
 	resp, err := c.hc.Do(req)
@@ -454,14 +470,18 @@ func (c *Client) networkFailure(ctx context.Context, table, safe string, err err
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("attempt timed out after %s: %w", c.cfg.Timeout, err)
 	}
-	if isPermanent(err) {
+	switch {
+	case isTLSFailure(err):
+		return result{err: fatal(requestError(table, safe, err))}
+	case errors.Is(err, ErrForeignURL): // a redirect elsewhere
 		return result{err: requestError(table, safe, err)}
 	}
 	return result{kind: transient, err: requestError(table, safe, err)}
 }
 
-// isPermanent reports network errors that another try will not fix.
-func isPermanent(err error) bool {
+// isTLSFailure reports TLS errors that no other request to the same origin
+// would escape: an untrusted or invalid certificate, or no TLS at all.
+func isTLSFailure(err error) bool {
 	var (
 		verr *tls.CertificateVerificationError
 		uerr x509.UnknownAuthorityError
@@ -469,8 +489,11 @@ func isPermanent(err error) bool {
 		cerr x509.CertificateInvalidError
 		rerr tls.RecordHeaderError
 	)
-	return errors.Is(err, ErrForeignURL) || errors.As(err, &verr) || errors.As(err, &uerr) ||
-		errors.As(err, &herr) || errors.As(err, &cerr) || errors.As(err, &rerr)
+	return errors.As(err, &verr) || errors.As(err, &uerr) ||
+		errors.As(err, &herr) || errors.As(err, &cerr) || errors.As(err, &rerr) ||
+		// net/http replaces the RecordHeaderError of a plain HTTP answer
+		// with an unexported error that only its text identifies.
+		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
 }
 
 var errBodyTooLarge = errors.New("body too large")

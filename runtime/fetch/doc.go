@@ -16,7 +16,9 @@
 // Failures are retried with jittered exponential backoff when another try can
 // help: 5xx, network errors, truncated or unparsable bodies. 400, 401, 403 and
 // 404 are returned at once as *APIError, classified by sentinels
-// (ErrUnauthorized, ErrForbidden, ErrFeatureDisabled, ...).
+// (ErrUnauthorized, ErrForbidden, ErrFeatureDisabled, ...). What no request
+// could survive (New's configuration errors, an untrusted TLS certificate,
+// credentials that are not a valid header value) is ErrFatal, never retried.
 //
 // # Rate limits
 //

@@ -35,6 +35,12 @@ var (
 	// not a URL); it is refused so that a Link header cannot send our
 	// credentials elsewhere.
 	ErrForeignURL = errors.New("url outside the configured origin")
+	// ErrFatal: no request of the sync can succeed, whatever its URL: the
+	// configuration is wrong (New's errors), the credentials cannot be sent
+	// (not a valid header value), or the server's TLS certificate is not
+	// trusted. Never retried; a caller stops the whole sync. It is joined to
+	// the error's cause, so errors.Is finds both.
+	ErrFatal = errors.New("fatal")
 )
 
 // APIError is an HTTP error response. It never holds credentials: URL has
@@ -88,3 +94,11 @@ func requestError(table, redactedURL string, err error) error {
 	}
 	return fmt.Errorf("%s: GET %s: %w", table, redactedURL, err)
 }
+
+// fatal marks err as ErrFatal without changing its message.
+func fatal(err error) error { return &fatalError{err} }
+
+type fatalError struct{ err error }
+
+func (e *fatalError) Error() string   { return e.err.Error() }
+func (e *fatalError) Unwrap() []error { return []error{ErrFatal, e.err} }

@@ -3,6 +3,8 @@ package fetch
 import (
 	"bytes"
 	"context"
+	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -187,3 +189,7 @@ func (b *syncBuffer) String() string {
 func debugLogger(w *syncBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+// discardLog silences an http.Server's error log (TLS handshake failures the
+// test provokes on purpose).
+func discardLog() *log.Logger { return log.New(io.Discard, "", 0) }
