@@ -181,7 +181,9 @@ type result struct {
 
 // Get fetches one page. bucket names the rate-limit bucket the request counts
 // against; table is only used in errors and logs. rawURL is absolute, or
-// relative to BaseURL; it must point at BaseURL's origin.
+// relative to BaseURL; it must be http(s) on BaseURL's origin (or, with
+// RebaseForeignLinks, on a host LinkHosts allows), else Get refuses it with
+// ErrForeignURL before any request.
 func (c *Client) Get(ctx context.Context, table, bucket, rawURL string) (*Page, error) {
 	target, u, err := c.target(rawURL)
 	if err != nil {
@@ -259,11 +261,19 @@ func (c *Client) target(rawURL string) (string, *url.URL, error) {
 		// are caught below.
 		u = c.base.ResolveReference(u)
 	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https":
+	default:
+		return "", nil, fmt.Errorf("%w: scheme %q is not http or https", ErrForeignURL, u.Scheme)
+	}
+	if u.Opaque != "" || u.Host == "" {
+		return "", nil, fmt.Errorf("%w: url has no host", ErrForeignURL)
+	}
 	if u.User != nil {
 		return "", nil, fmt.Errorf("%w: url carries credentials", ErrForeignURL)
 	}
 	if !sameOrigin(u, c.base) {
-		if !c.cfg.RebaseForeignLinks {
+		if !c.cfg.RebaseForeignLinks || !c.cfg.linkHostAllowed(u.Hostname()) {
 			return "", nil, ErrForeignURL
 		}
 		r := *c.base

@@ -60,11 +60,21 @@ type Config struct {
 	RetryMax  time.Duration
 	// MaxBodyBytes bounds a decoded body. Default 256 MiB.
 	MaxBodyBytes int64
-	// RebaseForeignLinks makes Get re-base a URL on another host onto
-	// BaseURL (keeping its path and query) instead of refusing it, for APIs
-	// whose links name a different canonical host of the same service.
-	// Credentials still only ever go to BaseURL.
+	// RebaseForeignLinks makes Get re-base an http or https URL on another
+	// host onto BaseURL (keeping its path and query) instead of refusing it,
+	// for APIs whose links name a different canonical host of the same
+	// service (a sibling "-admin" host, the canonical name behind a custom
+	// domain). Credentials still only ever go to BaseURL. URLs of any other
+	// scheme (javascript:, file:, data:, ...), without a host, or with
+	// credentials are refused whatever this says: they are no page of the
+	// API, and re-basing them would request a path the server never meant.
 	RebaseForeignLinks bool
+	// LinkHosts limits RebaseForeignLinks to links on these hosts: a name
+	// ("acme-admin.example.com") or "*." and a domain ("*.example.com", any
+	// name under example.com, not example.com itself). Case and ports do not
+	// matter. Empty allows any host, for APIs whose canonical hosts cannot be
+	// listed in advance.
+	LinkHosts []string
 	// Clock is the time source for waits; default the system clock. Tests use
 	// a fake one.
 	Clock ratelimit.Clock
@@ -131,6 +141,12 @@ func (cfg *Config) normalize() error {
 	for name, n := range cfg.Buckets {
 		if n < 0 {
 			errs = append(errs, fmt.Errorf("bucket %q: negative limit %d", name, n))
+		}
+	}
+	for _, h := range cfg.LinkHosts {
+		name := strings.TrimPrefix(h, "*.")
+		if name == "" || strings.ContainsAny(name, "*/:@?# ") {
+			errs = append(errs, fmt.Errorf("link host %q: want a host name or *.domain", h))
 		}
 	}
 	if cfg.TimeScale < 0 {
@@ -244,4 +260,24 @@ func effectivePort(u *url.URL) string {
 		return "80"
 	}
 	return ""
+}
+
+// linkHostAllowed reports whether a link on host may be re-based onto the
+// base URL.
+func (cfg *Config) linkHostAllowed(host string) bool {
+	if len(cfg.LinkHosts) == 0 {
+		return true
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	for _, h := range cfg.LinkHosts {
+		h = strings.ToLower(strings.TrimSuffix(h, "."))
+		if domain, ok := strings.CutPrefix(h, "*"); ok {
+			if strings.HasSuffix(host, domain) && len(host) > len(domain) {
+				return true
+			}
+		} else if host == h {
+			return true
+		}
+	}
+	return false
 }

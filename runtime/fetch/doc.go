@@ -7,9 +7,11 @@
 // # What Get does
 //
 // Get resolves the URL against Config.BaseURL and refuses any other origin
-// (a Link header cannot send credentials elsewhere), waits for its rate-limit
-// bucket and for a free slot under the concurrency cap, then sends the request
-// under a per-attempt timeout that starts only after those waits. It reads the
+// (a Link header cannot send credentials elsewhere; links on other hosts are
+// re-based onto BaseURL only when Config says so) and any scheme but http and
+// https. It waits for its rate-limit bucket and for a free slot under the
+// concurrency cap, then sends the request under a per-attempt timeout that
+// starts only after those waits. It reads the
 // whole body (gzip decoded), checks it is complete and valid JSON, and parses
 // every Link header line.
 //

@@ -802,11 +802,12 @@ func TestConfigValidation(t *testing.T) {
 		BaseURL:   "https://h.example",
 		RateLimit: RateLimitHeaders{Limit: "L", ResetUnit: "minutes"},
 		Buckets:   map[string]int{"x": -1},
+		LinkHosts: []string{"https://x.example.com"},
 	})
 	if err == nil {
 		t.Fatal("New accepted a bad config")
 	}
-	for _, want := range []string{"set together", `unknown reset unit "minutes"`, `bucket "x"`} {
+	for _, want := range []string{"set together", `unknown reset unit "minutes"`, `bucket "x"`, `link host "https://x.example.com"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/tidwall/gjson"
 )
 
 // A hostile server: what a compromised, buggy or impersonated API could send
@@ -120,5 +122,101 @@ func TestTokenEchoedByServerIsRedacted(t *testing.T) {
 				t.Errorf("error %q does not show where the echo was, so the check proves little", err)
 			}
 		})
+	}
+}
+
+// oddLinks are next links a hostile server may send, none of which may be
+// fetched: they are not http(s), or have no host, or carry credentials.
+var oddLinks = []string{
+	"javascript:alert(document.cookie)",
+	"file:///etc/passwd",
+	"file://localhost/etc/passwd",
+	"data:application/json,[]",
+	"ftp://org.example.com/items",
+	"mailto:admin@example.com",
+	"http:///etc/passwd",
+	"https:/items?after=x",
+	"http:items",
+	"https://user:pw@org.example.com/items",
+}
+
+// TestOddLinkSchemesAreRefused: a next link in a Link header or in the body
+// that is not http(s) is refused with an error naming the table and the
+// link, and nothing is requested; with re-basing on, too (13.10).
+func TestOddLinkSchemesAreRefused(t *testing.T) {
+	for _, rebase := range []bool{false, true} {
+		for _, link := range oddLinks {
+			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Link", `<`+link+`>; rel="next"`)
+				writeJSON(w, http.StatusOK, fmt.Sprintf(`{"items":[],"next":%q}`, link))
+			})
+			c := hostileClient(t, srv.URL, func(cfg *Config) { cfg.RebaseForeignLinks = rebase })
+			ctx := context.Background()
+			p, err := c.Get(ctx, "items", "b", srv.URL+"/items")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for where, next := range map[string]string{"Link header": p.Links["next"], "body": gjson.GetBytes(p.Body, "next").String()} {
+				if next == "" {
+					continue // not even parsed as a link
+				}
+				_, err := c.Get(ctx, "items", "b", next)
+				if !errors.Is(err, ErrForeignURL) || errors.Is(err, ErrFatal) {
+					t.Errorf("rebase %v, %s link %q: err = %v, want ErrForeignURL (a table failure)", rebase, where, link, err)
+					continue
+				}
+				if want := "items: GET " + RedactURL(next); !strings.HasPrefix(err.Error(), want) {
+					t.Errorf("error %q does not start with %q", err, want)
+				}
+				if strings.Contains(err.Error(), "pw@") {
+					t.Errorf("error reveals credentials: %v", err)
+				}
+			}
+			if n := srv.hits.Load(); n != 1 {
+				t.Errorf("rebase %v, link %q: server got %d requests, want 1", rebase, link, n)
+			}
+		}
+	}
+}
+
+// TestRebaseOnlyAllowedHosts: re-basing keeps working for http(s) links on
+// other hosts, and LinkHosts narrows it to the hosts named.
+func TestRebaseOnlyAllowedHosts(t *testing.T) {
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, `[]`) })
+	ctx := context.Background()
+	tests := []struct {
+		hosts []string
+		link  string
+		ok    bool
+	}{
+		{nil, "https://acme-admin.example.com/items?after=x", true},
+		{nil, "http://other.example.net/items?after=x", true},
+		{[]string{"acme-admin.example.com"}, "https://ACME-ADMIN.example.com/items?after=x", true},
+		{[]string{"*.example.com"}, "https://acme-admin.example.com:8443/items?after=x", true},
+		{[]string{"*.example.com"}, "https://example.com/items?after=x", false},
+		{[]string{"*.example.com"}, "https://evil-example.com/items?after=x", false},
+		{[]string{"acme-admin.example.com"}, "https://acme.example.net/items?after=x", false},
+		{[]string{"*.example.com"}, "file://acme.example.com/etc/passwd", false},
+	}
+	for _, tt := range tests {
+		c := hostileClient(t, srv.URL, func(cfg *Config) {
+			cfg.RebaseForeignLinks = true
+			cfg.LinkHosts = tt.hosts
+		})
+		before := srv.hits.Load()
+		p, err := c.Get(ctx, "items", "b", tt.link)
+		if !tt.ok {
+			if !errors.Is(err, ErrForeignURL) || srv.hits.Load() != before {
+				t.Errorf("hosts %v, link %s: err = %v, hits %d; want a refusal and no request", tt.hosts, tt.link, err, srv.hits.Load()-before)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("hosts %v, link %s: %v", tt.hosts, tt.link, err)
+			continue
+		}
+		if p.URL != srv.URL+"/items?after=x" {
+			t.Errorf("hosts %v, link %s: fetched %s", tt.hosts, tt.link, p.URL)
+		}
 	}
 }
