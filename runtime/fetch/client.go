@@ -2,7 +2,6 @@ package fetch
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -38,8 +37,9 @@ type Client struct {
 	mu      sync.Mutex
 	buckets map[string]*bucket
 
-	bufs  sync.Pool // *bytes.Buffer, handed out with pages and back on Release
-	gzips sync.Pool // *gzip.Reader
+	bufs   sync.Pool // *bodyBuf, handed out with pages and back on Release
+	gzips  sync.Pool // *gzip.Reader
+	bodies *bodyBudget
 }
 
 // bucket is a rate-limit bucket with its statistics.
@@ -71,6 +71,7 @@ func New(cfg Config) (*Client, error) {
 		gate:    ratelimit.NewGate(cfg.MaxConcurrent),
 		feature: make(map[string]bool, len(cfg.Errors.FeatureDisabled)),
 		buckets: make(map[string]*bucket),
+		bodies:  newBodyBudget(cfg.MaxInFlightBodyBytes),
 	}
 	for _, code := range cfg.Errors.FeatureDisabled {
 		c.feature[code] = true
@@ -145,7 +146,7 @@ type Page struct {
 	// so a caller can show where a sync's time goes.
 	Waited time.Duration
 
-	buf  *bytes.Buffer
+	buf  *bodyBuf
 	pool *sync.Pool
 }
 
@@ -158,7 +159,7 @@ func (p *Page) Release() {
 	buf := p.buf
 	p.buf, p.Body = nil, nil
 	// Very large buffers are dropped rather than kept alive for small pages.
-	if buf.Cap() <= 32<<20 {
+	if cap(buf.b) <= 32<<20 {
 		p.pool.Put(buf)
 	}
 }
@@ -340,7 +341,7 @@ func (c *Client) attempt(ctx context.Context, b *bucket, table, target string, u
 		b.lim.Abort()
 		return c.networkFailure(ctx, table, safe, err)
 	}
-	buf, readErr := c.readBody(resp)
+	buf, readErr := c.readBody(actx, resp)
 	resp.Body.Close()
 
 	now := c.clock.Now()
@@ -376,7 +377,7 @@ func (c *Client) attempt(ctx context.Context, b *bucket, table, target string, u
 			c.bufs.Put(buf)
 		}
 	}()
-	body := buf.Bytes()
+	body := buf.b
 	if c.log.Enabled(ctx, slog.LevelDebug) {
 		c.log.LogAttrs(ctx, slog.LevelDebug, "response",
 			slog.String("table", table), slog.String("url", safe),
@@ -504,55 +505,6 @@ func isTLSFailure(err error) bool {
 		// net/http replaces the RecordHeaderError of a plain HTTP answer
 		// with an unexported error that only its text identifies.
 		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
-}
-
-var errBodyTooLarge = errors.New("body too large")
-
-// readBody reads the whole (decompressed) body into a pooled buffer. The
-// buffer is returned even on error.
-func (c *Client) readBody(resp *http.Response) (*bytes.Buffer, error) {
-	buf, _ := c.bufs.Get().(*bytes.Buffer)
-	if buf == nil {
-		buf = new(bytes.Buffer)
-	}
-	buf.Reset()
-	var r io.Reader = resp.Body
-	gzipped := strings.EqualFold(strings.TrimSpace(resp.Header.Get("Content-Encoding")), "gzip")
-	if gzipped {
-		zr, err := c.gzipReader(resp.Body)
-		if err == io.EOF {
-			return buf, nil // an empty body, compressed or not
-		}
-		if err != nil {
-			return buf, fmt.Errorf("gzip: %w", err)
-		}
-		defer c.gzips.Put(zr)
-		r = zr
-	} else if resp.ContentLength > 0 && resp.ContentLength <= c.cfg.MaxBodyBytes {
-		// ReadFrom wants MinRead bytes free to see the end of the body; a
-		// buffer of exactly the body's length would be doubled for it.
-		buf.Grow(int(resp.ContentLength) + bytes.MinRead)
-	}
-	n, err := buf.ReadFrom(io.LimitReader(r, c.cfg.MaxBodyBytes+1))
-	switch {
-	case err != nil:
-		return buf, err
-	case n > c.cfg.MaxBodyBytes:
-		return buf, fmt.Errorf("%w: more than %d bytes", errBodyTooLarge, c.cfg.MaxBodyBytes)
-	case !gzipped && resp.ContentLength >= 0 && n != resp.ContentLength:
-		return buf, fmt.Errorf("read %d of %d bytes: %w", n, resp.ContentLength, io.ErrUnexpectedEOF)
-	}
-	return buf, nil
-}
-
-func (c *Client) gzipReader(r io.Reader) (*gzip.Reader, error) {
-	if zr, ok := c.gzips.Get().(*gzip.Reader); ok {
-		if err := zr.Reset(r); err != nil {
-			return nil, err
-		}
-		return zr, nil
-	}
-	return gzip.NewReader(r)
 }
 
 // apiError builds the error for a response; kind overrides the class derived

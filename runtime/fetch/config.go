@@ -58,8 +58,16 @@ type Config struct {
 	// retries. Defaults 500ms and 30s.
 	RetryBase time.Duration
 	RetryMax  time.Duration
-	// MaxBodyBytes bounds a decoded body. Default 256 MiB.
+	// MaxBodyBytes bounds one body, decompressed. A larger body (a gzip bomb)
+	// is refused with ErrInvalidBody, not retried, as soon as it is seen to
+	// be larger, having buffered no more than this. Default 64 MiB, many
+	// times a page of a few thousand records.
 	MaxBodyBytes int64
+	// MaxInFlightBodyBytes bounds the buffers of all bodies being read at
+	// once, over every request in flight: a read that would pass it waits
+	// until others end. Pages already returned do not count. At least
+	// MaxBodyBytes; default the larger of 256 MiB and MaxBodyBytes.
+	MaxInFlightBodyBytes int64
 	// RebaseForeignLinks makes Get re-base an http or https URL on another
 	// host onto BaseURL (keeping its path and query) instead of refusing it,
 	// for APIs whose links name a different canonical host of the same
@@ -171,7 +179,13 @@ func (cfg *Config) normalize() error {
 	}
 	cfg.RetryMax = max(cfg.RetryMax, cfg.RetryBase)
 	if cfg.MaxBodyBytes <= 0 {
-		cfg.MaxBodyBytes = 256 << 20
+		cfg.MaxBodyBytes = 64 << 20
+	}
+	switch {
+	case cfg.MaxInFlightBodyBytes <= 0:
+		cfg.MaxInFlightBodyBytes = max(256<<20, cfg.MaxBodyBytes)
+	case cfg.MaxInFlightBodyBytes < cfg.MaxBodyBytes:
+		errs = append(errs, fmt.Errorf("max in-flight body bytes %d is less than max body bytes %d", cfg.MaxInFlightBodyBytes, cfg.MaxBodyBytes))
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

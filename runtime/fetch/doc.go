@@ -11,9 +11,10 @@
 // re-based onto BaseURL only when Config says so) and any scheme but http and
 // https. It waits for its rate-limit bucket and for a free slot under the
 // concurrency cap, then sends the request under a per-attempt timeout that
-// starts only after those waits. It reads the
-// whole body (gzip decoded), checks it is complete and valid JSON, and parses
-// every Link header line.
+// starts only after those waits. It reads the whole body (gzip decoded, at
+// most MaxBodyBytes, within MaxInFlightBodyBytes shared by every request in
+// flight), checks it is complete and valid JSON, and parses every Link
+// header line.
 //
 // Failures are retried with jittered exponential backoff when another try can
 // help: 5xx, network errors, truncated or unparsable bodies. 400, 401, 403 and

@@ -899,7 +899,7 @@ func TestBodyBufferFitsTheBody(t *testing.T) {
 	if string(p.Body) != body {
 		t.Fatalf("body of %d bytes, want %d", len(p.Body), len(body))
 	}
-	if got := p.buf.Cap(); got > len(body)+len(body)/4 {
+	if got := cap(p.buf.b); got > len(body)+len(body)/4 {
 		t.Errorf("buffer of %d bytes for a body of %d", got, len(body))
 	}
 }
