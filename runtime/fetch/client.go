@@ -37,6 +37,10 @@ type Client struct {
 	mu      sync.Mutex
 	buckets map[string]*bucket
 
+	dateMu     sync.Mutex
+	dateKnown  bool
+	dateOffset time.Duration // server clock minus ours, from the latest Date
+
 	bufs   sync.Pool // *bodyBuf, handed out with pages and back on Release
 	gzips  sync.Pool // *gzip.Reader
 	bodies *bodyBudget
@@ -341,6 +345,7 @@ func (c *Client) attempt(ctx context.Context, b *bucket, table, target string, u
 		b.lim.Abort()
 		return c.networkFailure(ctx, table, safe, err)
 	}
+	c.noteDate(resp.Header)
 	buf, readErr := c.readBody(actx, resp)
 	resp.Body.Close()
 
@@ -455,6 +460,35 @@ func (c *Client) attempt(ctx context.Context, b *bucket, table, target string, u
 		}
 	}
 	return result{err: c.apiError(table, safe, resp, body, nil)}
+}
+
+// noteDate records the server's clock from a response's Date header, read
+// as the response arrives; an absent or unparsable Date changes nothing.
+func (c *Client) noteDate(h http.Header) {
+	date, err := http.ParseTime(h.Get("Date"))
+	if err != nil {
+		return
+	}
+	offset := date.Sub(c.clock.Now())
+	c.dateMu.Lock()
+	c.dateOffset, c.dateKnown = offset, true
+	c.dateMu.Unlock()
+}
+
+// ServerNow estimates the server's current time: our clock plus the
+// difference the Date header of the latest response showed. Date has
+// whole seconds and is written before the response travels, so the
+// estimate trails the server by up to a second plus the network delay,
+// never leads it. ok is false until a response with a valid Date arrived.
+// Safe for concurrent use.
+func (c *Client) ServerNow() (now time.Time, ok bool) {
+	c.dateMu.Lock()
+	offset, known := c.dateOffset, c.dateKnown
+	c.dateMu.Unlock()
+	if !known {
+		return time.Time{}, false
+	}
+	return c.clock.Now().Add(offset), true
 }
 
 // isRetryableStatus reports statuses worth another try: the server or
