@@ -328,14 +328,10 @@ func (c *Client) attempt(ctx context.Context, b *bucket, table, target string, u
 		}
 		// An invalid value would fail every attempt alike, and Go's error
 		// for it would be taken for a network failure and retried.
-		for name, values := range req.Header {
-			for _, v := range values {
-				if !validHeaderValue(v) {
-					c.gate.Release(false)
-					b.lim.Abort()
-					return result{err: fatal(requestError(table, safe, fmt.Errorf("authenticate: header %s: not a valid header value (a line break or another control character)", name)))}
-				}
-			}
+		if name, ok := invalidHeader(req.Header); !ok {
+			c.gate.Release(false)
+			b.lim.Abort()
+			return result{err: fatal(requestError(table, safe, fmt.Errorf("authenticate: header %s: not a valid header value (a line break or another control character)", name)))}
 		}
 	}
 	b.add(func(s *BucketStats) { s.Requests++ })
@@ -489,6 +485,19 @@ func (c *Client) ServerNow() (now time.Time, ok bool) {
 		return time.Time{}, false
 	}
 	return c.clock.Now().Add(offset), true
+}
+
+// invalidHeader returns the name of a header whose value cannot be sent,
+// and false, if there is one.
+func invalidHeader(h http.Header) (string, bool) {
+	for name, values := range h {
+		for _, v := range values {
+			if !validHeaderValue(v) {
+				return name, false
+			}
+		}
+	}
+	return "", true
 }
 
 // isRetryableStatus reports statuses worth another try: the server or

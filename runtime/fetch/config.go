@@ -27,6 +27,9 @@ type Config struct {
 	// body. Waits for rate limits, backoff and a free slot happen outside it,
 	// so it never cuts them short. Default 60s.
 	Timeout time.Duration
+	// ProbeTimeout bounds Probe as a whole: connecting, TLS and the
+	// response. Default 5s.
+	ProbeTimeout time.Duration
 	// MaxRetries is how often one Get retries after a 5xx, a network error
 	// or a truncated or unparsable body. Default 4; negative means never.
 	MaxRetries int
@@ -165,6 +168,9 @@ func (cfg *Config) normalize() error {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 60 * time.Second
+	}
+	if cfg.ProbeTimeout <= 0 {
+		cfg.ProbeTimeout = 5 * time.Second
 	}
 	cfg.MaxRetries = defaultCount(cfg.MaxRetries, 4)
 	cfg.MaxRateLimitWaits = defaultCount(cfg.MaxRateLimitWaits, 10)
