@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"maps"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -92,6 +93,9 @@ func (c *Client) httpClient(given *http.Client) *http.Client {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		// Keep a connection per concurrent request instead of reopening them.
 		tr.MaxIdleConnsPerHost = c.cfg.MaxConcurrent
+		// A host that does not answer fails each attempt in this time, not
+		// in the attempt's whole timeout.
+		tr.DialContext = (&net.Dialer{Timeout: c.cfg.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
 		hc.Transport = tr
 	}
 	next := hc.CheckRedirect
@@ -171,10 +175,11 @@ func (p *Page) Release() {
 type retryKind int
 
 const (
-	final       retryKind = iota // res.err is the answer
-	transient                    // 5xx, network, body: backoff, counts against MaxRetries
-	rateLimited                  // 429: counts against MaxRateLimitWaits
-	challenged                   // the authenticator asked for one more try
+	final        retryKind = iota // res.err is the answer
+	transient                     // 5xx, network, body: backoff, counts against MaxRetries
+	noConnection                  // could not connect: backoff, counts against MaxConnectRetries
+	rateLimited                   // 429: counts against MaxRateLimitWaits
+	challenged                    // the authenticator asked for one more try
 )
 
 type result struct {
@@ -196,7 +201,7 @@ func (c *Client) Get(ctx context.Context, table, bucket, rawURL string) (*Page, 
 	}
 	safe := c.safeURL(target)
 	b := c.bucket(bucket)
-	var failures, limits int
+	var failures, connFailures, limits int
 	var waited time.Duration
 	didChallenge := false
 	for {
@@ -220,6 +225,12 @@ func (c *Client) Get(ctx context.Context, table, bucket, rawURL string) (*Page, 
 				return nil, res.err
 			}
 			wait = max(c.backoff(failures), res.wait)
+		case noConnection:
+			connFailures++
+			if connFailures > c.cfg.MaxConnectRetries {
+				return nil, res.err
+			}
+			wait = c.backoff(connFailures)
 		case rateLimited:
 			limits++
 			if limits > c.cfg.MaxRateLimitWaits {
@@ -234,7 +245,7 @@ func (c *Client) Get(ctx context.Context, table, bucket, rawURL string) (*Page, 
 		}
 		c.log.LogAttrs(ctx, level, "retrying request",
 			slog.String("table", table), slog.String("url", safe),
-			slog.Int("failures", failures), slog.Int("rate_limited", limits),
+			slog.Int("failures", failures+connFailures), slog.Int("rate_limited", limits),
 			slog.Duration("wait", wait), slog.String("err", res.err.Error()))
 		if wait > 0 {
 			start := c.clock.Now()
@@ -529,8 +540,18 @@ func (c *Client) networkFailure(ctx context.Context, table, safe string, err err
 		return result{err: fatal(requestError(table, safe, err))}
 	case errors.Is(err, ErrForeignURL): // a redirect elsewhere
 		return result{err: requestError(table, safe, err)}
+	case isConnectFailure(err):
+		return result{kind: noConnection, err: requestError(table, safe, err)}
 	}
 	return result{kind: transient, err: requestError(table, safe, err)}
+}
+
+// isConnectFailure reports failures to open a connection at all (refused,
+// no such host, unreachable, connect timeout): the origin is gone or
+// wrong, which a few quick retries tell as well as many slow ones.
+func isConnectFailure(err error) bool {
+	var opErr *net.OpError
+	return errors.As(err, &opErr) && (opErr.Op == "dial" || opErr.Op == "proxyconnect")
 }
 
 // isTLSFailure reports TLS errors that no other request to the same origin

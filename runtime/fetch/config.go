@@ -33,6 +33,14 @@ type Config struct {
 	// MaxRetries is how often one Get retries after a 5xx, a network error
 	// or a truncated or unparsable body. Default 4; negative means never.
 	MaxRetries int
+	// MaxConnectRetries is how often one Get retries when it cannot connect
+	// at all (refused, no such host, connect timeout), with the first
+	// backoff steps only (about 1.5 s in all by default): an origin that is
+	// gone fails each table in seconds. Default 2; negative means never.
+	MaxConnectRetries int
+	// ConnectTimeout bounds opening a connection, when HTTPClient is not
+	// set. Default 10s.
+	ConnectTimeout time.Duration
 	// MaxRateLimitWaits is how many 429 responses one Get waits out before
 	// it returns ErrRateLimited. Default 10; negative means none.
 	MaxRateLimitWaits int
@@ -173,6 +181,10 @@ func (cfg *Config) normalize() error {
 		cfg.ProbeTimeout = 5 * time.Second
 	}
 	cfg.MaxRetries = defaultCount(cfg.MaxRetries, 4)
+	cfg.MaxConnectRetries = defaultCount(cfg.MaxConnectRetries, 2)
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
 	cfg.MaxRateLimitWaits = defaultCount(cfg.MaxRateLimitWaits, 10)
 	if cfg.MaxConcurrent <= 0 {
 		cfg.MaxConcurrent = 8

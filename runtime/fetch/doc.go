@@ -17,7 +17,8 @@
 // header line.
 //
 // Failures are retried with jittered exponential backoff when another try can
-// help: 5xx, network errors, truncated or unparsable bodies. 400, 401, 403 and
+// help: 5xx, network errors, truncated or unparsable bodies; a connection
+// that cannot be opened at all, only twice and quickly. 400, 401, 403 and
 // 404 are returned at once as *APIError, classified by sentinels
 // (ErrUnauthorized, ErrForbidden, ErrFeatureDisabled, ...). What no request
 // could survive (New's configuration errors, an untrusted TLS certificate,
