@@ -339,7 +339,7 @@ func (c *Client) attempt(ctx context.Context, b *bucket, table, target string, u
 		}
 		// An invalid value would fail every attempt alike, and Go's error
 		// for it would be taken for a network failure and retried.
-		if name, ok := invalidHeader(req.Header); !ok {
+		if name := invalidHeader(req.Header); name != "" {
 			c.gate.Release(false)
 			b.lim.Abort()
 			return result{err: fatal(requestError(table, safe, fmt.Errorf("authenticate: header %s: not a valid header value (a line break or another control character)", name)))}
@@ -499,16 +499,16 @@ func (c *Client) ServerNow() (now time.Time, ok bool) {
 }
 
 // invalidHeader returns the name of a header whose value cannot be sent,
-// and false, if there is one.
-func invalidHeader(h http.Header) (string, bool) {
+// or "" if there is none.
+func invalidHeader(h http.Header) string {
 	for name, values := range h {
 		for _, v := range values {
 			if !validHeaderValue(v) {
-				return name, false
+				return name
 			}
 		}
 	}
-	return "", true
+	return ""
 }
 
 // isRetryableStatus reports statuses worth another try: the server or

@@ -41,7 +41,7 @@ func (c *Client) Probe(ctx context.Context, path string) error {
 		if err := c.cfg.Auth.Authenticate(req); err != nil {
 			return c.redactErr(requestError("", safe, fmt.Errorf("authenticate: %w", err)))
 		}
-		if name, ok := invalidHeader(req.Header); !ok {
+		if name := invalidHeader(req.Header); name != "" {
 			return fatal(requestError("", safe, fmt.Errorf("authenticate: header %s: not a valid header value (a line break or another control character)", name)))
 		}
 	}

@@ -88,6 +88,15 @@ func TestProbe(t *testing.T) {
 		}
 	})
 
+	t.Run("token not a header value", func(t *testing.T) {
+		srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {})
+		c := newClient(t, srv.URL, func(cfg *Config) { cfg.Auth = &funcAuth{value: "SSWS secretTok\r\n"} })
+		err := c.Probe(ctx, "/api/me")
+		if !errors.Is(err, ErrFatal) || strings.Contains(err.Error(), "secret") || srv.hits.Load() != 0 {
+			t.Errorf("err = %v, server hits %d; want ErrFatal, no secret, no request", err, srv.hits.Load())
+		}
+	})
+
 	t.Run("untrusted certificate", func(t *testing.T) {
 		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 		srv.Config.ErrorLog = discardLog()
