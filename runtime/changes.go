@@ -19,8 +19,9 @@ import (
 //
 // Such a table reads every parent on its first sync and whenever its full
 // pass is due (Deletes.Every). In between it reads the events its feed
-// published in the window [cursor - lookback, sync start), oldest first, and
-// applies each event of the types it lists:
+// published in the window [cursor - lookback, run start), oldest first, and
+// applies each event of the types it lists. The window is on the server's
+// clock (ServerClock), never the local one alone:
 //
 //   - relist: the parent the event names is listed again and its rows
 //     replaced, as a full pass does;
@@ -66,10 +67,24 @@ func (r *tableRun) syncChanges(ctx context.Context) (done bool, err error) {
 	case st.LastFullImport.IsZero() || r.fullPassDue():
 		return false, nil
 	default:
+		// The window is on the server's clock: its end is the run's start
+		// there, its start the end of the last window or the last full
+		// pass's start there (the local one for state saved before that).
+		full := st.LastFullImportServer
+		if full.IsZero() {
+			full = st.LastFullImport
+		}
+		since := maxString(st.ChangesCursor, formatCursor(full))
+		until = formatCursor(r.serverStart)
+		if since > until {
+			// Saved by a client whose clock ran ahead of the server's: no
+			// window fits, and a full pass starts afresh on the server's clock.
+			r.e.Logger.Warn("change feed window starts after the server's time, reading every parent instead",
+				"table", r.t.Name, "since", since, "until", until)
+			return false, nil
+		}
 		r.report.Mode = "incremental"
 		synced = r.started
-		until = formatCursor(r.started)
-		since := maxString(st.ChangesCursor, formatCursor(st.LastFullImport))
 		next = changesURL(feed, ch, shiftCursor(since, -feed.Lookback), until)
 	}
 	c := newChangeRun(r, feed, ch)

@@ -212,6 +212,8 @@ type petHarness struct {
 	db  *memory.DB
 	eng *runtime.Engine
 	now time.Time
+	// skew is how far the server's clock is from now.
+	skew time.Duration
 }
 
 func newPetHarness(t *testing.T, api *petAPI) *petHarness {
@@ -232,7 +234,8 @@ func newPetHarness(t *testing.T, api *petAPI) *petHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.eng = &runtime.Engine{Registry: petRegistry, Fetcher: client, Dest: h.db, Now: func() time.Time { return h.now }, BatchRows: 1}
+	server := serverAt{client, func() time.Time { return h.now.Add(h.skew) }}
+	h.eng = &runtime.Engine{Registry: petRegistry, Fetcher: server, Dest: h.db, Now: func() time.Time { return h.now }, BatchRows: 1}
 	return h
 }
 
@@ -257,8 +260,11 @@ func (h *petHarness) live(table string) []string {
 }
 
 // churnPets changes the org between t0 and t0+1h and logs every change.
-func churnPets(api *petAPI) {
-	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+func churnPets(api *petAPI) { churnPetsAt(api, t0) }
+
+// churnPetsAt is churnPets with the server's clock at base.
+func churnPetsAt(api *petAPI, base time.Time) {
+	at := func(m int) time.Time { return base.Add(time.Duration(m) * time.Minute) }
 	api.change(at(10), "pet.add", "o1", "p5", "Ace")
 	api.change(at(11), "pet.remove", "o1", "p2", "")
 	api.change(at(12), "pet.update", "o2", "p3", "Kitty")
@@ -431,5 +437,65 @@ func TestChangesFeedRefused(t *testing.T) {
 		if got := h.live("pets"); !slices.Equal(got, want) {
 			t.Errorf("%d: pets after the fallback %q, want %q", code, got, want)
 		}
+	}
+}
+
+// TestServerClockWindows: the windows sent to the server follow its clock,
+// here a year behind the local one: the feed's since and until, and a
+// polling table's start.
+func TestServerClockWindows(t *testing.T) {
+	const year = 365 * 24 * time.Hour
+	h := newPetHarness(t, nil)
+	h.skew = -year
+	h.sync()
+	h.api.takeRequests()
+	churnPetsAt(h.api, t0.Add(-year))
+	h.now = t0.Add(time.Hour)
+	sum := h.sync()
+	if r := report(sum, "pets"); r.Mode != "incremental" || r.Status != runtime.StatusOK {
+		t.Fatalf("pets: %+v", r)
+	}
+	var feed []string
+	for _, u := range h.api.takeRequests() {
+		if strings.HasPrefix(u, "/feed?") {
+			feed = append(feed, u)
+		}
+	}
+	// The last full pass started at t0 on the local clock, t0 - 1y on the server's.
+	window := "&from=2025-01-15T11%3A55%3A00.000Z&to=2025-01-15T13%3A00%3A00.000Z"
+	if len(feed) == 0 || !strings.HasSuffix(feed[0], window) {
+		t.Errorf("feed window on the server's clock: got %q, want a window ending %q", feed, window)
+	}
+	want := []string{"[o1 p1 Rex again]", "[o1 p5 Ace]", "[o2 p3 Kitty]", "[o3 p6 Neo]"}
+	if got := h.live("pets"); !slices.Equal(got, want) {
+		t.Errorf("live pets after the changes:\n got %q\nwant %q", got, want)
+	}
+	st, _ := h.db.State(context.Background())
+	if s := st["pets"]; s.ChangesCursor != "2025-01-15T13:00:00.000Z" || !s.LastFullImport.Equal(t0) {
+		t.Errorf("pets state = %+v", s)
+	}
+
+	// A window saved on a clock ahead of the server's (a sync before the
+	// server's clock was known) fits no window: the full pass starts afresh.
+	h = newPetHarness(t, nil)
+	h.sync()
+	h.skew = -year
+	h.now = t0.Add(time.Hour)
+	if r := report(h.sync(), "pets"); r.Mode != "full" || r.Status != runtime.StatusOK {
+		t.Errorf("a saved window after the server's time: pets %+v, want a full pass", r)
+	}
+	st, _ = h.db.State(context.Background())
+	if s := st["pets"]; !s.LastFullImportServer.Equal(t0.Add(time.Hour-year)) || s.ChangesCursor != "" {
+		t.Errorf("after the full pass: %+v", s)
+	}
+
+	p := newHarness(t)
+	p.skew = -year
+	p.eng.Select = func(n string) bool { return n == "events" }
+	if _, err := p.sync(); err != nil {
+		t.Fatal(err)
+	}
+	if reqs := p.api.takeRequests(); len(reqs) == 0 || reqs[0] != "/events?since=2025-01-14T12%3A00%3A00.000Z" {
+		t.Errorf("a polling table's start on the server's clock: got %q, want /events?since=2025-01-14T12%%3A00%%3A00.000Z first", reqs)
 	}
 }

@@ -21,13 +21,24 @@ type Fetcher interface {
 	Get(ctx context.Context, table, bucket, url string) (*fetch.Page, error)
 }
 
+// ServerClock is a Fetcher that knows the server's clock (*fetch.Client
+// estimates it from the Date header of its latest response); ok is false
+// while it does not. Every time window the engine sends to the server
+// follows that clock when it is known, so a client whose clock is off never
+// asks for a window the server finds in its future or skips events.
+type ServerClock interface {
+	ServerNow() (time.Time, bool)
+}
+
 // Engine syncs the tables of a registry into a destination.
 type Engine struct {
 	Registry *Registry
 	Fetcher  Fetcher
 	Dest     Destination
-	// Now is the clock of sync times and cursors; time.Now when nil. Tests fix
-	// it so that output tables can be compared with golden files.
+	// Now is the clock of sync times (_fivetran_synced) and of re-import
+	// periods; time.Now when nil. Tests fix it so that output tables can be
+	// compared with golden files. Windows sent to the server follow the
+	// server's clock instead when the Fetcher knows it (ServerClock).
 	Now func() time.Time
 	// Select limits the sync to some tables (top-level and fan-out names);
 	// nil syncs all. Children follow their parent.
@@ -234,12 +245,24 @@ type tableRun struct {
 	ctx        context.Context
 	// slab holds the values of the rows collected (see collect).
 	slab []any
+	// serverStart is the server's time when the run started (a resumed run
+	// keeps its first start, Pending.ServerStart): the end of a change
+	// feed's window and what a completed full pass guarantees.
+	serverStart time.Time
 }
 
 func (r *tableRun) sync(ctx context.Context) TableReport {
 	begin := time.Now()
 	r.report = TableReport{Table: r.t.Name, Status: StatusRunning, Rows: map[string]int64{}}
 	r.ctx = ctx
+	r.serverStart = r.e.serverNow()
+	if p := r.state.Pending; p != nil {
+		// State saved before Pending had ServerStart only has the local start.
+		r.serverStart = p.ServerStart
+		if r.serverStart.IsZero() {
+			r.serverStart = p.Synced
+		}
+	}
 	var err error
 	if r.t.FanOut != nil {
 		err = r.syncFanOut(ctx)
@@ -322,7 +345,7 @@ func (r *tableRun) plan() plan {
 		if st.Cursor != "" {
 			pl.url = st.Cursor
 		} else {
-			start := r.e.Now().UTC().Add(-in.StartLookback)
+			start := r.e.serverNow().Add(-in.StartLookback)
 			pl.url = listURL(t.Request, in.StartParam, formatCursor(start))
 		}
 	default:
@@ -358,6 +381,28 @@ func (r *tableRun) fullPassDue() bool {
 		every = o
 	}
 	return r.state.LastFullImport.IsZero() || !r.e.Now().Before(r.state.LastFullImport.Add(every))
+}
+
+// serverNow is the server's time when the Fetcher knows it, else the
+// engine's clock. The Date header it comes from has whole seconds, so finer
+// digits are dropped: the estimate is then never ahead of the server.
+func (e *Engine) serverNow() time.Time {
+	if c, ok := e.Fetcher.(ServerClock); ok {
+		if t, ok := c.ServerNow(); ok {
+			return t.UTC().Truncate(time.Second)
+		}
+	}
+	return e.Now().UTC()
+}
+
+// fullPassDone records in final that a full pass that started at synced
+// (the local clock, which stamps rows) is complete. A change feed read
+// after it starts at the pass's start on the server's clock; an older feed
+// cursor no longer matters.
+func (r *tableRun) fullPassDone(final *TableState, synced time.Time) {
+	final.LastFullImport = synced
+	final.LastFullImportServer = r.serverStart
+	final.ChangesCursor = ""
 }
 
 // firstRun reports whether the table has never been read before: its first
@@ -438,7 +483,7 @@ func (r *tableRun) syncList(ctx context.Context) error {
 		final.Cursor = maxString(r.state.Cursor, maxCursor)
 	}
 	if pl.full {
-		final.LastFullImport = pl.synced
+		r.fullPassDone(&final, pl.synced)
 		if t.Deletes.Kind == DeletesFullReimport {
 			r.batch.Sweep = &Sweep{Before: pl.synced, FanOut: r.fanOutsOf(t)}
 			r.report.Deleted = true
@@ -642,7 +687,7 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 		final.ParentCursor = maxString(st.ParentCursor, maxParent)
 	}
 	if full {
-		final.LastFullImport = synced
+		r.fullPassDone(&final, synced)
 		if t.Deletes.Kind == DeletesFullReimport {
 			r.batch.Sweep = &Sweep{Before: synced, FanOut: r.fanOutsOf(t)}
 			r.report.Deleted = true
@@ -963,6 +1008,13 @@ func (r *tableRun) commit() error {
 		return err
 	}
 	b := r.batch
+	if p := b.State.Pending; p != nil && p.ServerStart.IsZero() {
+		// Every resume point carries the run's start on the server's clock,
+		// so a resumed run keeps the bounds of the run it continues.
+		cp := *p
+		cp.ServerStart = r.serverStart
+		b.State.Pending = &cp
+	}
 	r.state = b.State
 	done := make(chan error, 1)
 	r.committing = done

@@ -260,14 +260,25 @@ func (a *api) takeRequests() []string {
 }
 
 type harness struct {
-	t    *testing.T
-	api  *api
-	srv  *httptest.Server
-	db   *memory.DB
-	now  time.Time
+	t   *testing.T
+	api *api
+	srv *httptest.Server
+	db  *memory.DB
+	now time.Time
+	// skew is how far the server's clock is from now.
+	skew time.Duration
 	eng  *runtime.Engine
 	logs []string
 }
+
+// serverAt gives a Fetcher the fake server's clock (runtime.ServerClock),
+// so that tests do not depend on the Date headers of the real one.
+type serverAt struct {
+	runtime.Fetcher
+	now func() time.Time
+}
+
+func (f serverAt) ServerNow() (time.Time, bool) { return f.now(), true }
 
 var t0 = time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
 
@@ -287,7 +298,8 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.eng = &runtime.Engine{Registry: registry, Fetcher: client, Dest: h.db, Now: func() time.Time { return h.now }, BatchRows: 1}
+	server := serverAt{client, func() time.Time { return h.now.Add(h.skew) }}
+	h.eng = &runtime.Engine{Registry: registry, Fetcher: server, Dest: h.db, Now: func() time.Time { return h.now }, BatchRows: 1}
 	return h
 }
 
