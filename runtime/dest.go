@@ -102,9 +102,12 @@ type Sweep struct {
 // TableState is what a table remembers between syncs.
 type TableState struct {
 	// Cursor is the incremental cursor: the highest cursor field value of the
-	// last complete listing, or the next URL of a polling endpoint.
+	// last complete listing, a timestamp no later than the listing's start on
+	// the server's clock (see Pending.ServerStart), or the next URL of a
+	// polling endpoint.
 	Cursor string `json:"cursor,omitempty"`
-	// ParentCursor is the changed_since cursor of a fan-out table.
+	// ParentCursor is the changed_since cursor of a fan-out table, bounded
+	// like Cursor.
 	ParentCursor string `json:"parent_cursor,omitempty"`
 	// ChangesCursor is the end of the last complete read of a change feed:
 	// its events published before it are applied (Table.FanOut.Changes).
@@ -126,8 +129,11 @@ type Pending struct {
 	// Synced is the run's start; resumed pages keep it so that replacements
 	// and the final sweep still see the pages written before the interruption.
 	Synced time.Time `json:"synced"`
-	// ServerStart is the run's start on the server's clock (see
-	// TableState.LastFullImportServer); zero in state saved before it existed.
+	// ServerStart is the run's start on the server's clock: the latest
+	// cursor the run may claim when it completes, however long after it
+	// resumes, and the full pass's start for a change feed (see
+	// TableState.LastFullImportServer). Zero in state saved before it
+	// existed: Synced stands in.
 	ServerStart time.Time `json:"server_start,omitzero"`
 	// Full marks a full import, which ends with a delete sweep.
 	Full bool `json:"full,omitempty"`

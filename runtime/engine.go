@@ -405,6 +405,21 @@ func (r *tableRun) fullPassDone(final *TableState, synced time.Time) {
 	final.ChangesCursor = ""
 }
 
+// claim is the cursor a completed run saves, given the table's cursor
+// before it and the highest cursor value the run saw: that value, but for a
+// timestamp no later than the run's start on the server's clock. A run is
+// not a snapshot: a record on a page read early may change after its page
+// was read while later pages show newer values, the more so across an
+// interruption, and the next run's filter must still reach that change.
+// What changed after the start is read again next time, which upserts make
+// harmless. The cursor never moves back.
+func (r *tableRun) claim(prev, seen string) string {
+	if _, ok := ParseTimestamp(seen); ok && !r.serverStart.IsZero() {
+		seen = min(seen, formatCursor(r.serverStart))
+	}
+	return maxString(prev, seen)
+}
+
 // firstRun reports whether the table has never been read before: its first
 // import can then be appended without merging, since no earlier row exists
 // (Batch.Append).
@@ -480,7 +495,7 @@ func (r *tableRun) syncList(ctx context.Context) error {
 	final := r.state
 	final.Pending = nil
 	if maxCursor != "" {
-		final.Cursor = maxString(r.state.Cursor, maxCursor)
+		final.Cursor = r.claim(r.state.Cursor, maxCursor)
 	}
 	if pl.full {
 		r.fullPassDone(&final, pl.synced)
@@ -684,7 +699,7 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 	final := st
 	final.Pending = nil
 	if maxParent != "" {
-		final.ParentCursor = maxString(st.ParentCursor, maxParent)
+		final.ParentCursor = r.claim(st.ParentCursor, maxParent)
 	}
 	if full {
 		r.fullPassDone(&final, synced)
