@@ -254,27 +254,10 @@ func (c *changeRun) skip(ev gjson.Result) {
 }
 
 // upsert runs the extractor on a record made from an event and adds its rows
-// to the batch, unless the table's row would have a NULL key, which no
-// destination accepts.
+// to the batch, unless a row would have a NULL key, which no destination
+// accepts: the event then lacks a field its action needs.
 func (c *changeRun) upsert(rec, parent gjson.Result) bool {
-	r := c.r
-	type emitted struct {
-		t   *Table
-		row Row
-	}
-	var rows []emitted
-	r.t.Extract(rec, parent, NewEmitter(SinkFunc(func(t *Table, row Row) {
-		rows = append(rows, emitted{t, row})
-	})))
-	for _, e := range rows {
-		if e.t == r.t && slices.Contains(r.keyValues(r.t, e.row.AppendValues(nil)), nil) {
-			return false
-		}
-	}
-	for _, e := range rows {
-		r.collect(e.t, e.row)
-	}
-	return true
+	return c.r.extract(rec, parent, c.r.t) == ""
 }
 
 // rowKey is the primary key of the row the extractor makes of a record.
@@ -396,7 +379,7 @@ func (c *changeRun) fetch(ctx context.Context, reqs []fetchReq, here *Pending) e
 			case err != nil:
 				return err
 			default:
-				EachRecord(page.Body, "", func(v gjson.Result) { r.t.Extract(v, q.parent, r.em) })
+				EachRecord(page.Body, "", func(v gjson.Result) { r.record(v, q.parent, r.t, page.URL) })
 			}
 			if r.full() {
 				r.batch.State = r.state

@@ -86,6 +86,21 @@ type TableReport struct {
 	Reason   string
 	Err      error
 	Duration time.Duration
+	// BadRecords counts the records skipped because no row can be made of
+	// them: not a JSON object, or a NULL primary key value in the table's
+	// row or a child's. The table's other rows land and its Status stays
+	// ok, but Summary.Partial reports the sync incomplete.
+	BadRecords int64
+	// BadRecordSamples describe the first bad records (at most 5).
+	BadRecordSamples []BadRecord
+}
+
+// BadRecord is where a bad record was found and why it was skipped.
+type BadRecord struct {
+	// URL is the page the record came from, without secrets (fetch.RedactURL).
+	URL string
+	// Reason says what is wrong, e.g. "users.id is null".
+	Reason string
 }
 
 // Summary is the outcome of a sync.
@@ -94,10 +109,11 @@ type Summary struct {
 	Tables  []TableReport
 }
 
-// Partial reports whether some table was skipped or failed.
+// Partial reports whether some table was skipped or failed, or skipped bad
+// records.
 func (s *Summary) Partial() bool {
 	for _, t := range s.Tables {
-		if t.Status != StatusOK {
+		if t.Status != StatusOK || t.BadRecords > 0 {
 			return true
 		}
 	}
@@ -232,7 +248,11 @@ type tableRun struct {
 	started time.Time
 
 	report TableReport
+	// em's rows wait in staged until their record is known good: records
+	// are extracted through extract, never by calling Extract with em.
 	em     *Emitter
+	staged []stagedRow
+	badWhy string // why the record being extracted is bad, if it is
 	batch  *Batch
 	rows   int
 	held   int              // RowBytes of the batch's rows
@@ -243,7 +263,7 @@ type tableRun struct {
 	// runs under ctx, the table's context.
 	committing chan error
 	ctx        context.Context
-	// slab holds the values of the rows collected (see collect).
+	// slab holds the values of the rows extracted (see values).
 	slab []any
 	// serverStart is the server's time when the run started (a resumed run
 	// keeps its first start, Pending.ServerStart): the end of a change
@@ -461,7 +481,7 @@ func (r *tableRun) syncList(ctx context.Context) error {
 		}
 		r.report.Waited += page.Waited
 		r.report.Pages++
-		n, pageMax := r.extractPage(page.Body, gjson.Result{}, t)
+		n, pageMax := r.extractPage(page, gjson.Result{}, t)
 		maxCursor = maxString(maxCursor, pageMax)
 		next := nextURL(t.Pagination, page)
 		page.Release() // the rows hold copies, not the page's buffer
@@ -849,7 +869,7 @@ func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here 
 		}
 		if p.page != nil {
 			r.report.Pages++
-			r.extractPage(p.page.Body, parents[p.parent], t)
+			r.extractPage(p.page, parents[p.parent], t)
 			p.page.Release()
 		}
 		if r.full() {
@@ -914,7 +934,7 @@ func (r *tableRun) newBatch(synced time.Time) {
 	r.batch = &Batch{Table: r.t, Synced: synced, Rows: map[*Table]*RowSet{}, Replace: map[*Table][][]any{}, Append: r.append}
 	r.rows, r.held = 0, 0
 	if r.em == nil {
-		r.em = NewEmitter(SinkFunc(r.collect))
+		r.em = NewEmitter(SinkFunc(r.stage))
 	}
 }
 
@@ -924,14 +944,90 @@ func (r *tableRun) full() bool {
 	return r.rows >= r.e.BatchRows || r.held >= r.e.BatchBytes
 }
 
-// collect is the emitter's sink: it copies each row's values into the batch
-// and notes the parents whose children it replaces.
-func (r *tableRun) collect(t *Table, row Row) {
-	rs := r.batch.Rows[t]
-	if rs == nil {
-		rs = &RowSet{}
-		r.batch.Rows[t] = rs
+// stagedRow is a row of the record being extracted (see extract).
+type stagedRow struct {
+	t    *Table
+	vals []any
+	dyn  []Field
+}
+
+// maxBadSamples is how many bad records a table report describes.
+const maxBadSamples = 5
+
+// record extracts one record of t into the batch. A bad record, one no row
+// can be made of, is skipped and counted with the page it came from
+// (TableReport.BadRecords), so that the rest of the table lands. It reports
+// whether the record was good.
+func (r *tableRun) record(v, parent gjson.Result, t *Table, pageURL string) bool {
+	why := r.extract(v, parent, t)
+	if why == "" {
+		return true
 	}
+	r.report.BadRecords++
+	if len(r.report.BadRecordSamples) < maxBadSamples {
+		url := fetch.RedactURL(pageURL)
+		r.report.BadRecordSamples = append(r.report.BadRecordSamples, BadRecord{URL: url, Reason: why})
+		r.e.Logger.Warn("bad record skipped", "table", r.t.Name, "url", url, "reason", why)
+	}
+	return false
+}
+
+// extract runs the extractor over one record and adds its rows, the
+// table's and its breakout children's, to the batch when they are all
+// good; else it adds none and says why. Rows are checked before any
+// destination sees them: a record that is not a JSON object, or a row whose
+// primary key has a NULL value, which no destination accepts.
+func (r *tableRun) extract(v, parent gjson.Result, t *Table) (why string) {
+	if !v.IsObject() {
+		return "not a JSON object but " + jsonKind(v)
+	}
+	r.staged, r.badWhy = r.staged[:0], ""
+	t.Extract(v, parent, r.em)
+	why = r.badWhy
+	if why == "" {
+		for _, s := range r.staged {
+			r.add(s.t, s.vals, s.dyn)
+		}
+	}
+	clear(r.staged) // the staged values belong to the batch now, or to no one
+	r.staged = r.staged[:0]
+	return why
+}
+
+// jsonKind names the kind of a JSON value for messages.
+func jsonKind(v gjson.Result) string {
+	switch {
+	case v.IsArray():
+		return "an array"
+	case v.Type == gjson.Null:
+		return "null"
+	case v.Type == gjson.String:
+		return "a string"
+	case v.Type == gjson.Number:
+		return "a number"
+	case v.Type == gjson.True, v.Type == gjson.False:
+		return "a boolean"
+	}
+	return "nothing"
+}
+
+// stage is the emitter's sink: a row waits in staged until its record is
+// known to be good (see extract).
+func (r *tableRun) stage(t *Table, row Row) {
+	vals, dyn := r.values(t, row)
+	if r.badWhy == "" {
+		for i, pos := range r.keyPositions(t) {
+			if pos >= 0 && pos < len(vals) && vals[pos] == nil {
+				r.badWhy = t.Name + "." + t.PrimaryKey[i] + " is null"
+				break
+			}
+		}
+	}
+	r.staged = append(r.staged, stagedRow{t, vals, dyn})
+}
+
+// values copies a row's values out of it, with its dynamic columns.
+func (r *tableRun) values(t *Table, row Row) ([]any, []Field) {
 	// Rows are cut from a shared slab: one allocation per few hundred rows
 	// instead of one per row.
 	n := len(t.Columns)
@@ -943,13 +1039,26 @@ func (r *tableRun) collect(t *Table, row Row) {
 	if len(vals) <= n {
 		r.slab = r.slab[:at+len(vals)]
 	}
-	rs.Rows = append(rs.Rows, vals)
-	r.held += RowBytes(vals)
+	var dyn []Field
 	if len(t.Dynamic) > 0 {
-		var dyn []Field
 		if d, ok := row.(DynamicRow); ok {
 			dyn = d.DynamicFields()
 		}
+	}
+	return vals, dyn
+}
+
+// add puts a row's values into the batch and notes the parents whose
+// children it replaces.
+func (r *tableRun) add(t *Table, vals []any, dyn []Field) {
+	rs := r.batch.Rows[t]
+	if rs == nil {
+		rs = &RowSet{}
+		r.batch.Rows[t] = rs
+	}
+	rs.Rows = append(rs.Rows, vals)
+	r.held += RowBytes(vals)
+	if len(t.Dynamic) > 0 {
 		rs.Dynamic = append(rs.Dynamic, dyn)
 	}
 	r.rows++
@@ -965,6 +1074,19 @@ func (r *tableRun) collect(t *Table, row Row) {
 // keyValues picks a row's primary key values. The key's column positions
 // are looked up once per table: this runs for every row that has children.
 func (r *tableRun) keyValues(t *Table, vals []any) []any {
+	idx := r.keyPositions(t)
+	key := make([]any, 0, len(idx))
+	for _, i := range idx {
+		if i >= 0 && i < len(vals) {
+			key = append(key, vals[i])
+		}
+	}
+	return key
+}
+
+// keyPositions is KeyPositions, looked up once per table: it runs for every
+// row.
+func (r *tableRun) keyPositions(t *Table) []int {
 	idx, ok := r.keyIdx[t]
 	if !ok {
 		idx = KeyPositions(t)
@@ -973,13 +1095,7 @@ func (r *tableRun) keyValues(t *Table, vals []any) []any {
 		}
 		r.keyIdx[t] = idx
 	}
-	key := make([]any, 0, len(idx))
-	for _, i := range idx {
-		if i >= 0 && i < len(vals) {
-			key = append(key, vals[i])
-		}
-	}
-	return key
+	return idx
 }
 
 // KeyPositions are the positions of t's primary key columns in t.Columns
@@ -993,18 +1109,18 @@ func KeyPositions(t *Table) []int {
 }
 
 // extractPage runs the extractor over a page's records; it returns how many
-// records there were and the highest cursor field value among them.
-func (r *tableRun) extractPage(body []byte, parent gjson.Result, t *Table) (int, string) {
+// records there were, bad ones included, and the highest cursor field value
+// among the good ones.
+func (r *tableRun) extractPage(page *fetch.Page, parent gjson.Result, t *Table) (int, string) {
 	n := 0
 	maxCursor := ""
 	field := ""
 	if t.Incremental != nil && t.Incremental.Kind == IncrementalFilter {
 		field = t.Incremental.CursorField
 	}
-	EachRecord(body, t.Request.Records, func(v gjson.Result) {
+	EachRecord(page.Body, t.Request.Records, func(v gjson.Result) {
 		n++
-		t.Extract(v, parent, r.em)
-		if field != "" {
+		if r.record(v, parent, t, page.URL) && field != "" {
 			maxCursor = maxString(maxCursor, cursorValue(v, field))
 		}
 	})
