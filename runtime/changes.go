@@ -90,6 +90,10 @@ func (r *tableRun) syncChanges(ctx context.Context) (done bool, err error) {
 	c := newChangeRun(r, feed, ch)
 	r.newBatch(synced)
 	first := true
+	guard := newLoopGuard(r.t.Name)
+	if err := guard.visit(next); err != nil {
+		return true, err
+	}
 	for next != "" {
 		page, err := r.e.Fetcher.Get(ctx, r.t.Name, feed.Request.Bucket, next)
 		r.report.Requests++
@@ -105,6 +109,13 @@ func (r *tableRun) syncChanges(ctx context.Context) (done bool, err error) {
 		r.report.Pages++
 		here := &Pending{Synced: synced, ChangesURL: next, ChangesUntil: until}
 		next = nextURL(feed.Pagination, page)
+		if next != "" {
+			// A feed whose next link leads back fails before its page is
+			// applied and saved as a resume point.
+			if err := guard.visit(next); err != nil {
+				return true, err
+			}
+		}
 		if err := c.page(ctx, page.Body, here); err != nil {
 			return true, err
 		}

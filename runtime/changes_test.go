@@ -96,6 +96,7 @@ type petAPI struct {
 	pets     map[string]map[string]string
 	events   []feedEvent
 	feedCode int // answer the feed with this status when set
+	feedLoop int // this many feed pages link to themselves
 	requests []string
 }
 
@@ -172,7 +173,11 @@ func (a *petAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			out = append(out, fmt.Sprintf(`{"uuid":"ev%d","type":%q,"published":%q,"target":[%s]}`,
 				i, e.typ, e.at.Format(time.RFC3339Nano), strings.Join(targets, ",")))
 		}
-		if end < len(match) {
+		switch {
+		case a.feedLoop > 0:
+			a.feedLoop--
+			w.Header().Add("Link", "<http://"+r.Host+r.URL.RequestURI()+`>; rel="next"`)
+		case end < len(match):
 			q.Set("after", strconv.Itoa(end))
 			w.Header().Add("Link", "<http://"+r.Host+"/feed?"+q.Encode()+`>; rel="next"`)
 		}
@@ -497,5 +502,34 @@ func TestServerClockWindows(t *testing.T) {
 	}
 	if reqs := p.api.takeRequests(); len(reqs) == 0 || reqs[0] != "/events?since=2025-01-14T12%3A00%3A00.000Z" {
 		t.Errorf("a polling table's start on the server's clock: got %q, want /events?since=2025-01-14T12%%3A00%%3A00.000Z first", reqs)
+	}
+}
+
+// TestChangesFeedLoop: a feed whose next link is the page itself fails the
+// table after one page, without applying or saving it as a resume point.
+func TestChangesFeedLoop(t *testing.T) {
+	h := newPetHarness(t, nil)
+	h.sync()
+	churnPets(h.api)
+	h.api.feedLoop = 20 // ends the loop if the engine does not
+	h.api.takeRequests()
+	h.now = t0.Add(time.Hour)
+	sum, err := h.eng.Sync(context.Background())
+	r := report(sum, "pets")
+	if err == nil || r.Status != runtime.StatusFailed || !errors.Is(r.Err, runtime.ErrLoop) || !strings.Contains(r.Reason, "pets: listing loops: the page http://127.0.0.1:") {
+		t.Fatalf("pets = %+v, want failed with a loop", r)
+	}
+	feed := 0
+	for _, u := range h.api.takeRequests() {
+		if strings.HasPrefix(u, "/feed") {
+			feed++
+		}
+	}
+	if feed > 3 {
+		t.Errorf("%d feed requests before the loop was noticed", feed)
+	}
+	st, _ := h.db.State(context.Background())
+	if s := st["pets"]; s.Pending != nil || s.ChangesCursor != "" {
+		t.Errorf("the loop left state %+v", s)
 	}
 }

@@ -253,6 +253,9 @@ type tableRun struct {
 	em     *Emitter
 	staged []stagedRow
 	badWhy string // why the record being extracted is bad, if it is
+	// guard watches the listing being read for loops; extract notes each
+	// record in it. nil when no listing is watched.
+	guard  *loopGuard
 	batch  *Batch
 	rows   int
 	held   int              // RowBytes of the batch's rows
@@ -465,6 +468,12 @@ func (r *tableRun) syncList(ctx context.Context) error {
 	r.append = pl.append || (poll && r.state.Cursor != "")
 	r.newBatch(pl.synced)
 	maxCursor := pl.maxCursor
+	guard := newLoopGuard(t.Name)
+	r.guard = guard
+	defer func() { r.guard = nil }()
+	if err := guard.visit(pl.url); err != nil {
+		return err
+	}
 	pages, stop := r.prefetch(ctx, t.Request.Bucket, pl.url, func(p *fetch.Page) string {
 		next := nextURL(t.Pagination, p)
 		if poll && countRecords(p.Body, t.Request.Records) == 0 {
@@ -485,16 +494,25 @@ func (r *tableRun) syncList(ctx context.Context) error {
 		maxCursor = maxString(maxCursor, pageMax)
 		next := nextURL(t.Pagination, page)
 		page.Release() // the rows hold copies, not the page's buffer
-		if poll {
-			// A polling endpoint always has a next link. An empty page means
-			// caught up: the URL that returned it is where the next sync asks.
-			if n == 0 || next == "" {
-				r.batch.State = TableState{Cursor: url}
-				r.batch.Dedupe = pl.append
-				return r.commit()
+		// A polling endpoint always has a next link. An empty page means
+		// caught up: the URL that returned it is where the next sync asks.
+		if poll && (n == 0 || next == "") {
+			r.batch.State = TableState{Cursor: url}
+			r.batch.Dedupe = pl.append
+			return r.commit()
+		}
+		// A loop fails the table before its pages are committed.
+		if err := guard.endPage(page.URL); err != nil {
+			return err
+		}
+		if next != "" {
+			if err := guard.visit(next); err != nil {
+				return err
 			}
+		}
+		if poll {
 			r.batch.State = TableState{Cursor: next}
-			if r.full() {
+			if r.full() && !guard.holding() {
 				if err := r.commit(); err != nil {
 					return err
 				}
@@ -504,7 +522,7 @@ func (r *tableRun) syncList(ctx context.Context) error {
 		if next == "" {
 			break
 		}
-		if r.full() {
+		if r.full() && !guard.holding() {
 			r.batch.State = r.state
 			r.batch.State.Pending = &Pending{Synced: pl.synced, Full: pl.full, URL: next, MaxCursor: maxCursor, Append: r.append}
 			if err := r.commit(); err != nil {
@@ -978,12 +996,23 @@ func (r *tableRun) record(v, parent gjson.Result, t *Table, pageURL string) bool
 // destination sees them: a record that is not a JSON object, or a row whose
 // primary key has a NULL value, which no destination accepts.
 func (r *tableRun) extract(v, parent gjson.Result, t *Table) (why string) {
-	if !v.IsObject() {
-		return "not a JSON object but " + jsonKind(v)
-	}
 	r.staged, r.badWhy = r.staged[:0], ""
-	t.Extract(v, parent, r.em)
-	why = r.badWhy
+	if v.IsObject() {
+		t.Extract(v, parent, r.em)
+		why = r.badWhy
+	} else {
+		why = "not a JSON object but " + jsonKind(v)
+	}
+	if g := r.guard; g != nil {
+		// The listing's loop guard knows a record by its row's key, or by its
+		// text when it has none.
+		i := slices.IndexFunc(r.staged, func(s stagedRow) bool { return s.t == t })
+		if why == "" && i >= 0 {
+			g.sawKey(r.staged[i].vals, r.keyPositions(t))
+		} else {
+			g.sawRaw(v.Raw)
+		}
+	}
 	if why == "" {
 		for _, s := range r.staged {
 			r.add(s.t, s.vals, s.dyn)

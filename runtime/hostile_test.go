@@ -54,7 +54,8 @@ func init() {
 }
 
 // hostilePage is one answer: a body and the next link, relative to the
-// server ("" for none).
+// server ("" for none); {n} in the link is the number of the request after
+// this one.
 type hostilePage struct{ body, next string }
 
 type hostile struct {
@@ -86,12 +87,14 @@ func (h *hostile) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p.next != "" {
-		w.Header().Set("Link", "<http://"+r.Host+p.next+`>; rel="next"`)
+		next := strings.ReplaceAll(p.next, "{n}", fmt.Sprint(h.requests+1))
+		w.Header().Set("Link", "<http://"+r.Host+next+`>; rel="next"`)
 	}
 	fmt.Fprint(w, p.body)
 }
 
 type hostileHarness struct {
+	url string
 	srv *hostile
 	db  *memory.DB
 	eng *runtime.Engine
@@ -102,6 +105,7 @@ func newHostile(t *testing.T, pages map[string]hostilePage) *hostileHarness {
 	h := &hostileHarness{srv: &hostile{pages: pages}, db: memory.New(), now: t0}
 	srv := httptest.NewServer(h.srv)
 	t.Cleanup(srv.Close)
+	h.url = srv.URL
 	src := &runtime.SourceInfo{AuthHeader: "Authorization", AuthScheme: "Bearer", ErrorCodePath: "code"}
 	cfg := src.FetchConfig(srv.URL, "s3cret-token")
 	cfg.RetryBase = time.Millisecond
@@ -185,5 +189,84 @@ func TestBadRecordsSkipped(t *testing.T) {
 	if len(r.BadRecordSamples) != 1 || r.BadRecordSamples[0].Reason != "things.id is null" ||
 		!strings.Contains(r.BadRecordSamples[0].URL, "page=2&token=REDACTED") || strings.Contains(fmt.Sprint(r), "s3cret") {
 		t.Errorf("wrapped list: %+v", r)
+	}
+}
+
+// TestListingLoops: a listing whose next link leads back to a page of the
+// pass, or whose pages keep returning records already read, fails the
+// table with an error that names the table and the page, after a handful
+// of requests; no batch holding the loop's pages is committed, so no resume
+// point is saved inside it. A listing that merely repeats a few records
+// goes through.
+func TestListingLoops(t *testing.T) {
+	ab := `[{"id":"a","updated":"2026-01-15T10:00:00Z"},{"id":"b","updated":"2026-01-15T10:00:00Z"}]`
+	for _, tc := range []struct {
+		name  string
+		pages map[string]hostilePage
+		// want is in the error; pending is the resume point the sync leaves
+		// ("" for none); commits is how many batches are committed.
+		want, pending string
+		commits       int
+	}{
+		{name: "self link", pages: map[string]hostilePage{"/things": {body: ab, next: "/things"}},
+			want: "things: listing loops: the page http://127.0.0.1:PORT/things was already read in this pass"},
+		{name: "two-page cycle", pages: map[string]hostilePage{
+			"/things":                {body: ab, next: "/things?p=2&key=s3cret"},
+			"/things?p=2&key=s3cret": {body: `[{"id":"c"}]`, next: "/things?p=3"},
+			"/things?p=3":            {body: `[{"id":"d"}]`, next: "/things?p=2&key=s3cret"}},
+			// The first two pages brought new records and were committed.
+			want: "things: listing loops: the page http://127.0.0.1:PORT/things?p=2&key=REDACTED was already read in this pass", pending: "/things?p=3", commits: 2},
+		{name: "same records, new links", pages: map[string]hostilePage{"/things": {body: ab, next: "/things?page={n}"}},
+			want: "things: listing loops: 3 pages in a row up to http://127.0.0.1:PORT/things?page=4 held only records already read in this pass", pending: "/things?page=2", commits: 1},
+	} {
+		h := newHostile(t, tc.pages)
+		h.srv.limit = 20 // ends the loop if the engine does not
+		var committed []*runtime.Batch
+		h.db.FailCommit = func(b *runtime.Batch) error {
+			committed = append(committed, b)
+			return nil
+		}
+		sum, err := h.eng.Sync(context.Background())
+		r := report(sum, "things")
+		port := strings.TrimPrefix(h.url, "http://127.0.0.1:")
+		want := strings.ReplaceAll(tc.want, "PORT", port)
+		if err == nil || r.Status != runtime.StatusFailed || !errors.Is(r.Err, runtime.ErrLoop) || r.Reason != want {
+			t.Errorf("%s: things = %+v, want failed with %q", tc.name, r, want)
+		}
+		if strings.Contains(r.Reason, "s3cret") {
+			t.Errorf("%s: a secret in the error: %s", tc.name, r.Reason)
+		}
+		h.srv.mu.Lock()
+		requests := h.srv.requests
+		h.srv.mu.Unlock()
+		// loopPages+1 pages read, up to two fetched ahead
+		if requests > 6 {
+			t.Errorf("%s: %d requests before the loop was noticed", tc.name, requests)
+		}
+		if len(committed) != tc.commits {
+			t.Errorf("%s: %d batches committed, want %d", tc.name, len(committed), tc.commits)
+		}
+		st, _ := h.db.State(context.Background())
+		got := ""
+		if p := st["things"].Pending; p != nil {
+			got = strings.TrimPrefix(p.URL, "http://127.0.0.1:"+port)
+		}
+		if got != tc.pending || st["things"].Cursor != "" {
+			t.Errorf("%s: resume point %q (state %+v), want %q", tc.name, got, st["things"], tc.pending)
+		}
+	}
+
+	// A record read again, even a whole page or two of them, is no loop.
+	h := newHostile(t, map[string]hostilePage{
+		"/things":     {body: ab, next: "/things?p=2"},
+		"/things?p=2": {body: `[{"id":"a"}]`, next: "/things?p=3"},
+		"/things?p=3": {body: ab, next: "/things?p=4"},
+		"/things?p=4": {body: `[{"id":"b"},{"id":"c"}]`},
+	})
+	if _, err := h.eng.Sync(context.Background()); err != nil {
+		t.Fatalf("records read again: %v", err)
+	}
+	if got := h.live("things"); !slices.Equal(got, []string{"[a <nil>]", "[b <nil>]", "[c <nil>]"}) {
+		t.Errorf("records read again: things = %q", got)
 	}
 }
