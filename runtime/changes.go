@@ -105,7 +105,6 @@ func (r *tableRun) syncChanges(ctx context.Context) (done bool, err error) {
 			return true, err
 		}
 		first = false
-		r.report.Waited += page.Waited
 		r.report.Pages++
 		here := &Pending{Synced: synced, ChangesURL: next, ChangesUntil: until}
 		next = nextURL(feed.Pagination, page)
@@ -425,7 +424,6 @@ func (r *tableRun) getAll(ctx context.Context, n int, req func(i int) (bucket, u
 			continue // drain so the workers can finish
 		}
 		if res.page != nil {
-			r.report.Waited += res.page.Waited
 			r.report.Pages++
 		}
 		if err := fn(res.i, res.page, res.err); err != nil {

@@ -81,8 +81,11 @@ type TableReport struct {
 	Requests int
 	Rows     map[string]int64
 	Invalid  int64
-	Waited   time.Duration // spent waiting on rate limits
-	Deleted  bool          // a delete sweep ran
+	// Waited is the wall time during which the table was blocked on rate
+	// limits: while at least one of its requests waited (pacing or 429s).
+	// Parallel waits count once, so Waited never exceeds Duration.
+	Waited   time.Duration
+	Deleted  bool // a delete sweep ran
 	Reason   string
 	Err      error
 	Duration time.Duration
@@ -172,8 +175,7 @@ func (e *Engine) Sync(ctx context.Context) (*Summary, error) {
 				return
 			}
 			defer func() { <-slots }()
-			run := &tableRun{e: e, t: t, state: states[t.Name], started: started}
-			reports[i] = run.sync(ctx)
+			reports[i] = newTableRun(e, t, states[t.Name], started).sync(ctx)
 			if errors.Is(reports[i].Err, fetch.ErrUnauthorized) {
 				cancel(reports[i].Err)
 			}
@@ -268,10 +270,24 @@ type tableRun struct {
 	ctx        context.Context
 	// slab holds the values of the rows extracted (see values).
 	slab []any
+	// waits measures the time the table is blocked on rate limits
+	// (TableReport.Waited).
+	waits *waitClock
 	// serverStart is the server's time when the run started (a resumed run
 	// keeps its first start, Pending.ServerStart): the end of a change
 	// feed's window and what a completed full pass guarantees.
 	serverStart time.Time
+}
+
+// newTableRun prepares a table's part of a sync. The run sees the engine
+// through a copy whose Fetcher reports every request to the run's
+// waitClock, so that all of the table's requests count, whichever code
+// makes them.
+func newTableRun(e *Engine, t *Table, st TableState, started time.Time) *tableRun {
+	waits := newWaitClock()
+	own := *e
+	own.Fetcher = &timedFetcher{Fetcher: e.Fetcher, clock: waits}
+	return &tableRun{e: &own, t: t, state: st, started: started, waits: waits}
 }
 
 func (r *tableRun) sync(ctx context.Context) TableReport {
@@ -297,6 +313,7 @@ func (r *tableRun) sync(ctx context.Context) TableReport {
 		err = werr
 	}
 	r.report.Duration = time.Since(begin)
+	r.report.Waited = r.waits.total()
 	if r.em != nil {
 		r.report.Invalid = r.em.Stats.Invalid
 	}
@@ -488,7 +505,6 @@ func (r *tableRun) syncList(ctx context.Context) error {
 		if f.err != nil {
 			return f.err
 		}
-		r.report.Waited += page.Waited
 		r.report.Pages++
 		n, pageMax := r.extractPage(page, gjson.Result{}, t)
 		maxCursor = maxString(maxCursor, pageMax)
@@ -1194,6 +1210,7 @@ func (r *tableRun) waitCommit() error {
 		return fmt.Errorf("%s: commit: %w", r.t.Name, err)
 	}
 	if r.e.Progress != nil {
+		r.report.Waited = r.waits.total()
 		r.e.Progress(r.report)
 	}
 	return nil

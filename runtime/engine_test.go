@@ -744,3 +744,35 @@ func TestResumeSpanningChanges(t *testing.T) {
 		}
 	}
 }
+
+// slowPages claims that every request waited wait on rate limits.
+type slowPages struct {
+	runtime.Fetcher
+	wait time.Duration
+}
+
+func (f slowPages) Get(ctx context.Context, table, bucket, url string) (*fetch.Page, error) {
+	p, err := f.Fetcher.Get(ctx, table, bucket, url)
+	if p != nil {
+		p.Waited = f.wait
+	}
+	return p, err
+}
+
+// TestWaitedWithinDuration: a table's rate-limit wait is the wall time it
+// was blocked, never more than its duration, however many of its requests
+// wait, in parallel or not.
+func TestWaitedWithinDuration(t *testing.T) {
+	h := newHarness(t)
+	h.eng.Select = func(n string) bool { return n == "items" || n == "parts" }
+	h.eng.Fetcher = slowPages{h.eng.Fetcher, time.Hour}
+	sum, err := h.sync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range sum.Tables {
+		if r.Requests < 3 || r.Waited <= 0 || r.Waited > r.Duration {
+			t.Errorf("%s: %d requests waited %v in %v", r.Table, r.Requests, r.Waited, r.Duration)
+		}
+	}
+}
