@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -1210,8 +1211,13 @@ func (r *tableRun) waitCommit() error {
 		return fmt.Errorf("%s: commit: %w", r.t.Name, err)
 	}
 	if r.e.Progress != nil {
-		r.report.Waited = r.waits.total()
-		r.e.Progress(r.report)
+		// A copy: the hook may keep the report and read it from another
+		// goroutine while the table goes on.
+		rep := r.report
+		rep.Waited = r.waits.total()
+		rep.Rows = maps.Clone(r.report.Rows)
+		rep.BadRecordSamples = slices.Clone(r.report.BadRecordSamples)
+		r.e.Progress(rep)
 	}
 	return nil
 }

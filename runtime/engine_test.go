@@ -776,3 +776,25 @@ func TestWaitedWithinDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressReportsAreSnapshots: a report handed to Progress during a
+// sync stays as it was: the hook may keep it and read it from another
+// goroutine while the table goes on.
+func TestProgressReportsAreSnapshots(t *testing.T) {
+	h := newHarness(t)
+	h.eng.Select = func(n string) bool { return n == "items" }
+	var reports []runtime.TableReport
+	h.eng.Progress = func(r runtime.TableReport) { reports = append(reports, r) }
+	if _, err := h.sync(); err != nil {
+		t.Fatal(err)
+	}
+	// A batch's report comes once it is committed, when the next page is
+	// extracted: 4 rows after the first, then 5.
+	var got []int64
+	for _, r := range reports {
+		got = append(got, r.Rows["items"])
+	}
+	if want := []int64{4, 5, 5, 5}; !slices.Equal(got, want) {
+		t.Errorf("items rows in the progress reports, as kept: %v, want %v", got, want)
+	}
+}
