@@ -19,8 +19,9 @@ import (
 //
 // Such a table reads every parent on its first sync and whenever its full
 // pass is due (Deletes.Every). In between it reads the events its feed
-// published in the window [cursor - lookback, sync start), oldest first, and
-// applies each event of the types it lists:
+// published in the window [cursor - lookback, run start), oldest first, and
+// applies each event of the types it lists. The window is on the server's
+// clock (ServerClock), never the local one alone:
 //
 //   - relist: the parent the event names is listed again and its rows
 //     replaced, as a full pass does;
@@ -66,15 +67,33 @@ func (r *tableRun) syncChanges(ctx context.Context) (done bool, err error) {
 	case st.LastFullImport.IsZero() || r.fullPassDue():
 		return false, nil
 	default:
+		// The window is on the server's clock: its end is the run's start
+		// there, its start the end of the last window or the last full
+		// pass's start there (the local one for state saved before that).
+		full := st.LastFullImportServer
+		if full.IsZero() {
+			full = st.LastFullImport
+		}
+		since := maxString(st.ChangesCursor, formatCursor(full))
+		until = formatCursor(r.serverStart)
+		if since > until {
+			// Saved by a client whose clock ran ahead of the server's: no
+			// window fits, and a full pass starts afresh on the server's clock.
+			r.e.Logger.Warn("change feed window starts after the server's time, reading every parent instead",
+				"table", r.t.Name, "since", since, "until", until)
+			return false, nil
+		}
 		r.report.Mode = "incremental"
 		synced = r.started
-		until = formatCursor(r.started)
-		since := maxString(st.ChangesCursor, formatCursor(st.LastFullImport))
 		next = changesURL(feed, ch, shiftCursor(since, -feed.Lookback), until)
 	}
 	c := newChangeRun(r, feed, ch)
 	r.newBatch(synced)
 	first := true
+	guard := newLoopGuard(r.t.Name)
+	if err := guard.visit(next); err != nil {
+		return true, err
+	}
 	for next != "" {
 		page, err := r.e.Fetcher.Get(ctx, r.t.Name, feed.Request.Bucket, next)
 		r.report.Requests++
@@ -86,10 +105,16 @@ func (r *tableRun) syncChanges(ctx context.Context) (done bool, err error) {
 			return true, err
 		}
 		first = false
-		r.report.Waited += page.Waited
 		r.report.Pages++
 		here := &Pending{Synced: synced, ChangesURL: next, ChangesUntil: until}
 		next = nextURL(feed.Pagination, page)
+		if next != "" {
+			// A feed whose next link leads back fails before its page is
+			// applied and saved as a resume point.
+			if err := guard.visit(next); err != nil {
+				return true, err
+			}
+		}
 		if err := c.page(ctx, page.Body, here); err != nil {
 			return true, err
 		}
@@ -239,27 +264,10 @@ func (c *changeRun) skip(ev gjson.Result) {
 }
 
 // upsert runs the extractor on a record made from an event and adds its rows
-// to the batch, unless the table's row would have a NULL key, which no
-// destination accepts.
+// to the batch, unless a row would have a NULL key, which no destination
+// accepts: the event then lacks a field its action needs.
 func (c *changeRun) upsert(rec, parent gjson.Result) bool {
-	r := c.r
-	type emitted struct {
-		t   *Table
-		row Row
-	}
-	var rows []emitted
-	r.t.Extract(rec, parent, NewEmitter(SinkFunc(func(t *Table, row Row) {
-		rows = append(rows, emitted{t, row})
-	})))
-	for _, e := range rows {
-		if e.t == r.t && slices.Contains(r.keyValues(r.t, e.row.AppendValues(nil)), nil) {
-			return false
-		}
-	}
-	for _, e := range rows {
-		r.collect(e.t, e.row)
-	}
-	return true
+	return c.r.extract(rec, parent, c.r.t) == ""
 }
 
 // rowKey is the primary key of the row the extractor makes of a record.
@@ -381,7 +389,7 @@ func (c *changeRun) fetch(ctx context.Context, reqs []fetchReq, here *Pending) e
 			case err != nil:
 				return err
 			default:
-				EachRecord(page.Body, "", func(v gjson.Result) { r.t.Extract(v, q.parent, r.em) })
+				EachRecord(page.Body, "", func(v gjson.Result) { r.record(v, q.parent, r.t, page.URL) })
 			}
 			if r.full() {
 				r.batch.State = r.state
@@ -416,7 +424,6 @@ func (r *tableRun) getAll(ctx context.Context, n int, req func(i int) (bucket, u
 			continue // drain so the workers can finish
 		}
 		if res.page != nil {
-			r.report.Waited += res.page.Waited
 			r.report.Pages++
 		}
 		if err := fn(res.i, res.page, res.err); err != nil {

@@ -96,6 +96,7 @@ type petAPI struct {
 	pets     map[string]map[string]string
 	events   []feedEvent
 	feedCode int // answer the feed with this status when set
+	feedLoop int // this many feed pages link to themselves
 	requests []string
 }
 
@@ -172,7 +173,11 @@ func (a *petAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			out = append(out, fmt.Sprintf(`{"uuid":"ev%d","type":%q,"published":%q,"target":[%s]}`,
 				i, e.typ, e.at.Format(time.RFC3339Nano), strings.Join(targets, ",")))
 		}
-		if end < len(match) {
+		switch {
+		case a.feedLoop > 0:
+			a.feedLoop--
+			w.Header().Add("Link", "<http://"+r.Host+r.URL.RequestURI()+`>; rel="next"`)
+		case end < len(match):
 			q.Set("after", strconv.Itoa(end))
 			w.Header().Add("Link", "<http://"+r.Host+"/feed?"+q.Encode()+`>; rel="next"`)
 		}
@@ -212,6 +217,8 @@ type petHarness struct {
 	db  *memory.DB
 	eng *runtime.Engine
 	now time.Time
+	// skew is how far the server's clock is from now.
+	skew time.Duration
 }
 
 func newPetHarness(t *testing.T, api *petAPI) *petHarness {
@@ -232,7 +239,8 @@ func newPetHarness(t *testing.T, api *petAPI) *petHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.eng = &runtime.Engine{Registry: petRegistry, Fetcher: client, Dest: h.db, Now: func() time.Time { return h.now }, BatchRows: 1}
+	server := serverAt{client, func() time.Time { return h.now.Add(h.skew) }}
+	h.eng = &runtime.Engine{Registry: petRegistry, Fetcher: server, Dest: h.db, Now: func() time.Time { return h.now }, BatchRows: 1}
 	return h
 }
 
@@ -257,8 +265,11 @@ func (h *petHarness) live(table string) []string {
 }
 
 // churnPets changes the org between t0 and t0+1h and logs every change.
-func churnPets(api *petAPI) {
-	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+func churnPets(api *petAPI) { churnPetsAt(api, t0) }
+
+// churnPetsAt is churnPets with the server's clock at base.
+func churnPetsAt(api *petAPI, base time.Time) {
+	at := func(m int) time.Time { return base.Add(time.Duration(m) * time.Minute) }
 	api.change(at(10), "pet.add", "o1", "p5", "Ace")
 	api.change(at(11), "pet.remove", "o1", "p2", "")
 	api.change(at(12), "pet.update", "o2", "p3", "Kitty")
@@ -431,5 +442,94 @@ func TestChangesFeedRefused(t *testing.T) {
 		if got := h.live("pets"); !slices.Equal(got, want) {
 			t.Errorf("%d: pets after the fallback %q, want %q", code, got, want)
 		}
+	}
+}
+
+// TestServerClockWindows: the windows sent to the server follow its clock,
+// here a year behind the local one: the feed's since and until, and a
+// polling table's start.
+func TestServerClockWindows(t *testing.T) {
+	const year = 365 * 24 * time.Hour
+	h := newPetHarness(t, nil)
+	h.skew = -year
+	h.sync()
+	h.api.takeRequests()
+	churnPetsAt(h.api, t0.Add(-year))
+	h.now = t0.Add(time.Hour)
+	sum := h.sync()
+	if r := report(sum, "pets"); r.Mode != "incremental" || r.Status != runtime.StatusOK {
+		t.Fatalf("pets: %+v", r)
+	}
+	var feed []string
+	for _, u := range h.api.takeRequests() {
+		if strings.HasPrefix(u, "/feed?") {
+			feed = append(feed, u)
+		}
+	}
+	// The last full pass started at t0 on the local clock, t0 - 1y on the server's.
+	window := "&from=2025-01-15T11%3A55%3A00.000Z&to=2025-01-15T13%3A00%3A00.000Z"
+	if len(feed) == 0 || !strings.HasSuffix(feed[0], window) {
+		t.Errorf("feed window on the server's clock: got %q, want a window ending %q", feed, window)
+	}
+	want := []string{"[o1 p1 Rex again]", "[o1 p5 Ace]", "[o2 p3 Kitty]", "[o3 p6 Neo]"}
+	if got := h.live("pets"); !slices.Equal(got, want) {
+		t.Errorf("live pets after the changes:\n got %q\nwant %q", got, want)
+	}
+	st, _ := h.db.State(context.Background())
+	if s := st["pets"]; s.ChangesCursor != "2025-01-15T13:00:00.000Z" || !s.LastFullImport.Equal(t0) {
+		t.Errorf("pets state = %+v", s)
+	}
+
+	// A window saved on a clock ahead of the server's (a sync before the
+	// server's clock was known) fits no window: the full pass starts afresh.
+	h = newPetHarness(t, nil)
+	h.sync()
+	h.skew = -year
+	h.now = t0.Add(time.Hour)
+	if r := report(h.sync(), "pets"); r.Mode != "full" || r.Status != runtime.StatusOK {
+		t.Errorf("a saved window after the server's time: pets %+v, want a full pass", r)
+	}
+	st, _ = h.db.State(context.Background())
+	if s := st["pets"]; !s.LastFullImportServer.Equal(t0.Add(time.Hour-year)) || s.ChangesCursor != "" {
+		t.Errorf("after the full pass: %+v", s)
+	}
+
+	p := newHarness(t)
+	p.skew = -year
+	p.eng.Select = func(n string) bool { return n == "events" }
+	if _, err := p.sync(); err != nil {
+		t.Fatal(err)
+	}
+	if reqs := p.api.takeRequests(); len(reqs) == 0 || reqs[0] != "/events?since=2025-01-14T12%3A00%3A00.000Z" {
+		t.Errorf("a polling table's start on the server's clock: got %q, want /events?since=2025-01-14T12%%3A00%%3A00.000Z first", reqs)
+	}
+}
+
+// TestChangesFeedLoop: a feed whose next link is the page itself fails the
+// table after one page, without applying or saving it as a resume point.
+func TestChangesFeedLoop(t *testing.T) {
+	h := newPetHarness(t, nil)
+	h.sync()
+	churnPets(h.api)
+	h.api.feedLoop = 20 // ends the loop if the engine does not
+	h.api.takeRequests()
+	h.now = t0.Add(time.Hour)
+	sum, err := h.eng.Sync(context.Background())
+	r := report(sum, "pets")
+	if err == nil || r.Status != runtime.StatusFailed || !errors.Is(r.Err, runtime.ErrLoop) || !strings.Contains(r.Reason, "pets: listing loops: the page http://127.0.0.1:") {
+		t.Fatalf("pets = %+v, want failed with a loop", r)
+	}
+	feed := 0
+	for _, u := range h.api.takeRequests() {
+		if strings.HasPrefix(u, "/feed") {
+			feed++
+		}
+	}
+	if feed > 3 {
+		t.Errorf("%d feed requests before the loop was noticed", feed)
+	}
+	st, _ := h.db.State(context.Background())
+	if s := st["pets"]; s.Pending != nil || s.ChangesCursor != "" {
+		t.Errorf("the loop left state %+v", s)
 	}
 }

@@ -102,15 +102,24 @@ type Sweep struct {
 // TableState is what a table remembers between syncs.
 type TableState struct {
 	// Cursor is the incremental cursor: the highest cursor field value of the
-	// last complete listing, or the next URL of a polling endpoint.
+	// last complete listing, a timestamp no later than the listing's start on
+	// the server's clock (see Pending.ServerStart), or the next URL of a
+	// polling endpoint.
 	Cursor string `json:"cursor,omitempty"`
-	// ParentCursor is the changed_since cursor of a fan-out table.
+	// ParentCursor is the changed_since cursor of a fan-out table, bounded
+	// like Cursor.
 	ParentCursor string `json:"parent_cursor,omitempty"`
 	// ChangesCursor is the end of the last complete read of a change feed:
 	// its events published before it are applied (Table.FanOut.Changes).
 	ChangesCursor string `json:"changes_cursor,omitempty"`
-	// LastFullImport is when the last complete full import started.
+	// LastFullImport is when the last complete full import started, on the
+	// engine's clock (the _fivetran_synced of its rows).
 	LastFullImport time.Time `json:"last_full_import,omitzero"`
+	// LastFullImportServer is the same start on the server's clock, where a
+	// change feed's window begins after a full pass (ChangesCursor is on the
+	// server's clock too). Zero in state saved before it existed:
+	// LastFullImport stands in.
+	LastFullImportServer time.Time `json:"last_full_import_server,omitzero"`
 	// Pending is an unfinished run, resumed by the next sync.
 	Pending *Pending `json:"pending,omitempty"`
 }
@@ -120,6 +129,12 @@ type Pending struct {
 	// Synced is the run's start; resumed pages keep it so that replacements
 	// and the final sweep still see the pages written before the interruption.
 	Synced time.Time `json:"synced"`
+	// ServerStart is the run's start on the server's clock: the latest
+	// cursor the run may claim when it completes, however long after it
+	// resumes, and the full pass's start for a change feed (see
+	// TableState.LastFullImportServer). Zero in state saved before it
+	// existed: Synced stands in.
+	ServerStart time.Time `json:"server_start,omitzero"`
 	// Full marks a full import, which ends with a delete sweep.
 	Full bool `json:"full,omitempty"`
 	// URL is the next page to fetch.

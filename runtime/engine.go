@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -21,13 +22,24 @@ type Fetcher interface {
 	Get(ctx context.Context, table, bucket, url string) (*fetch.Page, error)
 }
 
+// ServerClock is a Fetcher that knows the server's clock (*fetch.Client
+// estimates it from the Date header of its latest response); ok is false
+// while it does not. Every time window the engine sends to the server
+// follows that clock when it is known, so a client whose clock is off never
+// asks for a window the server finds in its future or skips events.
+type ServerClock interface {
+	ServerNow() (time.Time, bool)
+}
+
 // Engine syncs the tables of a registry into a destination.
 type Engine struct {
 	Registry *Registry
 	Fetcher  Fetcher
 	Dest     Destination
-	// Now is the clock of sync times and cursors; time.Now when nil. Tests fix
-	// it so that output tables can be compared with golden files.
+	// Now is the clock of sync times (_fivetran_synced) and of re-import
+	// periods; time.Now when nil. Tests fix it so that output tables can be
+	// compared with golden files. Windows sent to the server follow the
+	// server's clock instead when the Fetcher knows it (ServerClock).
 	Now func() time.Time
 	// Select limits the sync to some tables (top-level and fan-out names);
 	// nil syncs all. Children follow their parent.
@@ -70,11 +82,29 @@ type TableReport struct {
 	Requests int
 	Rows     map[string]int64
 	Invalid  int64
-	Waited   time.Duration // spent waiting on rate limits
-	Deleted  bool          // a delete sweep ran
+	// Waited is the wall time during which the table was blocked on rate
+	// limits: while at least one of its requests waited (pacing or 429s).
+	// Parallel waits count once, so Waited never exceeds Duration.
+	Waited   time.Duration
+	Deleted  bool // a delete sweep ran
 	Reason   string
 	Err      error
 	Duration time.Duration
+	// BadRecords counts the records skipped because no row can be made of
+	// them: not a JSON object, or a NULL primary key value in the table's
+	// row or a child's. The table's other rows land and its Status stays
+	// ok, but Summary.Partial reports the sync incomplete.
+	BadRecords int64
+	// BadRecordSamples describe the first bad records (at most 5).
+	BadRecordSamples []BadRecord
+}
+
+// BadRecord is where a bad record was found and why it was skipped.
+type BadRecord struct {
+	// URL is the page the record came from, without secrets (fetch.RedactURL).
+	URL string
+	// Reason says what is wrong, e.g. "users.id is null".
+	Reason string
 }
 
 // Summary is the outcome of a sync.
@@ -83,10 +113,11 @@ type Summary struct {
 	Tables  []TableReport
 }
 
-// Partial reports whether some table was skipped or failed.
+// Partial reports whether some table was skipped or failed, or skipped bad
+// records.
 func (s *Summary) Partial() bool {
 	for _, t := range s.Tables {
-		if t.Status != StatusOK {
+		if t.Status != StatusOK || t.BadRecords > 0 {
 			return true
 		}
 	}
@@ -145,8 +176,7 @@ func (e *Engine) Sync(ctx context.Context) (*Summary, error) {
 				return
 			}
 			defer func() { <-slots }()
-			run := &tableRun{e: e, t: t, state: states[t.Name], started: started}
-			reports[i] = run.sync(ctx)
+			reports[i] = newTableRun(e, t, states[t.Name], started).sync(ctx)
 			if errors.Is(reports[i].Err, fetch.ErrUnauthorized) {
 				cancel(reports[i].Err)
 			}
@@ -221,7 +251,14 @@ type tableRun struct {
 	started time.Time
 
 	report TableReport
+	// em's rows wait in staged until their record is known good: records
+	// are extracted through extract, never by calling Extract with em.
 	em     *Emitter
+	staged []stagedRow
+	badWhy string // why the record being extracted is bad, if it is
+	// guard watches the listing being read for loops; extract notes each
+	// record in it. nil when no listing is watched.
+	guard  *loopGuard
 	batch  *Batch
 	rows   int
 	held   int              // RowBytes of the batch's rows
@@ -232,14 +269,40 @@ type tableRun struct {
 	// runs under ctx, the table's context.
 	committing chan error
 	ctx        context.Context
-	// slab holds the values of the rows collected (see collect).
+	// slab holds the values of the rows extracted (see values).
 	slab []any
+	// waits measures the time the table is blocked on rate limits
+	// (TableReport.Waited).
+	waits *waitClock
+	// serverStart is the server's time when the run started (a resumed run
+	// keeps its first start, Pending.ServerStart): the end of a change
+	// feed's window and what a completed full pass guarantees.
+	serverStart time.Time
+}
+
+// newTableRun prepares a table's part of a sync. The run sees the engine
+// through a copy whose Fetcher reports every request to the run's
+// waitClock, so that all of the table's requests count, whichever code
+// makes them.
+func newTableRun(e *Engine, t *Table, st TableState, started time.Time) *tableRun {
+	waits := newWaitClock()
+	own := *e
+	own.Fetcher = &timedFetcher{Fetcher: e.Fetcher, clock: waits}
+	return &tableRun{e: &own, t: t, state: st, started: started, waits: waits}
 }
 
 func (r *tableRun) sync(ctx context.Context) TableReport {
 	begin := time.Now()
 	r.report = TableReport{Table: r.t.Name, Status: StatusRunning, Rows: map[string]int64{}}
 	r.ctx = ctx
+	r.serverStart = r.e.serverNow()
+	if p := r.state.Pending; p != nil {
+		// State saved before Pending had ServerStart only has the local start.
+		r.serverStart = p.ServerStart
+		if r.serverStart.IsZero() {
+			r.serverStart = p.Synced
+		}
+	}
 	var err error
 	if r.t.FanOut != nil {
 		err = r.syncFanOut(ctx)
@@ -251,6 +314,7 @@ func (r *tableRun) sync(ctx context.Context) TableReport {
 		err = werr
 	}
 	r.report.Duration = time.Since(begin)
+	r.report.Waited = r.waits.total()
 	if r.em != nil {
 		r.report.Invalid = r.em.Stats.Invalid
 	}
@@ -322,7 +386,7 @@ func (r *tableRun) plan() plan {
 		if st.Cursor != "" {
 			pl.url = st.Cursor
 		} else {
-			start := r.e.Now().UTC().Add(-in.StartLookback)
+			start := r.e.serverNow().Add(-in.StartLookback)
 			pl.url = listURL(t.Request, in.StartParam, formatCursor(start))
 		}
 	default:
@@ -360,6 +424,43 @@ func (r *tableRun) fullPassDue() bool {
 	return r.state.LastFullImport.IsZero() || !r.e.Now().Before(r.state.LastFullImport.Add(every))
 }
 
+// serverNow is the server's time when the Fetcher knows it, else the
+// engine's clock. The Date header it comes from has whole seconds, so finer
+// digits are dropped: the estimate is then never ahead of the server.
+func (e *Engine) serverNow() time.Time {
+	if c, ok := e.Fetcher.(ServerClock); ok {
+		if t, ok := c.ServerNow(); ok {
+			return t.UTC().Truncate(time.Second)
+		}
+	}
+	return e.Now().UTC()
+}
+
+// fullPassDone records in final that a full pass that started at synced
+// (the local clock, which stamps rows) is complete. A change feed read
+// after it starts at the pass's start on the server's clock; an older feed
+// cursor no longer matters.
+func (r *tableRun) fullPassDone(final *TableState, synced time.Time) {
+	final.LastFullImport = synced
+	final.LastFullImportServer = r.serverStart
+	final.ChangesCursor = ""
+}
+
+// claim is the cursor a completed run saves, given the table's cursor
+// before it and the highest cursor value the run saw: that value, but for a
+// timestamp no later than the run's start on the server's clock. A run is
+// not a snapshot: a record on a page read early may change after its page
+// was read while later pages show newer values, the more so across an
+// interruption, and the next run's filter must still reach that change.
+// What changed after the start is read again next time, which upserts make
+// harmless. The cursor never moves back.
+func (r *tableRun) claim(prev, seen string) string {
+	if _, ok := ParseTimestamp(seen); ok && !r.serverStart.IsZero() {
+		seen = min(seen, formatCursor(r.serverStart))
+	}
+	return maxString(prev, seen)
+}
+
 // firstRun reports whether the table has never been read before: its first
 // import can then be appended without merging, since no earlier row exists
 // (Batch.Append).
@@ -385,6 +486,12 @@ func (r *tableRun) syncList(ctx context.Context) error {
 	r.append = pl.append || (poll && r.state.Cursor != "")
 	r.newBatch(pl.synced)
 	maxCursor := pl.maxCursor
+	guard := newLoopGuard(t.Name)
+	r.guard = guard
+	defer func() { r.guard = nil }()
+	if err := guard.visit(pl.url); err != nil {
+		return err
+	}
 	pages, stop := r.prefetch(ctx, t.Request.Bucket, pl.url, func(p *fetch.Page) string {
 		next := nextURL(t.Pagination, p)
 		if poll && countRecords(p.Body, t.Request.Records) == 0 {
@@ -399,22 +506,30 @@ func (r *tableRun) syncList(ctx context.Context) error {
 		if f.err != nil {
 			return f.err
 		}
-		r.report.Waited += page.Waited
 		r.report.Pages++
-		n, pageMax := r.extractPage(page.Body, gjson.Result{}, t)
+		n, pageMax := r.extractPage(page, gjson.Result{}, t)
 		maxCursor = maxString(maxCursor, pageMax)
 		next := nextURL(t.Pagination, page)
 		page.Release() // the rows hold copies, not the page's buffer
-		if poll {
-			// A polling endpoint always has a next link. An empty page means
-			// caught up: the URL that returned it is where the next sync asks.
-			if n == 0 || next == "" {
-				r.batch.State = TableState{Cursor: url}
-				r.batch.Dedupe = pl.append
-				return r.commit()
+		// A polling endpoint always has a next link. An empty page means
+		// caught up: the URL that returned it is where the next sync asks.
+		if poll && (n == 0 || next == "") {
+			r.batch.State = TableState{Cursor: url}
+			r.batch.Dedupe = pl.append
+			return r.commit()
+		}
+		// A loop fails the table before its pages are committed.
+		if err := guard.endPage(page.URL); err != nil {
+			return err
+		}
+		if next != "" {
+			if err := guard.visit(next); err != nil {
+				return err
 			}
+		}
+		if poll {
 			r.batch.State = TableState{Cursor: next}
-			if r.full() {
+			if r.full() && !guard.holding() {
 				if err := r.commit(); err != nil {
 					return err
 				}
@@ -424,7 +539,7 @@ func (r *tableRun) syncList(ctx context.Context) error {
 		if next == "" {
 			break
 		}
-		if r.full() {
+		if r.full() && !guard.holding() {
 			r.batch.State = r.state
 			r.batch.State.Pending = &Pending{Synced: pl.synced, Full: pl.full, URL: next, MaxCursor: maxCursor, Append: r.append}
 			if err := r.commit(); err != nil {
@@ -435,10 +550,10 @@ func (r *tableRun) syncList(ctx context.Context) error {
 	final := r.state
 	final.Pending = nil
 	if maxCursor != "" {
-		final.Cursor = maxString(r.state.Cursor, maxCursor)
+		final.Cursor = r.claim(r.state.Cursor, maxCursor)
 	}
 	if pl.full {
-		final.LastFullImport = pl.synced
+		r.fullPassDone(&final, pl.synced)
 		if t.Deletes.Kind == DeletesFullReimport {
 			r.batch.Sweep = &Sweep{Before: pl.synced, FanOut: r.fanOutsOf(t)}
 			r.report.Deleted = true
@@ -639,10 +754,10 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 	final := st
 	final.Pending = nil
 	if maxParent != "" {
-		final.ParentCursor = maxString(st.ParentCursor, maxParent)
+		final.ParentCursor = r.claim(st.ParentCursor, maxParent)
 	}
 	if full {
-		final.LastFullImport = synced
+		r.fullPassDone(&final, synced)
 		if t.Deletes.Kind == DeletesFullReimport {
 			r.batch.Sweep = &Sweep{Before: synced, FanOut: r.fanOutsOf(t)}
 			r.report.Deleted = true
@@ -789,7 +904,7 @@ func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here 
 		}
 		if p.page != nil {
 			r.report.Pages++
-			r.extractPage(p.page.Body, parents[p.parent], t)
+			r.extractPage(p.page, parents[p.parent], t)
 			p.page.Release()
 		}
 		if r.full() {
@@ -854,7 +969,7 @@ func (r *tableRun) newBatch(synced time.Time) {
 	r.batch = &Batch{Table: r.t, Synced: synced, Rows: map[*Table]*RowSet{}, Replace: map[*Table][][]any{}, Append: r.append}
 	r.rows, r.held = 0, 0
 	if r.em == nil {
-		r.em = NewEmitter(SinkFunc(r.collect))
+		r.em = NewEmitter(SinkFunc(r.stage))
 	}
 }
 
@@ -864,14 +979,101 @@ func (r *tableRun) full() bool {
 	return r.rows >= r.e.BatchRows || r.held >= r.e.BatchBytes
 }
 
-// collect is the emitter's sink: it copies each row's values into the batch
-// and notes the parents whose children it replaces.
-func (r *tableRun) collect(t *Table, row Row) {
-	rs := r.batch.Rows[t]
-	if rs == nil {
-		rs = &RowSet{}
-		r.batch.Rows[t] = rs
+// stagedRow is a row of the record being extracted (see extract).
+type stagedRow struct {
+	t    *Table
+	vals []any
+	dyn  []Field
+}
+
+// maxBadSamples is how many bad records a table report describes.
+const maxBadSamples = 5
+
+// record extracts one record of t into the batch. A bad record, one no row
+// can be made of, is skipped and counted with the page it came from
+// (TableReport.BadRecords), so that the rest of the table lands. It reports
+// whether the record was good.
+func (r *tableRun) record(v, parent gjson.Result, t *Table, pageURL string) bool {
+	why := r.extract(v, parent, t)
+	if why == "" {
+		return true
 	}
+	r.report.BadRecords++
+	if len(r.report.BadRecordSamples) < maxBadSamples {
+		url := fetch.RedactURL(pageURL)
+		r.report.BadRecordSamples = append(r.report.BadRecordSamples, BadRecord{URL: url, Reason: why})
+		r.e.Logger.Warn("bad record skipped", "table", r.t.Name, "url", url, "reason", why)
+	}
+	return false
+}
+
+// extract runs the extractor over one record and adds its rows, the
+// table's and its breakout children's, to the batch when they are all
+// good; else it adds none and says why. Rows are checked before any
+// destination sees them: a record that is not a JSON object, or a row whose
+// primary key has a NULL value, which no destination accepts.
+func (r *tableRun) extract(v, parent gjson.Result, t *Table) (why string) {
+	r.staged, r.badWhy = r.staged[:0], ""
+	if v.IsObject() {
+		t.Extract(v, parent, r.em)
+		why = r.badWhy
+	} else {
+		why = "not a JSON object but " + jsonKind(v)
+	}
+	if g := r.guard; g != nil {
+		// The listing's loop guard knows a record by its row's key, or by its
+		// text when it has none.
+		i := slices.IndexFunc(r.staged, func(s stagedRow) bool { return s.t == t })
+		if why == "" && i >= 0 {
+			g.sawKey(r.staged[i].vals, r.keyPositions(t))
+		} else {
+			g.sawRaw(v.Raw)
+		}
+	}
+	if why == "" {
+		for _, s := range r.staged {
+			r.add(s.t, s.vals, s.dyn)
+		}
+	}
+	clear(r.staged) // the staged values belong to the batch now, or to no one
+	r.staged = r.staged[:0]
+	return why
+}
+
+// jsonKind names the kind of a JSON value for messages.
+func jsonKind(v gjson.Result) string {
+	switch {
+	case v.IsArray():
+		return "an array"
+	case v.Type == gjson.Null:
+		return "null"
+	case v.Type == gjson.String:
+		return "a string"
+	case v.Type == gjson.Number:
+		return "a number"
+	case v.Type == gjson.True, v.Type == gjson.False:
+		return "a boolean"
+	}
+	return "nothing"
+}
+
+// stage is the emitter's sink: a row waits in staged until its record is
+// known to be good (see extract).
+func (r *tableRun) stage(t *Table, row Row) {
+	vals, dyn := r.values(t, row)
+	if r.badWhy == "" {
+		for i, pos := range r.keyPositions(t) {
+			if pos >= 0 && pos < len(vals) && vals[pos] == nil {
+				r.badWhy = t.Name + "." + t.PrimaryKey[i] + " is null"
+				break
+			}
+		}
+	}
+	r.staged = append(r.staged, stagedRow{t, vals, dyn})
+}
+
+// values copies a row's values out of it, with its dynamic columns.
+func (r *tableRun) values(t *Table, row Row) ([]any, []Field) {
 	// Rows are cut from a shared slab: one allocation per few hundred rows
 	// instead of one per row.
 	n := len(t.Columns)
@@ -883,13 +1085,26 @@ func (r *tableRun) collect(t *Table, row Row) {
 	if len(vals) <= n {
 		r.slab = r.slab[:at+len(vals)]
 	}
-	rs.Rows = append(rs.Rows, vals)
-	r.held += RowBytes(vals)
+	var dyn []Field
 	if len(t.Dynamic) > 0 {
-		var dyn []Field
 		if d, ok := row.(DynamicRow); ok {
 			dyn = d.DynamicFields()
 		}
+	}
+	return vals, dyn
+}
+
+// add puts a row's values into the batch and notes the parents whose
+// children it replaces.
+func (r *tableRun) add(t *Table, vals []any, dyn []Field) {
+	rs := r.batch.Rows[t]
+	if rs == nil {
+		rs = &RowSet{}
+		r.batch.Rows[t] = rs
+	}
+	rs.Rows = append(rs.Rows, vals)
+	r.held += RowBytes(vals)
+	if len(t.Dynamic) > 0 {
 		rs.Dynamic = append(rs.Dynamic, dyn)
 	}
 	r.rows++
@@ -905,6 +1120,19 @@ func (r *tableRun) collect(t *Table, row Row) {
 // keyValues picks a row's primary key values. The key's column positions
 // are looked up once per table: this runs for every row that has children.
 func (r *tableRun) keyValues(t *Table, vals []any) []any {
+	idx := r.keyPositions(t)
+	key := make([]any, 0, len(idx))
+	for _, i := range idx {
+		if i >= 0 && i < len(vals) {
+			key = append(key, vals[i])
+		}
+	}
+	return key
+}
+
+// keyPositions is KeyPositions, looked up once per table: it runs for every
+// row.
+func (r *tableRun) keyPositions(t *Table) []int {
 	idx, ok := r.keyIdx[t]
 	if !ok {
 		idx = KeyPositions(t)
@@ -913,13 +1141,7 @@ func (r *tableRun) keyValues(t *Table, vals []any) []any {
 		}
 		r.keyIdx[t] = idx
 	}
-	key := make([]any, 0, len(idx))
-	for _, i := range idx {
-		if i >= 0 && i < len(vals) {
-			key = append(key, vals[i])
-		}
-	}
-	return key
+	return idx
 }
 
 // KeyPositions are the positions of t's primary key columns in t.Columns
@@ -933,18 +1155,18 @@ func KeyPositions(t *Table) []int {
 }
 
 // extractPage runs the extractor over a page's records; it returns how many
-// records there were and the highest cursor field value among them.
-func (r *tableRun) extractPage(body []byte, parent gjson.Result, t *Table) (int, string) {
+// records there were, bad ones included, and the highest cursor field value
+// among the good ones.
+func (r *tableRun) extractPage(page *fetch.Page, parent gjson.Result, t *Table) (int, string) {
 	n := 0
 	maxCursor := ""
 	field := ""
 	if t.Incremental != nil && t.Incremental.Kind == IncrementalFilter {
 		field = t.Incremental.CursorField
 	}
-	EachRecord(body, t.Request.Records, func(v gjson.Result) {
+	EachRecord(page.Body, t.Request.Records, func(v gjson.Result) {
 		n++
-		t.Extract(v, parent, r.em)
-		if field != "" {
+		if r.record(v, parent, t, page.URL) && field != "" {
 			maxCursor = maxString(maxCursor, cursorValue(v, field))
 		}
 	})
@@ -963,6 +1185,13 @@ func (r *tableRun) commit() error {
 		return err
 	}
 	b := r.batch
+	if p := b.State.Pending; p != nil && p.ServerStart.IsZero() {
+		// Every resume point carries the run's start on the server's clock,
+		// so a resumed run keeps the bounds of the run it continues.
+		cp := *p
+		cp.ServerStart = r.serverStart
+		b.State.Pending = &cp
+	}
 	r.state = b.State
 	done := make(chan error, 1)
 	r.committing = done
@@ -982,7 +1211,13 @@ func (r *tableRun) waitCommit() error {
 		return fmt.Errorf("%s: commit: %w", r.t.Name, err)
 	}
 	if r.e.Progress != nil {
-		r.e.Progress(r.report)
+		// A copy: the hook may keep the report and read it from another
+		// goroutine while the table goes on.
+		rep := r.report
+		rep.Waited = r.waits.total()
+		rep.Rows = maps.Clone(r.report.Rows)
+		rep.BadRecordSamples = slices.Clone(r.report.BadRecordSamples)
+		r.e.Progress(rep)
 	}
 	return nil
 }

@@ -260,14 +260,25 @@ func (a *api) takeRequests() []string {
 }
 
 type harness struct {
-	t    *testing.T
-	api  *api
-	srv  *httptest.Server
-	db   *memory.DB
-	now  time.Time
+	t   *testing.T
+	api *api
+	srv *httptest.Server
+	db  *memory.DB
+	now time.Time
+	// skew is how far the server's clock is from now.
+	skew time.Duration
 	eng  *runtime.Engine
 	logs []string
 }
+
+// serverAt gives a Fetcher the fake server's clock (runtime.ServerClock),
+// so that tests do not depend on the Date headers of the real one.
+type serverAt struct {
+	runtime.Fetcher
+	now func() time.Time
+}
+
+func (f serverAt) ServerNow() (time.Time, bool) { return f.now(), true }
 
 var t0 = time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
 
@@ -287,7 +298,8 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.eng = &runtime.Engine{Registry: registry, Fetcher: client, Dest: h.db, Now: func() time.Time { return h.now }, BatchRows: 1}
+	server := serverAt{client, func() time.Time { return h.now.Add(h.skew) }}
+	h.eng = &runtime.Engine{Registry: registry, Fetcher: server, Dest: h.db, Now: func() time.Time { return h.now }, BatchRows: 1}
 	return h
 }
 
@@ -665,5 +677,124 @@ func TestBatchBytes(t *testing.T) {
 		if got := len(h.table("items")); got != 5 {
 			t.Errorf("BatchBytes %d: %d items synced, want 5", tc.bytes, got)
 		}
+	}
+}
+
+// TestResumeSpanningChanges: records change between an interrupted run and
+// its resume, on pages committed before the interruption and after. The
+// cursor the resumed run saves must not pass over the earlier changes, so
+// that the next incremental sync reads them: items (a filter cursor) and
+// parts (a fan-out's changed_since cursor).
+func TestResumeSpanningChanges(t *testing.T) {
+	rowsOf := func(b *runtime.Batch, table string) string {
+		for tb, rs := range b.Rows {
+			if tb.Name == table {
+				return fmt.Sprint(rs.Rows)
+			}
+		}
+		return ""
+	}
+	for _, tc := range []struct {
+		table string
+		// crash fails the commit of the batch holding this item's rows:
+		// the items before it are committed, the later ones are not.
+		crash  string
+		change func(a *api)
+		want   string
+	}{
+		{table: "items", crash: "i2", want: "[i0 renamed] deleted=false", change: func(a *api) {
+			a.items[0].name, a.items[0].updated = "renamed", t0.Add(10*time.Minute)
+			a.items[4].name, a.items[4].updated = "renamed too", t0.Add(20*time.Minute)
+		}},
+		{table: "parts", crash: "i4", want: "[i0 p9] deleted=false", change: func(a *api) {
+			a.items[0].parts, a.items[0].partsChanged = []string{"p9"}, t0.Add(10*time.Minute)
+			a.items[4].parts, a.items[4].partsChanged = []string{"p8"}, t0.Add(20*time.Minute)
+		}},
+	} {
+		h := newHarness(t)
+		h.eng.Select = func(n string) bool { return n == tc.table }
+		h.db.FailCommit = func(b *runtime.Batch) error {
+			if strings.Contains(rowsOf(b, tc.table), tc.crash) {
+				return errors.New("injected crash")
+			}
+			return nil
+		}
+		if _, err := h.sync(); err == nil {
+			t.Fatalf("%s: the injected crash must fail the first sync", tc.table)
+		}
+		h.db.FailCommit = nil
+		h.api.mu.Lock()
+		tc.change(h.api)
+		h.api.mu.Unlock()
+
+		h.now = t0.Add(30 * time.Minute)
+		sum, err := h.sync()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := report(sum, tc.table); r.Mode != "resume" {
+			t.Fatalf("%s: the second sync must resume, got %+v", tc.table, r)
+		}
+		h.now = t0.Add(time.Hour)
+		if _, err := h.sync(); err != nil {
+			t.Fatal(err)
+		}
+		if got := h.table(tc.table); !slices.Contains(got, tc.want) {
+			t.Errorf("%s: a change to a row committed before the interruption is lost: %q, want %s", tc.table, got, tc.want)
+		}
+	}
+}
+
+// slowPages claims that every request waited wait on rate limits.
+type slowPages struct {
+	runtime.Fetcher
+	wait time.Duration
+}
+
+func (f slowPages) Get(ctx context.Context, table, bucket, url string) (*fetch.Page, error) {
+	p, err := f.Fetcher.Get(ctx, table, bucket, url)
+	if p != nil {
+		p.Waited = f.wait
+	}
+	return p, err
+}
+
+// TestWaitedWithinDuration: a table's rate-limit wait is the wall time it
+// was blocked, never more than its duration, however many of its requests
+// wait, in parallel or not.
+func TestWaitedWithinDuration(t *testing.T) {
+	h := newHarness(t)
+	h.eng.Select = func(n string) bool { return n == "items" || n == "parts" }
+	h.eng.Fetcher = slowPages{h.eng.Fetcher, time.Hour}
+	sum, err := h.sync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range sum.Tables {
+		if r.Requests < 3 || r.Waited <= 0 || r.Waited > r.Duration {
+			t.Errorf("%s: %d requests waited %v in %v", r.Table, r.Requests, r.Waited, r.Duration)
+		}
+	}
+}
+
+// TestProgressReportsAreSnapshots: a report handed to Progress during a
+// sync stays as it was: the hook may keep it and read it from another
+// goroutine while the table goes on.
+func TestProgressReportsAreSnapshots(t *testing.T) {
+	h := newHarness(t)
+	h.eng.Select = func(n string) bool { return n == "items" }
+	var reports []runtime.TableReport
+	h.eng.Progress = func(r runtime.TableReport) { reports = append(reports, r) }
+	if _, err := h.sync(); err != nil {
+		t.Fatal(err)
+	}
+	// A batch's report comes once it is committed, when the next page is
+	// extracted: 4 rows after the first, then 5.
+	var got []int64
+	for _, r := range reports {
+		got = append(got, r.Rows["items"])
+	}
+	if want := []int64{4, 5, 5, 5}; !slices.Equal(got, want) {
+		t.Errorf("items rows in the progress reports, as kept: %v, want %v", got, want)
 	}
 }

@@ -87,6 +87,16 @@ func (db *DB) Commit(ctx context.Context, b *runtime.Batch) error {
 			return err
 		}
 	}
+	// A NULL key fails the whole batch, as in a real destination.
+	for t, rs := range b.Rows {
+		for _, j := range columnIndexes(t, t.PrimaryKey) {
+			for _, vals := range rs.Rows {
+				if j >= 0 && j < len(vals) && vals[j] == nil {
+					return fmt.Errorf("%s: NULL value in primary key column %s", t.Name, t.Columns[j].Name)
+				}
+			}
+		}
+	}
 	for t, keys := range b.Replace {
 		tb, err := db.table(t)
 		if err != nil {
