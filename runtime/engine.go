@@ -70,6 +70,9 @@ const (
 	StatusSkipped TableStatus = "skipped" // forbidden or feature not enabled: the rest of the sync goes on
 	StatusFailed  TableStatus = "failed"
 	StatusRunning TableStatus = "running"
+	// StatusNotStarted: the sync stopped (interrupted, or a failure no table
+	// survives) before the table's turn came.
+	StatusNotStarted TableStatus = "not started"
 )
 
 // TableReport is what happened to one table (its children's rows included
@@ -172,12 +175,14 @@ func (e *Engine) Sync(ctx context.Context) (*Summary, error) {
 			select {
 			case <-turn[i]:
 			case <-ctx.Done():
-				reports[i] = TableReport{Table: t.Name, Status: StatusFailed, Err: context.Cause(ctx), Reason: context.Cause(ctx).Error()}
+				// Another table's error stopped the sync; it is reported
+				// there, not here.
+				reports[i] = TableReport{Table: t.Name, Status: StatusNotStarted, Reason: "not started: the sync stopped"}
 				return
 			}
 			defer func() { <-slots }()
 			reports[i] = newTableRun(e, t, states[t.Name], started).sync(ctx)
-			if errors.Is(reports[i].Err, fetch.ErrUnauthorized) {
+			if stopsSync(reports[i].Err) {
 				cancel(reports[i].Err)
 			}
 		})
@@ -187,6 +192,9 @@ func (e *Engine) Sync(ctx context.Context) (*Summary, error) {
 	if cause := context.Cause(ctx); cause != nil && errors.Is(cause, fetch.ErrUnauthorized) {
 		return sum, fmt.Errorf("authentication failed, sync stopped: %w", cause)
 	}
+	if cause := context.Cause(ctx); cause != nil && errors.Is(cause, fetch.ErrFatal) {
+		return sum, fmt.Errorf("sync stopped: %w", cause)
+	}
 	if err := ctx.Err(); err != nil {
 		return sum, err
 	}
@@ -194,6 +202,12 @@ func (e *Engine) Sync(ctx context.Context) (*Summary, error) {
 		return sum, ErrPartial
 	}
 	return sum, nil
+}
+
+// stopsSync reports whether a table's error dooms every other table too:
+// rejected credentials, or a failure no request survives (fetch.ErrFatal).
+func stopsSync(err error) bool {
+	return errors.Is(err, fetch.ErrUnauthorized) || errors.Is(err, fetch.ErrFatal)
 }
 
 // startOrder is the order in which tables get a slot: fan-out tables, then

@@ -798,3 +798,40 @@ func TestProgressReportsAreSnapshots(t *testing.T) {
 		t.Errorf("items rows in the progress reports, as kept: %v, want %v", got, want)
 	}
 }
+
+// failingFetcher fails every request with err.
+type failingFetcher struct{ err error }
+
+func (f failingFetcher) Get(context.Context, string, string, string) (*fetch.Page, error) {
+	return nil, f.err
+}
+
+// TestFatalErrorStopsTheSync: a failure no request survives (an untrusted
+// certificate, say) stops the sync like rejected credentials do, and the
+// tables that never ran say so instead of quoting the failing table's error.
+func TestFatalErrorStopsTheSync(t *testing.T) {
+	h := newHarness(t)
+	h.eng.Parallel = 1
+	h.eng.Fetcher = failingFetcher{fmt.Errorf("items: GET /items: x509: certificate signed by unknown authority: %w", fetch.ErrFatal)}
+	sum, err := h.sync()
+	if !errors.Is(err, fetch.ErrFatal) {
+		t.Fatalf("err = %v, want fetch.ErrFatal", err)
+	}
+	var failed, notStarted int
+	for _, r := range sum.Tables {
+		switch r.Status {
+		case runtime.StatusFailed:
+			failed++
+		case runtime.StatusNotStarted:
+			notStarted++
+			if strings.Contains(r.Reason, "x509") || r.Err != nil {
+				t.Errorf("%s never ran but reports another table's error: %q", r.Table, r.Reason)
+			}
+		default:
+			t.Errorf("%s: status %s", r.Table, r.Status)
+		}
+	}
+	if failed != 1 || notStarted != len(sum.Tables)-1 {
+		t.Errorf("%d failed, %d not started of %d tables; want 1 failed, the others not started", failed, notStarted, len(sum.Tables))
+	}
+}
