@@ -22,6 +22,14 @@ type Fetcher interface {
 	Get(ctx context.Context, table, bucket, url string) (*fetch.Page, error)
 }
 
+// URLChecker is a Fetcher that can tell whether it would request a URL
+// (*fetch.Client refuses other origins, other schemes and URLs that carry
+// its credentials). The engine checks every URL taken from a response
+// before saving it as where a table resumes, so state never holds one.
+type URLChecker interface {
+	CheckURL(table, url string) error
+}
+
 // ServerClock is a Fetcher that knows the server's clock (*fetch.Client
 // estimates it from the Date header of its latest response); ok is false
 // while it does not. Every time window the engine sends to the server
@@ -1199,6 +1207,9 @@ func (r *tableRun) commit() error {
 		return err
 	}
 	b := r.batch
+	if err := r.checkStateURLs(b.State); err != nil {
+		return err
+	}
 	if p := b.State.Pending; p != nil && p.ServerStart.IsZero() {
 		// Every resume point carries the run's start on the server's clock,
 		// so a resumed run keeps the bounds of the run it continues.
@@ -1211,6 +1222,32 @@ func (r *tableRun) commit() error {
 	r.committing = done
 	go func() { done <- r.e.Dest.Commit(r.ctx, b) }()
 	r.newBatch(b.Synced)
+	return nil
+}
+
+// checkStateURLs refuses a state whose resume URLs the Fetcher would not
+// request (URLChecker): those came from responses, and a hostile or broken
+// server must not get a foreign link or an echoed credential into state.
+func (r *tableRun) checkStateURLs(st TableState) error {
+	c, ok := r.e.Fetcher.(URLChecker)
+	if !ok {
+		return nil
+	}
+	urls := []string{}
+	if in := r.t.Incremental; in != nil && in.Kind == IncrementalNextURL {
+		urls = append(urls, st.Cursor)
+	}
+	if p := st.Pending; p != nil {
+		urls = append(urls, p.URL, p.ParentURL, p.ChangesURL)
+	}
+	for _, u := range urls {
+		if u == "" {
+			continue
+		}
+		if err := c.CheckURL(r.t.Name, u); err != nil {
+			return fmt.Errorf("not saved as where the table resumes: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -280,6 +280,13 @@ type serverAt struct {
 
 func (f serverAt) ServerNow() (time.Time, bool) { return f.now(), true }
 
+func (f serverAt) CheckURL(table, url string) error {
+	if c, ok := f.Fetcher.(runtime.URLChecker); ok {
+		return c.CheckURL(table, url)
+	}
+	return nil
+}
+
 var t0 = time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
 
 func newHarness(t *testing.T) *harness {

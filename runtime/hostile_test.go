@@ -88,7 +88,10 @@ func (h *hostile) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.next != "" {
 		next := strings.ReplaceAll(p.next, "{n}", fmt.Sprint(h.requests+1))
-		w.Header().Set("Link", "<http://"+r.Host+next+`>; rel="next"`)
+		if strings.HasPrefix(next, "/") {
+			next = "http://" + r.Host + next
+		}
+		w.Header().Set("Link", "<"+next+`>; rel="next"`)
 	}
 	fmt.Fprint(w, p.body)
 }
@@ -268,5 +271,29 @@ func TestListingLoops(t *testing.T) {
 	}
 	if got := h.live("things"); !slices.Equal(got, []string{"[a <nil>]", "[b <nil>]", "[c <nil>]"}) {
 		t.Errorf("records read again: things = %q", got)
+	}
+}
+
+// TestHostileNextLinksAreNotSaved: a next link that carries the token the
+// server was sent, or that no request may follow (another scheme), fails
+// the table before it is saved as the resume point: state never holds a
+// credential or a link the client refuses.
+func TestHostileNextLinksAreNotSaved(t *testing.T) {
+	for _, next := range []string{"/things?page=2&echo=s3cret-token", "javascript:alert(1)", "file:///etc/passwd"} {
+		h := newHostile(t, map[string]hostilePage{
+			"/things": {body: `[{"id":"a","updated":"2026-01-15T10:00:00Z"}]`, next: next},
+		})
+		sum, _ := h.eng.Sync(context.Background())
+		r := report(sum, "things")
+		if r.Status != runtime.StatusFailed || !errors.Is(r.Err, fetch.ErrForeignURL) {
+			t.Errorf("next %q: things = %s %v, want failed with fetch.ErrForeignURL", next, r.Status, r.Err)
+		}
+		if strings.Contains(r.Reason, "s3cret-token") {
+			t.Errorf("next %q: the token is in the error: %s", next, r.Reason)
+		}
+		st, _ := h.db.State(context.Background())
+		if js := fmt.Sprintf("%+v", st["things"]); strings.Contains(js, "s3cret-token") || strings.Contains(js, "passwd") || strings.Contains(js, "javascript") {
+			t.Errorf("next %q: saved in state: %s", next, js)
+		}
 	}
 }

@@ -111,6 +111,14 @@ func (f *timedFetcher) Get(ctx context.Context, table, bucket, url string) (*fet
 	return page, err
 }
 
+// CheckURL passes on the wrapped Fetcher's URL check.
+func (f *timedFetcher) CheckURL(table, url string) error {
+	if c, ok := f.Fetcher.(URLChecker); ok {
+		return c.CheckURL(table, url)
+	}
+	return nil
+}
+
 // ServerNow passes on the server's clock of the wrapped Fetcher.
 func (f *timedFetcher) ServerNow() (time.Time, bool) {
 	if c, ok := f.Fetcher.(ServerClock); ok {

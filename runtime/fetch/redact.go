@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 )
@@ -122,3 +123,18 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
+
+// CheckURL reports whether Get would request rawURL, and refuses one that
+// carries the client's secrets: a caller that keeps a URL taken from a
+// response (a next link saved as where a listing resumes) checks it first,
+// so that neither a refused link nor a credential echoed into one is ever
+// stored.
+func (c *Client) CheckURL(table, rawURL string) error {
+	if _, _, err := c.target(rawURL); err != nil {
+		return requestError(table, c.safeURL(rawURL), err)
+	}
+	if c.Redact(rawURL) != rawURL {
+		return requestError(table, c.safeURL(rawURL), fmt.Errorf("%w: url carries a credential", ErrForeignURL))
+	}
+	return nil
+}
