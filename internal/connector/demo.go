@@ -30,7 +30,7 @@ func Demo(ctx context.Context, cfg *Config, demo DemoOptions, opt SyncOptions) (
 	sim, err := oktasim.New(oktasim.Config{
 		Seed: demo.Seed, Users: demo.Users, Groups: demo.Groups, Apps: demo.Apps, Devices: demo.Devices, Logs: demo.Logs,
 		Tokens:    map[string]string{"demo-token": "SUPER_ADMIN"},
-		TimeScale: demo.TimeScale,
+		TimeScale: demo.TimeScale, Now: oktasim.DefaultNow,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start simulator: %w", err)
