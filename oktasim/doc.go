@@ -82,6 +82,7 @@
 //
 //	/api/v1/users                       Link, 200/200; search, filter, q; plain list omits DEPROVISIONED
 //	/api/v1/users/{idOrLogin}           full lifecycle _links
+//	/api/v1/users/me                    the token's admin user (any role may read it)
 //	/api/v1/users/{id}/roles            direct + group-assigned roles; no Link
 //	/api/v1/users/{id}/groups, /factors, /authenticator-enrollments   no Link
 //	/api/v1/meta/types/user[/{id}]      no Link

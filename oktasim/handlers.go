@@ -288,6 +288,34 @@ func hUsers(s *Sim, c *reqCtx) *apiError {
 
 var hUser = one(findUserOrLogin, func(c *reqCtx, i int) { c.rd.writeUser(i, true) })
 
+// hMe: GET /api/v1/users/me, the admin user the calling token acts for. A
+// simulated token carries a role type, not a user: it is the first live admin
+// holding that role type, else the first live admin (the org's first super
+// admin owns the API tokens). Every valid token may read itself.
+func hMe(s *Sim, c *reqCtx) *apiError {
+	o := c.rd.o
+	me := -1
+	for _, a := range o.adminUsers {
+		if u := &o.users[a.idx]; u.deleted || u.status == stDeprovisioned {
+			continue
+		}
+		if me < 0 {
+			me = int(a.idx)
+		}
+		for _, ra := range a.roles {
+			if ra.std >= 0 && rolesStd[ra.std].typ == c.role {
+				c.rd.writeUser(int(a.idx), true)
+				return nil
+			}
+		}
+	}
+	if me < 0 {
+		return errUnauthorized // no user left to act for
+	}
+	c.rd.writeUser(me, true)
+	return nil
+}
+
 // hUserRoles lists a user's direct roles and those held through groups. Not paginated.
 var hUserRoles = under(findUser, func(c *reqCtx, i int) {
 	o := c.rd.o
