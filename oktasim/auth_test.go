@@ -93,3 +93,57 @@ func TestEveryoneHiddenFromGroupAdmins(t *testing.T) {
 		t.Errorf("Everyone visible: super admin %v, group admin %v; want true, false", has("su"), has("ga"))
 	}
 }
+
+// GET /api/v1/users/me answers the calling token's admin user to every valid
+// token, whatever its role may read otherwise, and 401 E0000011 to a bad one:
+// a connector probes it before a sync.
+func TestUsersMe(t *testing.T) {
+	tokens := map[string]string{}
+	for _, r := range RoleTypes {
+		tokens["tok-"+r] = r
+	}
+	s, base := startSim(t, Config{Seed: 1, Users: 400, Groups: 10, Logs: -1, Tokens: tokens})
+	o := s.o
+	holds := func(u int, role string) bool {
+		for _, a := range o.adminUsers {
+			if int(a.idx) == u {
+				for _, ra := range a.roles {
+					if ra.std >= 0 && rolesStd[ra.std].typ == role {
+						return true
+					}
+				}
+			}
+		}
+		return false
+	}
+	for _, role := range RoleTypes {
+		resp, b := get(t, base+"/api/v1/users/me", "tok-"+role)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: GET /api/v1/users/me: %d %s", role, resp.StatusCode, b)
+		}
+		id := str(decodeObj(t, b), "id")
+		u := o.userIdx(id)
+		if u < 0 {
+			t.Fatalf("%s: /users/me is %q, not a user", role, id)
+		}
+		// Somebody holds the role: it is them; else the first super admin.
+		anyone := false
+		for _, a := range o.adminUsers {
+			anyone = anyone || holds(int(a.idx), role)
+		}
+		if anyone && !holds(u, role) || !anyone && u != int(o.adminUsers[0].idx) {
+			t.Errorf("%s: /users/me is user %d, which does not hold the role", role, u)
+		}
+		// The same object as GET /users/{id}, bucket and all.
+		if _, want := get(t, base+"/api/v1/users/"+id, "tok-"+RoleSuperAdmin); string(want) != string(b) {
+			t.Errorf("%s: /users/me differs from /users/%s", role, id)
+		}
+		if resp.Header.Get("X-Rate-Limit-Limit") != "2000" {
+			t.Errorf("%s: /users/me in a bucket of %s, want the user bucket (2000)", role, resp.Header.Get("X-Rate-Limit-Limit"))
+		}
+	}
+	for _, tok := range []string{"bad", ""} {
+		resp, b := get(t, base+"/api/v1/users/me", tok)
+		wantError(t, resp, b, 401, "E0000011")
+	}
+}

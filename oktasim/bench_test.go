@@ -37,7 +37,7 @@ func heapMB() float64 {
 	return float64(ms.HeapAlloc) / (1 << 20)
 }
 
-var bigOrg = Config{Seed: 1, Users: 100_000, Logs: 1_000_000}
+var bigOrg = Config{Seed: 1, Users: 100_000, Logs: 1_000_000, Now: DefaultNow}
 
 // BenchmarkGenerate100kUsers generates an org of 100k users (4k groups, 50k
 // devices, 1M System Log events) and reports the heap it keeps and the peak RSS.

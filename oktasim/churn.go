@@ -238,6 +238,7 @@ func isOktaGroup(_ int, gs *groupState) bool { return gs.kind == gOkta }
 func (s *Sim) Churn(spec ChurnSpec) ChurnResult {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	clk := s.beginClockChange()
 	o := s.o
 	o.churnSeq++
 	adv := spec.Advance
@@ -434,7 +435,7 @@ func (s *Sim) Churn(spec ChurnSpec) ChurnResult {
 	}
 	res.LogEvents = ch.events
 	o.now = ch.to
-	s.orgNow.Store(o.now)
+	s.endClockChange(clk)
 	return *res
 }
 

@@ -22,9 +22,11 @@ type Config struct {
 	// (default 10, so the default 7-day `since` window of /api/v1/logs misses some).
 	LogDays int
 
-	// Now is the org clock at start; zero means DefaultNow. The org clock only
-	// moves through Advance and Churn, never with the wall clock, so payloads are
-	// deterministic.
+	// Now is the org clock at start. Zero means the real clock: time.Now at New,
+	// and the org clock then runs with the wire clock (TimeScale applies), as a
+	// real org's would. A non-zero Now is a fixed clock (DefaultNow for tests):
+	// it moves only through Advance and Churn, never with the wall clock, so
+	// payloads are deterministic.
 	Now time.Time
 
 	// RateLimits selects whether per-minute and concurrency limits are enforced.
@@ -57,7 +59,8 @@ type Config struct {
 	AllowNonLoopback bool
 }
 
-// DefaultNow is the org clock used when Config.Now is zero.
+// DefaultNow is the fixed org clock of tests, benchmarks and the demo (set it
+// as Config.Now); their payloads do not depend on the day they run.
 var DefaultNow = time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
 
 // RateLimitMode selects rate-limit enforcement.
@@ -271,9 +274,6 @@ func validRole(r string) bool {
 // normalized returns cfg with defaults filled in, or an error for invalid values.
 func (cfg Config) normalized() (Config, error) {
 	c := cfg
-	if c.Now.IsZero() {
-		c.Now = DefaultNow
-	}
 	c.Now = c.Now.UTC().Truncate(time.Millisecond)
 	size := func(v, def int) int {
 		switch {

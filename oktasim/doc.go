@@ -2,7 +2,7 @@
 // Management API, faithful to the behaviours a connector can get wrong
 // (okta-api.md §0): the tests, benchmarks and the demo of oktasync run against it.
 //
-//	s, _ := oktasim.New(oktasim.Config{Seed: 1, Users: 1000})
+//	s, _ := oktasim.New(oktasim.Config{Seed: 1, Users: 1000, Now: oktasim.DefaultNow})
 //	url, _ := s.Start("127.0.0.1:0") // or s.StartTLS(addr, caFile), or s.Handler()
 //	defer s.Close()
 //	// GET url+"/api/v1/users" with "Authorization: SSWS demo-token"
@@ -22,13 +22,17 @@
 //
 // There are two clocks.
 //
-//   - The org clock starts at Config.Now (DefaultNow if zero) and moves only
-//     through Advance and Churn. Every timestamp in a body (lastUpdated,
-//     published, ...) and every default that depends on "now" (the System Log's
-//     until and 7-day since window) uses it, so bodies never depend on the wall
-//     clock.
-//   - The wire clock is the org clock plus the real time elapsed since New,
-//     multiplied by Config.TimeScale. The Date header, the per-minute rate-limit
+//   - The org clock starts at Config.Now. Every timestamp in a body
+//     (lastUpdated, published, ...) and every default that depends on "now"
+//     (the System Log's until and 7-day since window) uses it. A zero
+//     Config.Now means the real clock: the org starts at time.Now and its clock
+//     runs with the wire clock, so a client on the wall clock (oktasync sim +
+//     sync) agrees with it. A non-zero Config.Now (DefaultNow in tests, the
+//     benchmarks and the demo) is fixed: it moves only through Advance and
+//     Churn, so bodies never depend on the wall clock.
+//   - The wire clock is the org clock plus the real time elapsed since New
+//     (for a running clock: since the org clock last changed), multiplied by
+//     Config.TimeScale. The Date header, the per-minute rate-limit
 //     windows and X-Rate-Limit-Reset (epoch seconds) are on the wire clock.
 //
 // Date and X-Rate-Limit-Reset are therefore consistent with each other: a
@@ -78,6 +82,7 @@
 //
 //	/api/v1/users                       Link, 200/200; search, filter, q; plain list omits DEPROVISIONED
 //	/api/v1/users/{idOrLogin}           full lifecycle _links
+//	/api/v1/users/me                    the token's admin user (any role may read it)
 //	/api/v1/users/{id}/roles            direct + group-assigned roles; no Link
 //	/api/v1/users/{id}/groups, /factors, /authenticator-enrollments   no Link
 //	/api/v1/meta/types/user[/{id}]      no Link

@@ -6,12 +6,194 @@ import (
 	"strings"
 )
 
+// ---- Lookups: a path parameter to an object index, or 404 ----
+
+// finder resolves path parameter p to an object index; find returns -1 for an
+// unknown (or deleted, or hidden) object, answered by 404 E0000007 naming typ.
+type finder struct {
+	p    int
+	typ  string
+	find func(c *reqCtx, id string) int
+}
+
+func (f finder) get(c *reqCtx) (int, *apiError) {
+	id := c.param(f.p)
+	i := f.find(c, id)
+	if i < 0 {
+		return 0, errNotFound(id, f.typ)
+	}
+	return i, nil
+}
+
+// below finds ids of kind k among the first n(o) objects (those never deleted).
+func below(k kind, n func(o *org) int) func(*reqCtx, string) int {
+	return func(c *reqCtx, id string) int { return c.rd.o.idx(k, id, n(c.rd.o), nil) }
+}
+
+var (
+	findUser        = finder{0, "User", func(c *reqCtx, id string) int { return c.rd.o.userIdx(id) }}
+	findUserOrLogin = finder{0, "User", func(c *reqCtx, id string) int { return c.rd.o.userByIDOrLogin(id) }}
+	findUserType    = finder{0, "CVDType", below(kUserType, func(*org) int { return len(userTypeDefs) })}
+	findGroup       = finder{0, "UserGroup", func(c *reqCtx, id string) int {
+		g := c.rd.o.groupIdx(id)
+		if g >= 0 && groupHiddenFor(c.role, &c.rd.o.groups[g]) {
+			return -1
+		}
+		return g
+	}}
+	findGroupRule   = finder{0, "GroupRule", below(kGroupRule, func(o *org) int { return len(o.rules) })}
+	findApp         = finder{0, "AppInstance", func(c *reqCtx, id string) int { return c.rd.o.appIdx(id) }}
+	findDevice      = finder{0, "Device", func(c *reqCtx, id string) int { return c.rd.o.deviceIdx(id) }}
+	findResourceSet = finder{0, "IAMPolicy", below(kResourceSet, func(o *org) int { return len(o.resourceSets) })}
+	findCustomRole  = finder{0, "CustomRole", customRoleIdx}
+	findMapping     = finder{0, "ProfileMapping", below(kMapping, func(o *org) int { return len(o.mappings) })}
+	findPolicy      = finder{0, "Policy", below(kPolicy, func(o *org) int { return len(o.policies) })}
+	findIdP         = finder{0, "IdentityProvider", below(kIdP, func(o *org) int { return o.idps })}
+	findZone        = finder{0, "NetworkZone", below(kZone, func(o *org) int { return o.zones })}
+	findAPIToken    = finder{0, "ApiToken", below(kAPIToken, func(o *org) int { return o.apiTokens })}
+)
+
+// customRoleIdx accepts a role id or label.
+func customRoleIdx(c *reqCtx, id string) int {
+	o := c.rd.o
+	k := o.ids.parse(kCustomRole, id)
+	if k < 0 {
+		for i := range o.customRoles {
+			if customRoleDefs[i].label == id {
+				k = i
+			}
+		}
+	}
+	if k >= len(o.customRoles) {
+		return -1
+	}
+	return k
+}
+
+// one serves a single object: the one f finds (or 404), written by write.
+func one(f finder, write func(c *reqCtx, i int)) handler {
+	return func(_ *Sim, c *reqCtx) *apiError {
+		i, e := f.get(c)
+		if e != nil {
+			return e
+		}
+		write(c, i)
+		return nil
+	}
+}
+
+// under serves an unpaged array (no Link header) of what write emits for the
+// object f finds.
+func under(f finder, write func(c *reqCtx, i int)) handler {
+	return one(f, func(c *reqCtx, i int) {
+		c.rd.w.arr()
+		write(c, i)
+		c.rd.w.endArr()
+	})
+}
+
+// ---- Paged lists ----
+
+// listing is a list paged as most of Okta's are: `limit` with a default and
+// bounds, an `after` cursor naming the last object of the previous page, and
+// self and next Link headers. Candidates are 0..n-1, or the object indexes in
+// ids (ascending; set one of the two), in order.
+type listing struct {
+	kind          kind // the cursor's id kind
+	def, min, max int  // the limit's default and bounds (min 0 means 1)
+	n             int
+	ids           []int32
+	// query parses search or filter; it runs after the limit and before the
+	// cursor, the order in which Okta reports bad parameters.
+	query func() *apiError
+	// after decodes the cursor to the last candidate seen (-1 for none); nil
+	// means the last object's id of kind.
+	after func(c *reqCtx) (int, *apiError)
+	// cursor encodes the last candidate of a page; nil means its id of kind.
+	cursor func(i int) string
+	keep   func(i int) bool // nil keeps every candidate
+	write  func(i int)
+}
+
+func (c *reqCtx) list(l listing) *apiError {
+	limit, e := c.limitParam(l.def, max(l.min, 1), l.max)
+	if e != nil {
+		return e
+	}
+	if l.query != nil {
+		if e := l.query(); e != nil {
+			return e
+		}
+	}
+	decode := l.after
+	if decode == nil {
+		decode = func(c *reqCtx) (int, *apiError) { return parseIDCursor(c, l.kind) }
+	}
+	after, e := decode(c)
+	if e != nil {
+		return e
+	}
+	start, end, item := after+1, l.n, func(k int) int { return k }
+	if l.ids != nil {
+		start, end, item = upperBound(l.ids, int32(after)), len(l.ids), func(k int) int { return int(l.ids[k]) }
+	}
+	var page []int
+	more := false
+	for k := start; k < end; k++ {
+		i := item(k)
+		if l.keep != nil && !l.keep(i) {
+			continue
+		}
+		if len(page) == limit {
+			more = true
+			break
+		}
+		page = append(page, i)
+	}
+	w := c.rd.w
+	w.arr()
+	for _, i := range page {
+		l.write(i)
+	}
+	w.endArr()
+	next := ""
+	if more {
+		last := page[len(page)-1]
+		if l.cursor != nil {
+			next = l.cursor(last)
+		} else {
+			next = c.rd.o.ids.id(l.kind, last)
+		}
+	}
+	c.setLinks(limit, next)
+	return nil
+}
+
+// firstMatches serves a `q` search: the first limit of the objects 0..n-1
+// that keep accepts, with no Link header (Okta does not page q searches).
+func (c *reqCtx) firstMatches(def, maximum, n int, keep func(int) bool, write func(int)) *apiError {
+	limit, e := c.limitParam(def, 1, maximum)
+	if e != nil {
+		return e
+	}
+	c.rd.w.arr()
+	found := 0
+	for i := 0; i < n && found < limit; i++ {
+		if keep(i) {
+			write(i)
+			found++
+		}
+	}
+	c.rd.w.endArr()
+	return nil
+}
+
 // Users cursors are opaque: a version digit followed by the last user id (as
 // observed: after=200unwlw0tbo8E6aVj5d7 for user 00unwlw0tbo8E6aVj5d7). A bare
 // user id is rejected, so clients must follow the Link header.
 const userCursorVersion = "2"
 
-func (s *Sim) parseUserCursor(c *reqCtx) (int, *apiError) {
+func parseUserCursor(c *reqCtx) (int, *apiError) {
 	a := c.q.Get("after")
 	if a == "" {
 		return -1, nil
@@ -39,26 +221,37 @@ func parseIDCursor(c *reqCtx, k kind) (int, *apiError) {
 	return i, nil
 }
 
-// compileQuery parses `search` or `filter` against the endpoint's rules.
-func compileQuery(c *reqCtx, searchRules, filtRules filterRules) (*expr, bool, *apiError) {
-	for _, p := range []struct {
-		name  string
-		rules filterRules
-	}{{"search", searchRules}, {"filter", filtRules}} {
-		v := c.q.Get(p.name)
-		if v == "" {
-			continue
-		}
-		e, err := parseFilter(v)
-		if err == nil {
-			err = p.rules.check(e)
-		}
-		if err != nil {
-			return nil, true, errBadSearch(err.Error())
-		}
-		return e, true, nil
+// compileParam parses query parameter name as a filter expression checked
+// against rules; nil when the parameter is absent.
+func compileParam(c *reqCtx, name string, rules filterRules) (*expr, *apiError) {
+	v := c.q.Get(name)
+	if v == "" {
+		return nil, nil
 	}
-	return nil, false, nil
+	e, err := parseFilter(v)
+	if err == nil {
+		err = rules.check(e)
+	}
+	if err != nil {
+		return nil, errBadSearch(err.Error())
+	}
+	return e, nil
+}
+
+// compileQuery parses `search` (which wins) or `filter` against the endpoint's
+// rules, and reports whether either was given.
+func compileQuery(c *reqCtx, searchRules, filtRules filterRules) (*expr, bool, *apiError) {
+	if c.q.Get("search") != "" {
+		e, err := compileParam(c, "search", searchRules)
+		return e, true, err
+	}
+	e, err := compileParam(c, "filter", filtRules)
+	return e, c.q.Get("filter") != "", err
+}
+
+// attrOf adapts an attribute lookup of object i to a filter getter.
+func attrOf(i int, attr func(i int, name string) (string, int64, bool, bool)) getter {
+	return func(name string) (string, int64, bool, bool) { return attr(i, name) }
 }
 
 // hUsers: GET /api/v1/users. A plain list omits DEPROVISIONED users; search and
@@ -66,103 +259,66 @@ func compileQuery(c *reqCtx, searchRules, filtRules filterRules) (*expr, bool, *
 func hUsers(s *Sim, c *reqCtx) *apiError {
 	o := c.rd.o
 	if qv := c.q.Get("q"); qv != "" && c.q.Get("search") == "" && c.q.Get("filter") == "" {
-		limit, e := c.limitParam(10, 1, 200)
-		if e != nil {
-			return e
-		}
 		qv = strings.ToLower(qv)
-		w := c.rd.w
-		w.arr()
-		n := 0
-		for i := range o.users {
-			if n >= limit {
-				break
-			}
-			u := &o.users[i]
-			if u.deleted || u.status == stDeprovisioned {
-				continue
+		return c.firstMatches(10, 200, len(o.users), func(i int) bool {
+			if u := &o.users[i]; u.deleted || u.status == stDeprovisioned {
+				return false
 			}
 			f, l := o.userNames(i)
-			if strings.HasPrefix(strings.ToLower(f), qv) || strings.HasPrefix(strings.ToLower(l), qv) ||
-				strings.HasPrefix(o.userLogin(i), qv) {
-				c.rd.writeUser(i, false)
-				n++
+			return strings.HasPrefix(strings.ToLower(f), qv) || strings.HasPrefix(strings.ToLower(l), qv) ||
+				strings.HasPrefix(o.userLogin(i), qv)
+		}, func(i int) { c.rd.writeUser(i, false) })
+	}
+	var ex *expr
+	queried := false
+	return c.list(listing{kind: kUser, def: 200, max: 200, n: len(o.users),
+		query: func() (e *apiError) {
+			ex, queried, e = compileQuery(c, userSearchRules, userFilterRules)
+			return e
+		},
+		after:  parseUserCursor,
+		cursor: func(i int) string { return userCursorVersion + o.ids.id(kUser, i) },
+		keep: func(i int) bool {
+			u := &o.users[i]
+			return !u.deleted && (queried || u.status != stDeprovisioned) && (ex == nil || ex.eval(attrOf(i, c.rd.userAttr)))
+		},
+		write: func(i int) { c.rd.writeUser(i, false) },
+	})
+}
+
+var hUser = one(findUserOrLogin, func(c *reqCtx, i int) { c.rd.writeUser(i, true) })
+
+// hMe: GET /api/v1/users/me, the admin user the calling token acts for. A
+// simulated token carries a role type, not a user: it is the first live admin
+// holding that role type, else the first live admin (the org's first super
+// admin owns the API tokens). Every valid token may read itself.
+func hMe(s *Sim, c *reqCtx) *apiError {
+	o := c.rd.o
+	me := -1
+	for _, a := range o.adminUsers {
+		if u := &o.users[a.idx]; u.deleted || u.status == stDeprovisioned {
+			continue
+		}
+		if me < 0 {
+			me = int(a.idx)
+		}
+		for _, ra := range a.roles {
+			if ra.std >= 0 && rolesStd[ra.std].typ == c.role {
+				c.rd.writeUser(int(a.idx), true)
+				return nil
 			}
 		}
-		w.endArr()
-		return nil
 	}
-	limit, e := c.limitParam(200, 1, 200)
-	if e != nil {
-		return e
+	if me < 0 {
+		return errUnauthorized // no user left to act for
 	}
-	ex, queried, e := compileQuery(c, userSearchRules, userFilterRules)
-	if e != nil {
-		return e
-	}
-	after, e := s.parseUserCursor(c)
-	if e != nil {
-		return e
-	}
-	get := func(i int) getter {
-		return func(name string) (string, int64, bool, bool) { return c.rd.userAttr(i, name) }
-	}
-	var page []int
-	more := false
-	for i := after + 1; i < len(o.users); i++ {
-		u := &o.users[i]
-		if u.deleted || (!queried && u.status == stDeprovisioned) {
-			continue
-		}
-		if ex != nil && !ex.eval(get(i)) {
-			continue
-		}
-		if len(page) == limit {
-			more = true
-			break
-		}
-		page = append(page, i)
-	}
-	w := c.rd.w
-	w.arr()
-	for _, i := range page {
-		c.rd.writeUser(i, false)
-	}
-	w.endArr()
-	next := ""
-	if more {
-		next = userCursorVersion + o.ids.id(kUser, page[len(page)-1])
-	}
-	c.setLinks(limit, next)
+	c.rd.writeUser(me, true)
 	return nil
-}
-
-func hUser(s *Sim, c *reqCtx) *apiError {
-	i := c.rd.o.userByIDOrLogin(c.param(0))
-	if i < 0 {
-		return errNotFound(c.param(0), "User")
-	}
-	c.rd.writeUser(i, true)
-	return nil
-}
-
-func userOr404(c *reqCtx) (int, *apiError) {
-	i := c.rd.o.userIdx(c.param(0))
-	if i < 0 {
-		return 0, errNotFound(c.param(0), "User")
-	}
-	return i, nil
 }
 
 // hUserRoles lists a user's direct roles and those held through groups. Not paginated.
-func hUserRoles(s *Sim, c *reqCtx) *apiError {
-	i, e := userOr404(c)
-	if e != nil {
-		return e
-	}
+var hUserRoles = under(findUser, func(c *reqCtx, i int) {
 	o := c.rd.o
-	w := c.rd.w
-	w.arr()
 	for _, a := range o.adminUsers {
 		if int(a.idx) == i {
 			for _, ra := range a.roles {
@@ -177,54 +333,28 @@ func hUserRoles(s *Sim, c *reqCtx) *apiError {
 			}
 		}
 	}
-	w.endArr()
-	return nil
-}
+})
 
-func hUserGroups(s *Sim, c *reqCtx) *apiError {
-	i, e := userOr404(c)
-	if e != nil {
-		return e
-	}
+var hUserGroups = under(findUser, func(c *reqCtx, i int) {
 	o := c.rd.o
-	w := c.rd.w
-	w.arr()
 	for g := range o.groups {
 		if !o.groups[g].deleted && o.isMember(g, int32(i)) {
 			c.rd.writeGroup(g, false)
 		}
 	}
-	w.endArr()
-	return nil
-}
+})
 
-func hUserFactors(s *Sim, c *reqCtx) *apiError {
-	i, e := userOr404(c)
-	if e != nil {
-		return e
-	}
-	w := c.rd.w
-	w.arr()
+var hUserFactors = under(findUser, func(c *reqCtx, i int) {
 	for _, k := range c.rd.o.userFactors(i) {
 		c.rd.writeFactor(i, k)
 	}
-	w.endArr()
-	return nil
-}
+})
 
-func hUserEnrollments(s *Sim, c *reqCtx) *apiError {
-	i, e := userOr404(c)
-	if e != nil {
-		return e
-	}
-	w := c.rd.w
-	w.arr()
+var hUserEnrollments = under(findUser, func(c *reqCtx, i int) {
 	for _, k := range c.rd.o.userEnrollments(i) {
 		c.rd.writeEnrollment(i, k)
 	}
-	w.endArr()
-	return nil
-}
+})
 
 func hUserTypes(s *Sim, c *reqCtx) *apiError {
 	w := c.rd.w
@@ -236,14 +366,7 @@ func hUserTypes(s *Sim, c *reqCtx) *apiError {
 	return nil
 }
 
-func hUserType(s *Sim, c *reqCtx) *apiError {
-	t := c.rd.o.ids.parse(kUserType, c.param(0))
-	if t < 0 || t >= len(userTypeDefs) {
-		return errNotFound(c.param(0), "CVDType")
-	}
-	c.rd.writeUserType(t)
-	return nil
-}
+var hUserType = one(findUserType, func(c *reqCtx, t int) { c.rd.writeUserType(t) })
 
 // groupHiddenFor: the Everyone group is not returned to group-admin roles.
 func groupHiddenFor(role string, gs *groupState) bool {
@@ -253,149 +376,48 @@ func groupHiddenFor(role string, gs *groupState) bool {
 func hGroups(s *Sim, c *reqCtx) *apiError {
 	o := c.rd.o
 	stats := c.q.Get("expand") == "stats"
+	write := func(g int) { c.rd.writeGroup(g, stats) }
 	if qv := c.q.Get("q"); qv != "" && c.q.Get("search") == "" && c.q.Get("filter") == "" {
 		// Paging and searching are mutually exclusive: no Link header at all.
-		limit, e := c.limitParam(300, 1, 10000)
-		if e != nil {
-			return e
-		}
 		qv = strings.ToLower(qv)
-		w := c.rd.w
-		w.arr()
-		n := 0
-		for g := range o.groups {
+		return c.firstMatches(300, 10000, len(o.groups), func(g int) bool {
 			gs := &o.groups[g]
-			if n >= limit {
-				break
-			}
-			if gs.deleted || groupHiddenFor(c.role, gs) || !strings.HasPrefix(strings.ToLower(o.groupName(g)), qv) {
-				continue
-			}
-			c.rd.writeGroup(g, stats)
-			n++
-		}
-		w.endArr()
-		return nil
+			return !gs.deleted && !groupHiddenFor(c.role, gs) && strings.HasPrefix(strings.ToLower(o.groupName(g)), qv)
+		}, write)
 	}
-	limit, e := c.limitParam(10000, 1, 10000)
-	if e != nil {
-		return e
-	}
-	ex, _, e := compileQuery(c, groupSearchRules, groupFilterRules)
-	if e != nil {
-		return e
-	}
-	after, e := parseIDCursor(c, kGroup)
-	if e != nil {
-		return e
-	}
-	var page []int
-	more := false
-	for g := after + 1; g < len(o.groups); g++ {
-		gs := &o.groups[g]
-		if gs.deleted || groupHiddenFor(c.role, gs) {
-			continue
-		}
-		if ex != nil && !ex.eval(func(name string) (string, int64, bool, bool) { return c.rd.groupAttr(g, name) }) {
-			continue
-		}
-		if len(page) == limit {
-			more = true
-			break
-		}
-		page = append(page, g)
-	}
-	w := c.rd.w
-	w.arr()
-	for _, g := range page {
-		c.rd.writeGroup(g, stats)
-	}
-	w.endArr()
-	next := ""
-	if more {
-		next = o.ids.id(kGroup, page[len(page)-1])
-	}
-	c.setLinks(limit, next)
-	return nil
+	var ex *expr
+	return c.list(listing{kind: kGroup, def: 10000, max: 10000, n: len(o.groups),
+		query: func() (e *apiError) {
+			ex, _, e = compileQuery(c, groupSearchRules, groupFilterRules)
+			return e
+		},
+		keep: func(g int) bool {
+			gs := &o.groups[g]
+			return !gs.deleted && !groupHiddenFor(c.role, gs) && (ex == nil || ex.eval(attrOf(g, c.rd.groupAttr)))
+		},
+		write: write,
+	})
 }
 
-func groupOr404(c *reqCtx) (int, *apiError) {
-	g := c.rd.o.groupIdx(c.param(0))
-	if g < 0 || groupHiddenFor(c.role, &c.rd.o.groups[g]) {
-		return 0, errNotFound(c.param(0), "UserGroup")
-	}
-	return g, nil
-}
-
-func hGroup(s *Sim, c *reqCtx) *apiError {
-	g, e := groupOr404(c)
-	if e != nil {
-		return e
-	}
-	c.rd.writeGroup(g, c.q.Get("expand") == "stats")
-	return nil
-}
+var hGroup = one(findGroup, func(c *reqCtx, g int) { c.rd.writeGroup(g, c.q.Get("expand") == "stats") })
 
 // hGroupUsers lists members (full User objects, any status) by user index.
 func hGroupUsers(s *Sim, c *reqCtx) *apiError {
-	g, e := groupOr404(c)
+	g, e := findGroup.get(c)
 	if e != nil {
 		return e
 	}
 	o := c.rd.o
-	limit, e := c.limitParam(1000, 1, 1000)
-	if e != nil {
-		return e
-	}
-	after, e := parseIDCursor(c, kUser)
-	if e != nil {
-		return e
-	}
-	var page []int
-	more := false
-	if g == 0 {
-		for i := after + 1; i < len(o.users); i++ {
-			if o.users[i].deleted {
-				continue
-			}
-			if len(page) == limit {
-				more = true
-				break
-			}
-			page = append(page, i)
-		}
+	l := listing{kind: kUser, def: 1000, max: 1000, write: func(i int) { c.rd.writeUser(i, false) }}
+	if g == 0 { // Everyone
+		l.n, l.keep = len(o.users), func(i int) bool { return !o.users[i].deleted }
 	} else {
-		m := o.groups[g].members
-		k := upperBound(m, int32(after))
-		for ; k < len(m); k++ {
-			if len(page) == limit {
-				more = true
-				break
-			}
-			page = append(page, int(m[k]))
-		}
+		l.ids = o.groups[g].members
 	}
-	w := c.rd.w
-	w.arr()
-	for _, i := range page {
-		c.rd.writeUser(i, false)
-	}
-	w.endArr()
-	next := ""
-	if more {
-		next = o.ids.id(kUser, page[len(page)-1])
-	}
-	c.setLinks(limit, next)
-	return nil
+	return c.list(l)
 }
 
-func hGroupRoles(s *Sim, c *reqCtx) *apiError {
-	g, e := groupOr404(c)
-	if e != nil {
-		return e
-	}
-	w := c.rd.w
-	w.arr()
+var hGroupRoles = under(findGroup, func(c *reqCtx, g int) {
 	for _, a := range c.rd.o.adminGroups {
 		if int(a.idx) == g {
 			for _, ra := range a.roles {
@@ -403,186 +425,83 @@ func hGroupRoles(s *Sim, c *reqCtx) *apiError {
 			}
 		}
 	}
-	w.endArr()
-	return nil
-}
+})
 
 func hGroupRules(s *Sim, c *reqCtx) *apiError {
 	o := c.rd.o
-	limit, e := c.limitParam(50, 1, 200)
-	if e != nil {
-		return e
-	}
-	after, e := parseIDCursor(c, kGroupRule)
-	if e != nil {
-		return e
-	}
 	kw := strings.ToLower(c.q.Get("search"))
-	var page []int
-	more := false
-	for k := after + 1; k < len(o.rules); k++ {
-		if kw != "" && !strings.Contains(strings.ToLower("Auto-assign "+o.rules[k].dept+" "+itoa(k+1)), kw) {
-			continue
-		}
-		if len(page) == limit {
-			more = true
-			break
-		}
-		page = append(page, k)
-	}
-	w := c.rd.w
-	w.arr()
-	for _, k := range page {
-		c.rd.writeGroupRule(k)
-	}
-	w.endArr()
-	next := ""
-	if more {
-		next = o.ids.id(kGroupRule, page[len(page)-1])
-	}
-	c.setLinks(limit, next)
-	return nil
+	return c.list(listing{kind: kGroupRule, def: 50, max: 200, n: len(o.rules),
+		keep: func(k int) bool {
+			return kw == "" || strings.Contains(strings.ToLower("Auto-assign "+o.rules[k].dept+" "+itoa(k+1)), kw)
+		},
+		write: c.rd.writeGroupRule,
+	})
 }
 
-func hGroupRule(s *Sim, c *reqCtx) *apiError {
-	k := c.rd.o.ids.parse(kGroupRule, c.param(0))
-	if k < 0 || k >= len(c.rd.o.rules) {
-		return errNotFound(c.param(0), "GroupRule")
-	}
-	c.rd.writeGroupRule(k)
-	return nil
-}
+var hGroupRule = one(findGroupRule, func(c *reqCtx, k int) { c.rd.writeGroupRule(k) })
 
-// appVisible: without includeNonDeleted only ACTIVE apps are listed.
+// hApps: without includeNonDeleted (or a filter) only ACTIVE apps are listed.
 func hApps(s *Sim, c *reqCtx) *apiError {
 	o := c.rd.o
 	if ex := c.q.Get("expand"); ex != "" && !strings.HasPrefix(ex, "user/") {
 		return &apiError{status: 400, code: "E0000001", summary: "Api validation failed: expand", causes: []string{"Expand query is malformed."}}
 	}
-	limit, e := c.limitParam(20, 1, 200)
-	if e != nil {
-		return e
-	}
 	var ex *expr
-	if f := c.q.Get("filter"); f != "" {
-		var err error
-		ex, err = parseFilter(f)
-		if err == nil {
-			err = appFilterRules.check(ex)
-		}
-		if err != nil {
-			return errBadSearch(err.Error())
-		}
-	}
-	after, e := parseIDCursor(c, kApp)
-	if e != nil {
-		return e
-	}
-	includeInactive := c.q.Get("includeNonDeleted") == "true" || ex != nil
 	qv := strings.ToLower(c.q.Get("q"))
-	var page []int
-	more := false
-	for a := after + 1; a < len(o.apps); a++ {
-		app := &o.apps[a]
-		if app.deleted || (!app.active && !includeInactive) {
-			continue
-		}
-		if qv != "" && !strings.HasPrefix(strings.ToLower(app.label), qv) && !strings.HasPrefix(app.tmpl.name, qv) {
-			continue
-		}
-		if ex != nil && !ex.eval(func(name string) (string, int64, bool, bool) {
-			switch name {
-			case "id":
-				return o.ids.id(kApp, a), 0, false, true
-			case "status":
-				return activeStr(app.active), 0, false, true
-			case "name":
-				return app.tmpl.name, 0, false, true
+	return c.list(listing{kind: kApp, def: 20, max: 200, n: len(o.apps),
+		query: func() (e *apiError) {
+			ex, e = compileParam(c, "filter", appFilterRules)
+			return e
+		},
+		keep: func(a int) bool {
+			app := &o.apps[a]
+			if app.deleted || (!app.active && c.q.Get("includeNonDeleted") != "true" && ex == nil) {
+				return false
 			}
-			return "", 0, false, false
-		}) {
-			continue
-		}
-		if len(page) == limit {
-			more = true
-			break
-		}
-		page = append(page, a)
-	}
-	w := c.rd.w
-	w.arr()
-	for _, a := range page {
-		c.rd.writeApp(a)
-	}
-	w.endArr()
-	next := ""
-	if more {
-		next = o.ids.id(kApp, page[len(page)-1])
-	}
-	c.setLinks(limit, next)
-	return nil
+			if qv != "" && !strings.HasPrefix(strings.ToLower(app.label), qv) && !strings.HasPrefix(app.tmpl.name, qv) {
+				return false
+			}
+			return ex == nil || ex.eval(attrOf(a, c.rd.appAttr))
+		},
+		write: c.rd.writeApp,
+	})
 }
 
-func appOr404(c *reqCtx) (int, *apiError) {
-	a := c.rd.o.appIdx(c.param(0))
-	if a < 0 {
-		return 0, errNotFound(c.param(0), "AppInstance")
+// appAttr is the filter view of app a: id, status and name.
+func (rd *renderer) appAttr(a int, name string) (string, int64, bool, bool) {
+	switch name {
+	case "id":
+		return rd.o.ids.id(kApp, a), 0, false, true
+	case "status":
+		return activeStr(rd.o.apps[a].active), 0, false, true
+	case "name":
+		return rd.o.apps[a].tmpl.name, 0, false, true
 	}
-	return a, nil
+	return "", 0, false, false
 }
 
-func hApp(s *Sim, c *reqCtx) *apiError {
-	a, e := appOr404(c)
-	if e != nil {
-		return e
-	}
-	c.rd.writeApp(a)
-	return nil
-}
+var hApp = one(findApp, func(c *reqCtx, a int) { c.rd.writeApp(a) })
 
 func hAppUsers(s *Sim, c *reqCtx) *apiError {
-	a, e := appOr404(c)
-	if e != nil {
-		return e
-	}
-	o := c.rd.o
-	limit, e := c.limitParam(50, 1, 500)
-	if e != nil {
-		return e
-	}
-	after, e := parseIDCursor(c, kUser)
+	a, e := findApp.get(c)
 	if e != nil {
 		return e
 	}
 	expand := c.q.Get("expand") == "user"
-	us := o.apps[a].users
-	k := upperBound(us, int32(after))
-	end := min(k+limit, len(us))
-	w := c.rd.w
-	w.arr()
-	for _, u := range us[k:end] {
-		c.rd.writeAppUser(a, u, expand)
-	}
-	w.endArr()
-	next := ""
-	if end < len(us) {
-		next = o.ids.id(kUser, int(us[end-1]))
-	}
-	c.setLinks(limit, next)
-	return nil
+	return c.list(listing{kind: kUser, def: 50, max: 500, ids: c.rd.o.apps[a].users,
+		write: func(u int) { c.rd.writeAppUser(a, int32(u), expand) }})
 }
 
 func hAppUser(s *Sim, c *reqCtx) *apiError {
-	a, e := appOr404(c)
+	a, e := findApp.get(c)
 	if e != nil {
 		return e
 	}
-	o := c.rd.o
-	u := o.userIdx(c.param(1))
-	if u < 0 {
-		return errNotFound(c.param(1), "User")
+	u, e := finder{1, "User", findUser.find}.get(c)
+	if e != nil {
+		return e
 	}
-	us := o.apps[a].users
+	us := c.rd.o.apps[a].users
 	k := sort.Search(len(us), func(i int) bool { return us[i] >= int32(u) })
 	if k >= len(us) || us[k] != int32(u) {
 		return errNotFound(c.param(1), "AppUser")
@@ -591,59 +510,40 @@ func hAppUser(s *Sim, c *reqCtx) *apiError {
 	return nil
 }
 
+// hAppGroups pages an app's assignments in priority order; the cursor is the
+// last group's id. Deleted groups stay in the list (their assignments are
+// gone, the others keep their priority) and are skipped here.
 func hAppGroups(s *Sim, c *reqCtx) *apiError {
-	a, e := appOr404(c)
+	a, e := findApp.get(c)
 	if e != nil {
 		return e
 	}
 	o := c.rd.o
-	limit, e := c.limitParam(20, 20, 200)
-	if e != nil {
-		return e
-	}
 	gs := o.apps[a].groups
-	start := 0
-	if c.q.Get("after") != "" {
-		g, e := parseIDCursor(c, kGroup)
-		if e != nil {
-			return e
-		}
-		start = -1
-		for k, x := range gs {
-			if int(x) == g {
-				start = k + 1
+	return c.list(listing{kind: kGroup, def: 20, min: 20, max: 200, n: len(gs),
+		after: func(c *reqCtx) (int, *apiError) {
+			if c.q.Get("after") == "" {
+				return -1, nil
 			}
-		}
-		if start < 0 {
-			return errBadCursor()
-		}
-	}
-	// Deleted groups stay in the list (their assignments are gone, the
-	// others keep their priority) and are skipped here.
-	w := c.rd.w
-	w.arr()
-	n, k := 0, start
-	for ; k < len(gs) && n < limit; k++ {
-		if o.groups[gs[k]].deleted {
-			continue
-		}
-		c.rd.writeAppGroup(a, k)
-		n++
-	}
-	w.endArr()
-	next := ""
-	for j := k; j < len(gs); j++ {
-		if !o.groups[gs[j]].deleted {
-			next = o.ids.id(kGroup, int(gs[k-1]))
-			break
-		}
-	}
-	c.setLinks(limit, next)
-	return nil
+			g, e := parseIDCursor(c, kGroup)
+			if e != nil {
+				return 0, e
+			}
+			for k := len(gs) - 1; k >= 0; k-- {
+				if int(gs[k]) == g {
+					return k, nil
+				}
+			}
+			return 0, errBadCursor()
+		},
+		cursor: func(k int) string { return o.ids.id(kGroup, int(gs[k])) },
+		keep:   func(k int) bool { return !o.groups[gs[k]].deleted },
+		write:  func(k int) { c.rd.writeAppGroup(a, k) },
+	})
 }
 
 func hAppGroup(s *Sim, c *reqCtx) *apiError {
-	a, e := appOr404(c)
+	a, e := findApp.get(c)
 	if e != nil {
 		return e
 	}
@@ -660,76 +560,42 @@ func hAppGroup(s *Sim, c *reqCtx) *apiError {
 
 func hDevices(s *Sim, c *reqCtx) *apiError {
 	o := c.rd.o
-	limit, e := c.limitParam(200, 1, 200)
-	if e != nil {
-		return e
-	}
-	ex, _, e := compileQuery(c, deviceSearchRules, deviceSearchRules)
-	if e != nil {
-		return e
-	}
-	after := -1
-	if a := c.q.Get("after"); a != "" {
-		after = o.ids.parse(kDevice, a)
-		if after < 0 {
-			return errBadSearch("Invalid cursor.")
-		}
-	}
+	var ex *expr
 	expand := c.q.Get("expand") == "user"
-	var page []int
-	more := false
-	for d := after + 1; d < len(o.devices); d++ {
-		if o.devices[d].deleted {
-			continue
-		}
-		if ex != nil && !ex.eval(func(name string) (string, int64, bool, bool) { return c.rd.deviceAttr(d, name) }) {
-			continue
-		}
-		if len(page) == limit {
-			more = true
-			break
-		}
-		page = append(page, d)
-	}
-	w := c.rd.w
-	w.arr()
-	for _, d := range page {
-		c.rd.writeDevice(d, expand)
-	}
-	w.endArr()
-	next := ""
-	if more {
-		next = o.ids.id(kDevice, page[len(page)-1])
-	}
-	c.setLinks(limit, next)
-	return nil
+	return c.list(listing{kind: kDevice, def: 200, max: 200, n: len(o.devices),
+		query: func() (e *apiError) {
+			ex, _, e = compileQuery(c, deviceSearchRules, deviceSearchRules)
+			return e
+		},
+		// Devices answer a bad cursor as a bad search.
+		after: func(c *reqCtx) (int, *apiError) {
+			a := c.q.Get("after")
+			if a == "" {
+				return -1, nil
+			}
+			d := o.ids.parse(kDevice, a)
+			if d < 0 {
+				return 0, errBadSearch("Invalid cursor.")
+			}
+			return d, nil
+		},
+		keep: func(d int) bool {
+			return !o.devices[d].deleted && (ex == nil || ex.eval(attrOf(d, c.rd.deviceAttr)))
+		},
+		write: func(d int) { c.rd.writeDevice(d, expand) },
+	})
 }
 
-func hDevice(s *Sim, c *reqCtx) *apiError {
-	d := c.rd.o.deviceIdx(c.param(0))
-	if d < 0 {
-		return errNotFound(c.param(0), "Device")
-	}
-	c.rd.writeDevice(d, c.q.Get("expand") == "user")
-	return nil
-}
+var hDevice = one(findDevice, func(c *reqCtx, d int) { c.rd.writeDevice(d, c.q.Get("expand") == "user") })
 
-func hDeviceUsers(s *Sim, c *reqCtx) *apiError {
+var hDeviceUsers = under(finder{0, "GenericUDObject", findDevice.find}, func(c *reqCtx, d int) {
 	o := c.rd.o
-	d := o.deviceIdx(c.param(0))
-	if d < 0 {
-		return errNotFound(c.param(0), "GenericUDObject")
-	}
-	w := c.rd.w
-	w.arr()
 	for _, u := range o.devices[d].users {
 		if u >= 0 && !o.users[u].deleted {
 			c.rd.writeDeviceUser(d, u)
 		}
 	}
-	w.endArr()
-	return nil
-}
+})
 
 // iamList writes a wrapped IAM list body {key: [...], _links: {self, next}} with
 // the next page in the body (on the link base, like every body link), plus a
@@ -776,25 +642,10 @@ func hResourceSets(s *Sim, c *reqCtx) *apiError {
 		func(k int) string { return o.ids.id(kResourceSet, k) }, c.rd.writeResourceSet)
 }
 
-func resourceSetOr404(c *reqCtx) (int, *apiError) {
-	k := c.rd.o.ids.parse(kResourceSet, c.param(0))
-	if k < 0 || k >= len(c.rd.o.resourceSets) {
-		return 0, errNotFound(c.param(0), "IAMPolicy")
-	}
-	return k, nil
-}
-
-func hResourceSet(s *Sim, c *reqCtx) *apiError {
-	k, e := resourceSetOr404(c)
-	if e != nil {
-		return e
-	}
-	c.rd.writeResourceSet(k)
-	return nil
-}
+var hResourceSet = one(findResourceSet, func(c *reqCtx, k int) { c.rd.writeResourceSet(k) })
 
 func hResources(s *Sim, c *reqCtx) *apiError {
-	k, e := resourceSetOr404(c)
+	k, e := findResourceSet.get(c)
 	if e != nil {
 		return e
 	}
@@ -815,45 +666,16 @@ func hCustomRoles(s *Sim, c *reqCtx) *apiError {
 		func(k int) string { return o.ids.id(kCustomRole, k) }, c.rd.writeCustomRole)
 }
 
-// customRoleOr404 accepts a role id or label.
-func customRoleOr404(c *reqCtx) (int, *apiError) {
-	o := c.rd.o
-	k := o.ids.parse(kCustomRole, c.param(0))
-	if k < 0 {
-		for i := range o.customRoles {
-			if customRoleDefs[i].label == c.param(0) {
-				k = i
-			}
-		}
-	}
-	if k < 0 || k >= len(o.customRoles) {
-		return 0, errNotFound(c.param(0), "CustomRole")
-	}
-	return k, nil
-}
+var hCustomRole = one(findCustomRole, func(c *reqCtx, k int) { c.rd.writeCustomRole(k) })
 
-func hCustomRole(s *Sim, c *reqCtx) *apiError {
-	k, e := customRoleOr404(c)
-	if e != nil {
-		return e
-	}
-	c.rd.writeCustomRole(k)
-	return nil
-}
-
-func hPermissions(s *Sim, c *reqCtx) *apiError {
-	k, e := customRoleOr404(c)
-	if e != nil {
-		return e
-	}
+var hPermissions = one(findCustomRole, func(c *reqCtx, k int) {
 	w := c.rd.w
 	w.obj().ka("permissions")
 	for _, p := range c.rd.o.rolePerms[k] {
 		c.rd.writePermission(k, p)
 	}
 	w.endArr().end()
-	return nil
-}
+})
 
 // hAssignees: GET /iam/assignees/users -> {"value":[{id, orn, _links}], "_links":{next}}.
 func hAssignees(s *Sim, c *reqCtx) *apiError {
@@ -880,14 +702,6 @@ func hAssignees(s *Sim, c *reqCtx) *apiError {
 
 func hMappings(s *Sim, c *reqCtx) *apiError {
 	o := c.rd.o
-	limit, e := c.limitParam(20, 1, 200)
-	if e != nil {
-		return e
-	}
-	after, e := parseIDCursor(c, kMapping)
-	if e != nil {
-		return e
-	}
 	src, dst := c.q.Get("sourceId"), c.q.Get("targetId")
 	endID := func(k uint8, ref int) string {
 		switch k {
@@ -898,41 +712,16 @@ func hMappings(s *Sim, c *reqCtx) *apiError {
 		}
 		return o.ids.id(kIdP, ref)
 	}
-	var page []int
-	more := false
-	for m := after + 1; m < len(o.mappings); m++ {
-		md := &o.mappings[m]
-		if src != "" && endID(md.srcKind, md.srcRef) != src || dst != "" && endID(md.dstKind, md.dstRef) != dst {
-			continue
-		}
-		if len(page) == limit {
-			more = true
-			break
-		}
-		page = append(page, m)
-	}
-	w := c.rd.w
-	w.arr()
-	for _, m := range page {
-		c.rd.writeMapping(m, false)
-	}
-	w.endArr()
-	next := ""
-	if more {
-		next = o.ids.id(kMapping, page[len(page)-1])
-	}
-	c.setLinks(limit, next)
-	return nil
+	return c.list(listing{kind: kMapping, def: 20, max: 200, n: len(o.mappings),
+		keep: func(m int) bool {
+			md := &o.mappings[m]
+			return (src == "" || endID(md.srcKind, md.srcRef) == src) && (dst == "" || endID(md.dstKind, md.dstRef) == dst)
+		},
+		write: func(m int) { c.rd.writeMapping(m, false) },
+	})
 }
 
-func hMapping(s *Sim, c *reqCtx) *apiError {
-	m := c.rd.o.ids.parse(kMapping, c.param(0))
-	if m < 0 || m >= len(c.rd.o.mappings) {
-		return errNotFound(c.param(0), "ProfileMapping")
-	}
-	c.rd.writeMapping(m, true)
-	return nil
-}
+var hMapping = one(findMapping, func(c *reqCtx, m int) { c.rd.writeMapping(m, true) })
 
 // hPolicies: type is required; limit (a string param) and after page by id.
 func hPolicies(s *Sim, c *reqCtx) *apiError {
@@ -988,124 +777,53 @@ func hPolicies(s *Sim, c *reqCtx) *apiError {
 	return nil
 }
 
-func policyOr404(c *reqCtx) (int, *apiError) {
-	p := c.rd.o.ids.parse(kPolicy, c.param(0))
-	if p < 0 || p >= len(c.rd.o.policies) {
-		return 0, errNotFound(c.param(0), "Policy")
-	}
-	return p, nil
-}
+var hPolicy = one(findPolicy, func(c *reqCtx, p int) { c.rd.writePolicy(p) })
 
-func hPolicy(s *Sim, c *reqCtx) *apiError {
-	p, e := policyOr404(c)
-	if e != nil {
-		return e
-	}
-	c.rd.writePolicy(p)
-	return nil
-}
-
-func hPolicyRules(s *Sim, c *reqCtx) *apiError {
-	p, e := policyOr404(c)
-	if e != nil {
-		return e
-	}
-	w := c.rd.w
-	w.arr()
+var hPolicyRules = under(findPolicy, func(c *reqCtx, p int) {
 	for _, k := range c.rd.o.policies[p].rules {
 		c.rd.writePolicyRule(k)
 	}
-	w.endArr()
-	return nil
-}
+})
 
 func hPolicyRule(s *Sim, c *reqCtx) *apiError {
-	p, e := policyOr404(c)
+	p, e := findPolicy.get(c)
 	if e != nil {
 		return e
 	}
-	k := c.rd.o.ids.parse(kPolicyRule, c.param(1))
-	if k < 0 || !containsInt(c.rd.o.policies[p].rules, k) {
-		return errNotFound(c.param(1), "PolicyRule")
+	k, e := finder{1, "PolicyRule", func(c *reqCtx, id string) int {
+		k := c.rd.o.ids.parse(kPolicyRule, id)
+		if k < 0 || !containsInt(c.rd.o.policies[p].rules, k) {
+			return -1
+		}
+		return k
+	}}.get(c)
+	if e != nil {
+		return e
 	}
 	c.rd.writePolicyRule(k)
 	return nil
 }
 
-// simpleList pages a small fixed collection by last id.
-func simpleList(c *reqCtx, n int, k kind, def, maximum int, keep func(int) bool, write func(int)) *apiError {
-	limit, e := c.limitParam(def, 1, maximum)
-	if e != nil {
-		return e
-	}
-	after, e := parseIDCursor(c, k)
-	if e != nil {
-		return e
-	}
-	var page []int
-	more := false
-	for i := after + 1; i < n; i++ {
-		if keep != nil && !keep(i) {
-			continue
-		}
-		if len(page) == limit {
-			more = true
-			break
-		}
-		page = append(page, i)
-	}
-	w := c.rd.w
-	w.arr()
-	for _, i := range page {
-		write(i)
-	}
-	w.endArr()
-	next := ""
-	if more {
-		next = c.rd.o.ids.id(k, page[len(page)-1])
-	}
-	c.setLinks(limit, next)
-	return nil
-}
-
 func hIdPs(s *Sim, c *reqCtx) *apiError {
 	typ, qv := c.q.Get("type"), strings.ToLower(c.q.Get("q"))
-	return simpleList(c, c.rd.o.idps, kIdP, 20, 200, func(i int) bool {
-		return (typ == "" || idpDefs[i].typ == typ) && (qv == "" || strings.HasPrefix(strings.ToLower(idpDefs[i].name), qv))
-	}, c.rd.writeIdP)
+	return c.list(listing{kind: kIdP, def: 20, max: 200, n: c.rd.o.idps,
+		keep: func(i int) bool {
+			return (typ == "" || idpDefs[i].typ == typ) && (qv == "" || strings.HasPrefix(strings.ToLower(idpDefs[i].name), qv))
+		},
+		write: c.rd.writeIdP,
+	})
 }
 
-func hIdP(s *Sim, c *reqCtx) *apiError {
-	i := c.rd.o.ids.parse(kIdP, c.param(0))
-	if i < 0 || i >= c.rd.o.idps {
-		return errNotFound(c.param(0), "IdentityProvider")
-	}
-	c.rd.writeIdP(i)
-	return nil
-}
+var hIdP = one(findIdP, func(c *reqCtx, i int) { c.rd.writeIdP(i) })
 
 func hZones(s *Sim, c *reqCtx) *apiError {
-	return simpleList(c, c.rd.o.zones, kZone, 1000, 1000, nil, c.rd.writeZone)
+	return c.list(listing{kind: kZone, def: 1000, max: 1000, n: c.rd.o.zones, write: c.rd.writeZone})
 }
 
-func hZone(s *Sim, c *reqCtx) *apiError {
-	z := c.rd.o.ids.parse(kZone, c.param(0))
-	if z < 0 || z >= c.rd.o.zones {
-		return errNotFound(c.param(0), "NetworkZone")
-	}
-	c.rd.writeZone(z)
-	return nil
-}
+var hZone = one(findZone, func(c *reqCtx, z int) { c.rd.writeZone(z) })
 
 func hAPITokens(s *Sim, c *reqCtx) *apiError {
-	return simpleList(c, c.rd.o.apiTokens, kAPIToken, 20, 200, nil, c.rd.writeAPIToken)
+	return c.list(listing{kind: kAPIToken, def: 20, max: 200, n: c.rd.o.apiTokens, write: c.rd.writeAPIToken})
 }
 
-func hAPIToken(s *Sim, c *reqCtx) *apiError {
-	t := c.rd.o.ids.parse(kAPIToken, c.param(0))
-	if t < 0 || t >= c.rd.o.apiTokens {
-		return errNotFound(c.param(0), "ApiToken")
-	}
-	c.rd.writeAPIToken(t)
-	return nil
-}
+var hAPIToken = one(findAPIToken, func(c *reqCtx, t int) { c.rd.writeAPIToken(t) })

@@ -52,7 +52,7 @@ type handler func(s *Sim, c *reqCtx) *apiError
 type route struct {
 	pattern string // e.g. "/api/v1/users/{id}"
 	segs    []string
-	table   string // the destination table it feeds (permission lookup)
+	table   string // the destination table it feeds (permission lookup); empty: any role
 	h       handler
 }
 
@@ -107,6 +107,7 @@ var TablePermissions = map[string][]string{
 // routes: all read-only (GET). Static segments win over {params}.
 var routes = buildRoutes([]route{
 	{pattern: "/api/v1/users", table: "USERS", h: hUsers},
+	{pattern: "/api/v1/users/me", h: hMe}, // no table: any valid token
 	{pattern: "/api/v1/users/{id}", table: "USERS", h: hUser},
 	{pattern: "/api/v1/users/{id}/roles", table: "USER_ROLE", h: hUserRoles},
 	{pattern: "/api/v1/users/{id}/groups", table: "USERS", h: hUserGroups},
@@ -432,7 +433,7 @@ func (s *Sim) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(c, errMethod)
 		return
 	}
-	if !roleAllowed(c.route.table, role) {
+	if c.route.table != "" && !roleAllowed(c.route.table, role) {
 		s.writeError(c, errForbidden)
 		return
 	}

@@ -39,7 +39,7 @@ func parseLogCursor(a string) (int64, int, bool) {
 func hLogs(s *Sim, c *reqCtx) *apiError {
 	o := c.rd.o
 	ls := &o.logs
-	now := o.now
+	now := s.nowMs() // the org clock (a real one runs between changes)
 	limit, e := c.limitParam(100, 1, 1000)
 	if e != nil {
 		return e

@@ -704,12 +704,18 @@ func itoa(n int) string {
 
 // Lookups by id. Each returns -1 when the id is unknown or the object deleted.
 
-func (o *org) userIdx(id string) int {
-	i := o.ids.parse(kUser, id)
-	if i < 0 || i >= len(o.users) || o.users[i].deleted {
+// idx parses id as an id of kind k and returns its index among the first n
+// objects, or -1 when it is none of them or gone (nil: none is gone).
+func (o *org) idx(k kind, id string, n int, gone func(i int) bool) int {
+	i := o.ids.parse(k, id)
+	if i < 0 || i >= n || gone != nil && gone(i) {
 		return -1
 	}
 	return i
+}
+
+func (o *org) userIdx(id string) int {
+	return o.idx(kUser, id, len(o.users), func(i int) bool { return o.users[i].deleted })
 }
 
 // userByIDOrLogin accepts an id or a login such as olivia.smith12@example.com.
@@ -743,27 +749,15 @@ func (o *org) userByIDOrLogin(s string) int {
 }
 
 func (o *org) groupIdx(id string) int {
-	g := o.ids.parse(kGroup, id)
-	if g < 0 || g >= len(o.groups) || o.groups[g].deleted {
-		return -1
-	}
-	return g
+	return o.idx(kGroup, id, len(o.groups), func(g int) bool { return o.groups[g].deleted })
 }
 
 func (o *org) appIdx(id string) int {
-	a := o.ids.parse(kApp, id)
-	if a < 0 || a >= len(o.apps) || o.apps[a].deleted {
-		return -1
-	}
-	return a
+	return o.idx(kApp, id, len(o.apps), func(a int) bool { return o.apps[a].deleted })
 }
 
 func (o *org) deviceIdx(id string) int {
-	d := o.ids.parse(kDevice, id)
-	if d < 0 || d >= len(o.devices) || o.devices[d].deleted {
-		return -1
-	}
-	return d
+	return o.idx(kDevice, id, len(o.devices), func(d int) bool { return o.devices[d].deleted })
 }
 
 // isMember reports whether user u is in group g.

@@ -204,7 +204,7 @@ func TestPayloadsFillFivetranColumns(t *testing.T) {
 		"users": "id _links.self.href activated created credentials.password.hash.value credentials.provider.name " +
 			"credentials.provider.type credentials.recovery_question.question lastLogin lastUpdated passwordChanged profile.city " +
 			"profile.costCenter profile.countryCode profile.department profile.displayName profile.division profile.email " +
-			"profile.employeeNumber profile.firstName profile.honorificPrefix profile.honorificSuffix profile.keyGRPerson profile.keyGUID " +
+			"profile.employeeNumber profile.firstName profile.honorificPrefix profile.honorificSuffix profile.keyGrPerson profile.keyGuid " +
 			"profile.lastName profile.locale profile.login profile.manager profile.managerId profile.middleName profile.mobilePhone " +
 			"profile.nickName profile.organization profile.postalAddress profile.preferredLanguage profile.primaryPhone profile.secondEmail " +
 			"profile.state profile.streetAddress profile.timezone profile.title profile.profileUrl profile.userType profile.zipCode status " +
@@ -237,7 +237,7 @@ func TestPayloadsFillFivetranColumns(t *testing.T) {
 			keys[k]++
 		}
 	}
-	if keys["skills"] == 0 || keys["skills"] == len(data["users"]) || keys["keyGUID"] == len(data["users"]) {
+	if keys["skills"] == 0 || keys["skills"] == len(data["users"]) || keys["keyGuid"] == len(data["users"]) {
 		t.Errorf("custom attribute presence does not vary: %v", keys)
 	}
 }

@@ -149,10 +149,10 @@ func (o *org) userProfile(i int, dst []attr) []attr {
 	}
 	// Custom attributes: present for some users only, with a mix of types.
 	if r.chance(0.6) {
-		s("keyGUID", string(appendUUID(nil, o.seed, 0x67756964, uint64(i))))
+		s("keyGuid", string(appendUUID(nil, o.seed, 0x67756964, uint64(i))))
 	}
 	if r.chance(0.3) {
-		s("keyGRPerson", "GRP-"+pad4(r.intn(10000)))
+		s("keyGrPerson", "GRP-"+pad4(r.intn(10000)))
 	}
 	if r.chance(0.7) {
 		d := u.created + int64(r.intn(30))*day

@@ -22,8 +22,11 @@ type Sim struct {
 	mu sync.RWMutex // guards o (reads while rendering, writes in Churn/Advance)
 	o  *org
 
-	orgNow    atomic.Int64 // mirror of o.now for the wire clock, unix ms
-	realStart time.Time
+	// clock is the origin of the wire clock: the org clock (a mirror of
+	// o.now) and the real time it was read at. A fixed clock keeps New's
+	// real time; a running one (Config.Now zero) moves it with every change.
+	clock   atomic.Pointer[clockBase]
+	running bool
 
 	rl       rateLimiter
 	inflight atomic.Int64
@@ -45,13 +48,21 @@ type Sim struct {
 // New generates the org described by cfg. Generation is procedural: only
 // compact per-object state is kept, and responses are rendered on demand.
 func New(cfg Config) (*Sim, error) {
+	start := time.Now()
+	running := cfg.Now.IsZero()
+	if running {
+		cfg.Now = start
+	}
 	c, err := cfg.normalized()
 	if err != nil {
 		return nil, fmt.Errorf("oktasim: %w", err)
 	}
-	s := &Sim{cfg: c, realStart: time.Now()}
+	s := &Sim{cfg: c, running: running}
 	s.o = newOrg(c)
-	s.orgNow.Store(s.o.now)
+	s.clock.Store(&clockBase{orgNs: s.o.now * 1e6, real: start})
+	if running {
+		s.clock.Store(&clockBase{orgNs: start.UnixNano(), real: start})
+	}
 	s.rl.windows = map[string]*rlWindow{}
 	s.stats.reset()
 	s.ctxPool.New = func() any { return &reqCtx{} }
@@ -61,19 +72,69 @@ func New(cfg Config) (*Sim, error) {
 // Config returns the effective configuration (defaults filled in).
 func (s *Sim) Config() Config { return s.cfg }
 
-// Now returns the org clock: Config.Now plus every Advance and Churn so far.
-func (s *Sim) Now() time.Time { return time.UnixMilli(s.orgNow.Load()).UTC() }
+// clockBase is the wire clock's origin: the wire clock read orgNs (unix ns)
+// at real time real. Nanoseconds, so that a running clock restarted at every
+// change does not lose a fraction of a millisecond each time.
+type clockBase struct {
+	orgNs int64
+	real  time.Time
+}
+
+// Now returns the org clock: a fixed clock (Config.Now set) is Config.Now
+// plus every Advance and Churn so far; a running one is the wire clock.
+func (s *Sim) Now() time.Time {
+	if s.running {
+		return s.WireNow()
+	}
+	return time.UnixMilli(s.clock.Load().orgNs / 1e6).UTC()
+}
 
 // WireNow returns the wire clock used for the Date header and rate-limit
-// windows: the org clock plus real time elapsed since New times TimeScale.
+// windows: the org clock plus real time elapsed since it was set (since New
+// for a fixed clock) times TimeScale.
 func (s *Sim) WireNow() time.Time { return time.UnixMilli(s.wireNowMs()).UTC() }
 
 // TimeScale returns the effective time scale (1 when Config.TimeScale was 0).
 func (s *Sim) TimeScale() float64 { return s.cfg.TimeScale }
 
-func (s *Sim) wireNowMs() int64 {
-	elapsed := time.Since(s.realStart)
-	return s.orgNow.Load() + int64(float64(elapsed.Milliseconds())*s.cfg.TimeScale)
+func (s *Sim) nowMs() int64 { return s.Now().UnixMilli() }
+
+func (s *Sim) wireNowMs() int64 { return s.wireNsAt(time.Now()) / 1e6 }
+
+func (s *Sim) wireNsAt(t time.Time) int64 {
+	b := s.clock.Load()
+	d := t.Sub(b.real)
+	if s.cfg.TimeScale != 1 {
+		d = time.Duration(float64(d) * s.cfg.TimeScale)
+	}
+	return b.orgNs + int64(d)
+}
+
+// A clockChange brackets a change of o.now under s.mu: begin moves a running
+// org clock up to the wire clock, end publishes the new o.now.
+type clockChange struct {
+	real   time.Time
+	wireNs int64
+	fromMs int64
+}
+
+func (s *Sim) beginClockChange() clockChange {
+	t := time.Now()
+	w := s.wireNsAt(t)
+	if s.running {
+		s.o.now = max(s.o.now, w/1e6)
+	}
+	return clockChange{real: t, wireNs: w, fromMs: s.o.now}
+}
+
+// end publishes o.now; a running clock runs on from it, a fixed one keeps
+// New's real time as its origin.
+func (s *Sim) endClockChange(c clockChange) {
+	b := clockBase{orgNs: s.o.now * 1e6, real: s.clock.Load().real}
+	if s.running {
+		b = clockBase{orgNs: c.wireNs + (s.o.now-c.fromMs)*1e6, real: c.real}
+	}
+	s.clock.Store(&b)
 }
 
 // Advance moves the org clock (and with it the wire clock) forward by d.
@@ -82,8 +143,9 @@ func (s *Sim) Advance(d time.Duration) {
 		return
 	}
 	s.mu.Lock()
+	c := s.beginClockChange()
 	s.o.now += d.Milliseconds()
-	s.orgNow.Store(s.o.now)
+	s.endClockChange(c)
 	s.mu.Unlock()
 }
 

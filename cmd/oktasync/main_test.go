@@ -57,7 +57,7 @@ func TestKill9Resume(t *testing.T) {
 	// The simulated org's rate-limit clock runs 60x faster, and the sync is
 	// told so (time_scale), so Okta's per-minute limits pass in seconds.
 	org := oktasim.Config{Seed: 3, Users: 150, Groups: 20, Apps: 8, Devices: 20, Logs: 3000,
-		LinkBaseURL: "https://acme.okta.example", TimeScale: 60}
+		LinkBaseURL: "https://acme.okta.example", TimeScale: 60, Now: oktasim.DefaultNow}
 
 	// Reference: an uninterrupted sync, in-process.
 	sim, err := oktasim.New(org)

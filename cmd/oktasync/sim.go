@@ -31,7 +31,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	apps := fs.Int("apps", 0, "number of apps (0: default 12)")
 	devices := fs.Int("devices", 0, "number of devices (0: proportional, -1: none)")
 	logs := fs.Int("logs", 0, "number of System Log events (0: proportional)")
-	now := fs.String("now", "", "org clock start, RFC 3339 (default "+oktasim.DefaultNow.Format(time.RFC3339)+")")
+	now := fs.String("now", "", "a fixed org clock, RFC 3339, e.g. "+oktasim.DefaultNow.Format(time.RFC3339)+" (default: the real clock)")
 	rateLimits := fs.String("rate-limits", "okta", "okta (enforce Okta's default limits) or off")
 	timeScale := fs.Float64("time-scale", 1, "speed of the wire clock (Date, rate-limit windows) relative to real time")
 	faults := fs.String("faults", "", "fault rates, e.g. 500=0.02,reset=0.01,truncate=0.01,slow=0.01:200ms,429storm=0.005")

@@ -21,7 +21,7 @@ func (o Org) String() string {
 func (o Org) simConfig(limits oktasim.RateLimitMode, scale float64) oktasim.Config {
 	return oktasim.Config{
 		Seed: o.Seed, Users: o.Users, Groups: o.Groups, Apps: o.Apps, Devices: o.Devices, Logs: o.Logs,
-		RateLimits: limits, TimeScale: scale,
+		RateLimits: limits, TimeScale: scale, Now: oktasim.DefaultNow,
 		Tokens: map[string]string{token: oktasim.RoleSuperAdmin},
 	}
 }

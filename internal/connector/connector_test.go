@@ -25,7 +25,7 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files")
 
 // A small org: every table has rows, the CSVs stay readable.
-var smallOrg = oktasim.Config{Seed: 7, Users: 40, Groups: 6, Apps: 5, Devices: 8, Logs: 250, LinkBaseURL: "https://acme.okta.example"}
+var smallOrg = oktasim.Config{Seed: 7, Users: 40, Groups: 6, Apps: 5, Devices: 8, Logs: 250, LinkBaseURL: "https://acme.okta.example", Now: oktasim.DefaultNow}
 
 type env struct {
 	t   *testing.T
