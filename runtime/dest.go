@@ -111,6 +111,11 @@ type TableState struct {
 	ChangesCursor string `json:"changes_cursor,omitempty"`
 	// LastFullImport is when the last complete full import started.
 	LastFullImport time.Time `json:"last_full_import,omitzero"`
+	// LastSynced is the latest Synced of the table's batches: the next run
+	// writes strictly later (see runSynced), so that its replacements and
+	// sweeps tell the rows it writes from older ones even when the clock
+	// stands still or goes back.
+	LastSynced time.Time `json:"last_synced,omitzero"`
 	// Pending is an unfinished run, resumed by the next sync.
 	Pending *Pending `json:"pending,omitempty"`
 }

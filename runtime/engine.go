@@ -240,6 +240,7 @@ func (r *tableRun) sync(ctx context.Context) TableReport {
 	begin := time.Now()
 	r.report = TableReport{Table: r.t.Name, Status: StatusRunning, Rows: map[string]int64{}}
 	r.ctx = ctx
+	r.started = runSynced(r.started, r.state)
 	var err error
 	if r.t.FanOut != nil {
 		err = r.syncFanOut(ctx)
@@ -963,6 +964,7 @@ func (r *tableRun) commit() error {
 		return err
 	}
 	b := r.batch
+	b.State.LastSynced = lastSynced(b, r.state)
 	r.state = b.State
 	done := make(chan error, 1)
 	r.committing = done
