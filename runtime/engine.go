@@ -530,6 +530,14 @@ func (r *tableRun) fanOutsOf(t *Table) []*Table {
 // parent's endpoint, filtered to those changed since the last sync when the
 // spec says how. Each parent's existing rows are replaced by what its listing
 // returns now.
+//
+// A pass interrupted by a failure or a crash resumes at the page of parents
+// it stood at, and skips the parents of that page it had committed whole
+// (Pending.ParentsDone), so that a pass under heavy faults still gets further
+// every sync. A resumed pass writes at its own, later Synced (runSynced): the
+// parents the interrupted run read in part are read again whole, and their
+// rows replaced like those of any earlier sync; it merges rather than
+// appends, so no key is ever written twice (see Batch.Append).
 func (r *tableRun) syncFanOut(ctx context.Context) error {
 	// Between full passes, a table with a change feed reads the feed instead.
 	if done, err := r.syncChanges(ctx); done {
@@ -554,6 +562,7 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 	}
 	st := r.state
 	cs := fo.ChangedSince
+	// synced is the pass's start: the cutoff of its sweep, kept by resumes.
 	synced := r.started
 	// Every parent is read on the first sync, without changed_since, and when
 	// the table's periodic full pass is due: a change that does not move the
@@ -561,13 +570,15 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 	full := cs == nil || st.ParentCursor == "" || nested != nil || r.fullPassDue()
 	parentURL := ""
 	maxParent := ""
+	// Only the first run of the table's first pass appends; appended says
+	// that the pass did, so its last batch dedupes.
 	r.append = r.firstRun()
-	if p := st.Pending; p != nil {
-		r.append = p.Append
-	}
-	if p := st.Pending; p != nil && p.ParentURL != "" {
+	appended := r.append
+	var resume *Pending
+	if p := st.Pending; p != nil && p.ChangesURL == "" && (p.ParentURL != "" || listing == nil) {
+		resume = p
 		r.report.Mode = "resume"
-		synced, full, parentURL, maxParent = p.Synced, p.Full, p.ParentURL, p.MaxParentCursor
+		synced, full, parentURL, maxParent, appended = p.Synced, p.Full, p.ParentURL, p.MaxParentCursor, p.Append
 	} else if listing != nil {
 		r.report.Mode = "full"
 		cursor := ""
@@ -586,12 +597,13 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 	} else {
 		r.report.Mode = "full"
 	}
-	r.newBatch(synced)
+	r.newBatch(r.started)
 	switch {
 	case nested != nil:
-		// A crash restarts the whole table: the parents' own listings are
-		// not tracked, and re-reading replaces rows with themselves.
-		here := &Pending{Synced: synced, Full: full, Append: r.append}
+		// A resume reads every parent again: the parents' own listings are
+		// not tracked. It writes later than the run it resumes, so each
+		// parent's rows are replaced by what its listing returns now.
+		here := &Pending{Synced: synced, Full: full, Append: appended}
 		err := r.nestedParents(ctx, nested, func(parents []gjson.Result) error {
 			return r.fanOutPage(ctx, parents, here)
 		})
@@ -603,7 +615,11 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 		for _, v := range fo.Values {
 			parents = append(parents, gjson.Parse(v))
 		}
-		if err := r.fanOutPage(ctx, parents, &Pending{Synced: synced, Full: full, Append: r.append}); err != nil {
+		here := &Pending{Synced: synced, Full: full, Append: appended}
+		if resume != nil {
+			here.ParentsDone, here.ParentsSum = resume.ParentsDone, resume.ParentsSum
+		}
+		if err := r.fanOutPage(ctx, parents, here); err != nil {
 			return err
 		}
 	}
@@ -622,16 +638,19 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 			}
 		})
 		next := nextURL(pagination, page)
-		here := &Pending{Synced: synced, Full: full, ParentURL: parentURL, MaxParentCursor: maxParent, Append: r.append}
+		here := &Pending{Synced: synced, Full: full, ParentURL: parentURL, MaxParentCursor: maxParent, Append: appended}
+		if resume != nil {
+			// The page the pass stood at: its parents done are skipped.
+			here.ParentsDone, here.ParentsSum = resume.ParentsDone, resume.ParentsSum
+			resume = nil
+		}
 		if err := r.fanOutPage(ctx, parents, here); err != nil {
 			return err
 		}
 		parentURL = next
 		if parentURL != "" {
-			// Resume from the next parent page; parents already done are
-			// replaced again at worst, which changes nothing.
 			r.batch.State = st
-			r.batch.State.Pending = &Pending{Synced: synced, Full: full, ParentURL: parentURL, MaxParentCursor: maxParent, Append: r.append}
+			r.batch.State.Pending = &Pending{Synced: synced, Full: full, ParentURL: parentURL, MaxParentCursor: maxParent, Append: appended}
 			if err := r.commit(); err != nil {
 				return err
 			}
@@ -650,7 +669,8 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 		}
 	}
 	r.batch.State = final
-	r.batch.Dedupe = r.append
+	r.batch.Dedupe = appended
+	r.batch.DedupeSince = synced
 	return r.commit()
 }
 
@@ -734,8 +754,12 @@ func skippableParentError(t *Table, err error) bool {
 // fanOutPage fetches the listings of a page of parents, a few parents at a
 // time, and extracts each page as it arrives: memory holds a handful of
 // pages, not every listing of the parent page. Order across parents does not
-// matter: each parent's rows are replaced by parent key, and a commit inside
-// the page resumes at the start of the page.
+// matter: each parent's rows are replaced by parent key.
+//
+// here is where a commit inside the page resumes. In a pass (here has no
+// ChangesURL), each commit also saves which parents of the page are
+// complete, and a resume skips those that here names; a failed request
+// commits what was read before it, so that the next sync goes on from there.
 func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here *Pending) error {
 	t := r.t
 	type piece struct {
@@ -745,10 +769,35 @@ func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here 
 		err    error
 		waited time.Duration
 	}
+	pass := here.ChangesURL == ""
+	urls := make([]string, len(parents))
+	for i, p := range parents {
+		urls[i] = fanOutURL(t, p)
+	}
+	var prog *parentProgress
+	todo := make([]int, 0, len(parents))
+	if pass {
+		prog = newParentProgress(urls, here)
+		if here.ParentsDone != "" && prog.resumed == 0 {
+			r.e.Logger.Debug("the page of parents changed since the pass stopped; reading it whole", "table", t.Name)
+		}
+	}
+	for i := range parents {
+		if prog == nil || !prog.done[i] {
+			todo = append(todo, i)
+		}
+	}
+	state := func() *Pending {
+		if prog == nil {
+			return here
+		}
+		return prog.pending(here)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pieces := spread(ctx, r.e.FanOutParallel, len(parents), func(i int, emit func(piece)) {
-		url := fanOutURL(t, parents[i])
+	pieces := spread(ctx, r.e.FanOutParallel, len(todo), func(k int, emit func(piece)) {
+		i := todo[k]
+		url := urls[i]
 		for url != "" {
 			page, err := r.e.Fetcher.Get(ctx, t.Name, t.Request.Bucket, url)
 			if skippableParentError(t, err) {
@@ -770,15 +819,16 @@ func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here 
 		}
 	})
 	started := make([]bool, len(parents))
-	var firstErr error
+	var fetchErr, commitErr error
 	for p := range pieces {
-		if firstErr != nil {
+		if fetchErr != nil || commitErr != nil {
+			p.page.Release()
 			continue // drain so the workers can finish
 		}
 		r.report.Requests++
 		r.report.Waited += p.waited
 		if p.err != nil {
-			firstErr = p.err
+			fetchErr = p.err
 			cancel()
 			continue
 		}
@@ -793,17 +843,31 @@ func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here 
 			r.extractPage(p.page.Body, parents[p.parent], t)
 			p.page.Release()
 		}
+		if p.last && prog != nil {
+			prog.done[p.parent] = true
+		}
 		if r.full() {
-			// A commit inside a page of parents resumes at that page.
 			r.batch.State = r.state
-			r.batch.State.Pending = here
+			r.batch.State.Pending = state()
 			if err := r.commit(); err != nil {
-				firstErr = err
+				commitErr = err
 				cancel()
 			}
 		}
 	}
-	return firstErr
+	if commitErr != nil {
+		return commitErr
+	}
+	if fetchErr != nil && pass && r.ctx.Err() == nil && (r.rows > 0 || len(r.batch.Replace) > 0) {
+		// Keep what was read: the parents complete are not read again, and
+		// those read in part are read again whole and replace their rows.
+		r.batch.State = r.state
+		r.batch.State.Pending = state()
+		if err := r.commit(); err != nil {
+			r.e.Logger.Warn("saving the parents read before a failure failed", "table", t.Name, "err", err)
+		}
+	}
+	return fetchErr
 }
 
 // parentKey is a fan-out table's parent key for a parent record.
