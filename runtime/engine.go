@@ -634,7 +634,7 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 		EachRecord(page.Body, listing.Records, func(v gjson.Result) {
 			parents = append(parents, v)
 			if cs != nil {
-				maxParent = maxString(maxParent, cursorValue(v, cs.CursorField))
+				maxParent = maxString(maxParent, recordCursor(v, cs))
 			}
 		})
 		next := nextURL(pagination, page)
@@ -1010,7 +1010,7 @@ func (r *tableRun) extractPage(body []byte, parent gjson.Result, t *Table) (int,
 		n++
 		t.Extract(v, parent, r.em)
 		if field != "" {
-			maxCursor = maxString(maxCursor, cursorValue(v, field))
+			maxCursor = maxString(maxCursor, recordCursor(v, t.Incremental))
 		}
 	})
 	return n, maxCursor
