@@ -71,10 +71,11 @@ type Batch struct {
 	// so the destination may add the rows without looking for existing ones
 	// as long as the run's last batch, marked Dedupe, leaves one row per key.
 	Append bool
-	// Dedupe ends a run of Append batches: for Table and its breakout
-	// children, only the last row written of each key is kept.
+	// Dedupe ends a run of Append batches, or a part of it that a failure
+	// or a crash ended: for Table and its breakout children, only the last
+	// row written of each key since the run began is kept.
 	Dedupe bool
-	// DedupeSince, when before Synced, is where the run that Dedupe ends
+	// DedupeSince, when before Synced, is where the run that Dedupe covers
 	// began: a run resumed by a later sync writes at that sync's Synced,
 	// and the rows of the earlier syncs are deduplicated too.
 	DedupeSince time.Time

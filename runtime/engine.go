@@ -537,7 +537,9 @@ func (r *tableRun) fanOutsOf(t *Table) []*Table {
 // every sync. A resumed pass writes at its own, later Synced (runSynced): the
 // parents the interrupted run read in part are read again whole, and their
 // rows replaced like those of any earlier sync; it merges rather than
-// appends, so no key is ever written twice (see Batch.Append).
+// appends (see Batch.Append). A first pass that appended dedupes what a
+// failure makes it save, and its resumed run dedupes with its first commit,
+// so no key is left twice after a run, however it ended.
 func (r *tableRun) syncFanOut(ctx context.Context) error {
 	// Between full passes, a table with a change feed reads the feed instead.
 	if done, err := r.syncChanges(ctx); done {
@@ -598,6 +600,12 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 		r.report.Mode = "full"
 	}
 	r.newBatch(r.started)
+	if resume != nil && appended {
+		// The run resumed may have been killed with a key appended twice
+		// (a listing that repeated a record): this run's first commit
+		// leaves one row per key, whatever happens to the rest of it.
+		r.batch.Dedupe, r.batch.DedupeSince = true, synced
+	}
 	switch {
 	case nested != nil:
 		// A resume reads every parent again: the parents' own listings are
@@ -858,11 +866,15 @@ func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here 
 	if commitErr != nil {
 		return commitErr
 	}
-	if fetchErr != nil && pass && r.ctx.Err() == nil && (r.rows > 0 || len(r.batch.Replace) > 0) {
+	if fetchErr != nil && pass && r.ctx.Err() == nil && (r.rows > 0 || len(r.batch.Replace) > 0 || r.batch.Dedupe) {
 		// Keep what was read: the parents complete are not read again, and
 		// those read in part are read again whole and replace their rows.
 		r.batch.State = r.state
 		r.batch.State.Pending = state()
+		if here.Append {
+			// An appending run ends here: it leaves one row per key.
+			r.batch.Dedupe, r.batch.DedupeSince = true, here.Synced
+		}
 		if err := r.commit(); err != nil {
 			r.e.Logger.Warn("saving the parents read before a failure failed", "table", t.Name, "err", err)
 		}

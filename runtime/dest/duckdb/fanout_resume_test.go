@@ -174,3 +174,126 @@ func TestDedupeSince(t *testing.T) {
 		t.Errorf("m:\n%s\nwant\n%s", got, want)
 	}
 }
+
+// scripted answers each URL with a body, or fails it while fail says so.
+type scripted struct {
+	mu    sync.Mutex
+	pages map[string]string
+	links map[string]string
+	fail  func(url string) bool
+}
+
+func (s *scripted) Get(_ context.Context, _, _, url string) (*fetch.Page, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil && s.fail(url) {
+		return nil, fmt.Errorf("GET %s: 500: %w", url, fetch.ErrServer)
+	}
+	body, ok := s.pages[url]
+	if !ok {
+		return nil, fmt.Errorf("GET %s: 404: %w", url, fetch.ErrNotFound)
+	}
+	p := &fetch.Page{URL: url, Status: 200, Body: []byte(body)}
+	if next := s.links[url]; next != "" {
+		p.Links = map[string]string{"next": next}
+	}
+	return p, nil
+}
+
+// TestInterruptedAppendRunEndsDeduped: a first import appends, and a listing
+// that repeats a record (its pages shifted while it was read) appends a key
+// twice; the run's end dedupes it. A run that fails, or is killed, before
+// its end must not leave the key twice either: a failed run dedupes what it
+// saves, and a resumed run dedupes with its first commit.
+func TestInterruptedAppendRunEndsDeduped(t *testing.T) {
+	s := runtime.TypeString
+	groups := &runtime.Table{Name: "groups", Request: &runtime.Request{Path: "/groups"},
+		Pagination: runtime.Pagination{Kind: runtime.PaginationNone}, PrimaryKey: []string{"id"},
+		Columns: []runtime.Column{{Name: "id", Type: s, Source: "id"}}}
+	members := &runtime.Table{Name: "group_member", Request: &runtime.Request{Path: "/groups/{parent.id}/users"},
+		Pagination: runtime.Pagination{Kind: runtime.PaginationLinkHeader, Rel: "next"},
+		FanOut:     &runtime.FanOut{Parent: "groups", Fields: []string{"id"}},
+		Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport, Every: 7 * 24 * time.Hour},
+		ParentKey:  []string{"groups_id"}, PrimaryKey: []string{"groups_id", "users_id"},
+		Columns: []runtime.Column{{Name: "groups_id", Type: s, Source: "parent.id"}, {Name: "users_id", Type: s, Source: "id"}}}
+	members.Extract = func(rec, parent gjson.Result, e *runtime.Emitter) {
+		e.Emit(members, foRow{e.String(parent.Get("id")).Any(), e.String(rec.Get("id")).Any()})
+	}
+	groups.Extract = func(rec, _ gjson.Result, e *runtime.Emitter) { e.Emit(groups, foRow{e.String(rec.Get("id")).Any()}) }
+	src := &scripted{
+		pages: map[string]string{
+			"/groups":             `[{"id":"a"},{"id":"b"},{"id":"c"}]`,
+			"/groups/a/users":     `[{"id":"u1"},{"id":"u2"}]`,
+			"/groups/a/users?p=2": `[{"id":"u2"},{"id":"u3"}]`, // u2 again
+			"/groups/b/users":     `[{"id":"u1"}]`,
+			"/groups/c/users":     `[{"id":"u4"}]`,
+		},
+		links: map[string]string{"/groups/a/users": "/groups/a/users?p=2"},
+	}
+	for _, tc := range []struct {
+		name string
+		// run makes the first run fail: a request, or a commit (a kill).
+		failURL   string
+		crashAt   int
+		batchRows int
+	}{
+		{name: "a failed request", failURL: "/groups/c/users", batchRows: 100},
+		// Killed at its third commit, once the repeated key is in.
+		{name: "a killed commit", crashAt: 3, batchRows: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			commits, crashAt := 0, tc.crashAt
+			d := open(t, filepath.Join(t.TempDir(), "m.duckdb"), Options{CrashPoint: func(stage string) error {
+				if stage == "begin" {
+					commits++
+				}
+				if commits == crashAt && stage == "merged" {
+					return errors.New("killed")
+				}
+				return nil
+			}})
+			src.fail = func(url string) bool { return url == tc.failURL }
+			eng := &runtime.Engine{Registry: &runtime.Registry{Tables: []*runtime.Table{groups, members}}, Fetcher: src, Dest: d,
+				Now: func() time.Time { return t1 }, Select: func(n string) bool { return n == "group_member" },
+				BatchRows: tc.batchRows, FanOutParallel: 1}
+			dups := func() int {
+				t.Helper()
+				var n int
+				if err := d.SQL().QueryRow(`SELECT count(*) FROM (SELECT groups_id, users_id FROM group_member
+					GROUP BY ALL HAVING count(*) > 1)`).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			if _, err := eng.Sync(context.Background()); err == nil {
+				t.Fatal("the first run must fail")
+			}
+			if tc.crashAt == 0 {
+				if n := dups(); n != 0 {
+					t.Errorf("after a failed run: %d keys twice", n)
+				}
+			} else {
+				// The resumed run is killed at its second commit: its first
+				// must have deduplicated what the killed run appended.
+				src.fail, commits, crashAt = nil, 0, 2
+				if _, err := eng.Sync(context.Background()); err == nil {
+					t.Fatal("the resumed run must be killed")
+				}
+				if n := dups(); n != 0 {
+					t.Errorf("after a resumed run: %d keys twice", n)
+				}
+			}
+			src.fail, crashAt = nil, -1
+			if _, err := eng.Sync(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			want := "groups_id,users_id,_fivetran_synced,_fivetran_deleted\n"
+			for _, k := range []string{"a,u1", "a,u2", "a,u3", "b,u1", "c,u4"} {
+				want += k + ",2024-05-01 10:00:00.000,false\n"
+			}
+			if got := dump(t, d, "group_member"); got != want {
+				t.Errorf("group_member:\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+}
