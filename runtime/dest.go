@@ -71,9 +71,14 @@ type Batch struct {
 	// so the destination may add the rows without looking for existing ones
 	// as long as the run's last batch, marked Dedupe, leaves one row per key.
 	Append bool
-	// Dedupe ends a run of Append batches: for Table and its breakout
-	// children, only the last row written of each key is kept.
+	// Dedupe ends a run of Append batches, or a part of it that a failure
+	// or a crash ended: for Table and its breakout children, only the last
+	// row written of each key since the run began is kept.
 	Dedupe bool
+	// DedupeSince, when before Synced, is where the run that Dedupe covers
+	// began: a run resumed by a later sync writes at that sync's Synced,
+	// and the rows of the earlier syncs are deduplicated too.
+	DedupeSince time.Time
 }
 
 // RowSet is the rows of one table in a batch, values in Table.Columns order.
@@ -120,6 +125,11 @@ type TableState struct {
 	// server's clock too). Zero in state saved before it existed:
 	// LastFullImport stands in.
 	LastFullImportServer time.Time `json:"last_full_import_server,omitzero"`
+	// LastSynced is the latest Synced of the table's batches: the next run
+	// writes strictly later (see runSynced), so that its replacements and
+	// sweeps tell the rows it writes from older ones even when the clock
+	// stands still or goes back.
+	LastSynced time.Time `json:"last_synced,omitzero"`
 	// Pending is an unfinished run, resumed by the next sync.
 	Pending *Pending `json:"pending,omitempty"`
 }
@@ -148,12 +158,20 @@ type Pending struct {
 	Parent string `json:"parent,omitempty"`
 	// MaxParentCursor is the highest changed_since field value seen so far.
 	MaxParentCursor string `json:"max_parent_cursor,omitempty"`
+	// ParentsDone lists the parents of the current page of parents (the
+	// page at ParentURL, or the fixed parents) whose rows are all committed,
+	// as ranges of their positions on the page ("0-41,43"); a resume skips
+	// them. ParentsSum identifies the page's parents: when the page lists
+	// other parents on resume, it is read whole.
+	ParentsDone string `json:"parents_done,omitempty"`
+	ParentsSum  string `json:"parents_sum,omitempty"`
 	// ChangesURL is the change feed page a run of changes resumes at; its
 	// events are applied again, which is harmless. ChangesUntil is the end
 	// of that run's window, the table's next ChangesCursor.
 	ChangesURL   string `json:"changes_url,omitempty"`
 	ChangesUntil string `json:"changes_until,omitempty"`
-	// Append marks a run whose batches are appended (Batch.Append): it
-	// resumes appending, and its last batch dedupes.
+	// Append marks a run whose batches are appended (Batch.Append): its last
+	// batch dedupes. A list resumes appending; a fan-out pass resumes merging
+	// (see syncFanOut).
 	Append bool `json:"append,omitempty"`
 }

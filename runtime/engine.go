@@ -317,6 +317,7 @@ func (r *tableRun) sync(ctx context.Context) TableReport {
 	begin := time.Now()
 	r.report = TableReport{Table: r.t.Name, Status: StatusRunning, Rows: map[string]int64{}}
 	r.ctx = ctx
+	r.started = runSynced(r.started, r.state)
 	r.serverStart = r.e.serverNow()
 	if p := r.state.Pending; p != nil {
 		// State saved before Pending had ServerStart only has the local start.
@@ -666,6 +667,16 @@ func (r *tableRun) fanOutsOf(t *Table) []*Table {
 // parent's endpoint, filtered to those changed since the last sync when the
 // spec says how. Each parent's existing rows are replaced by what its listing
 // returns now.
+//
+// A pass interrupted by a failure or a crash resumes at the page of parents
+// it stood at, and skips the parents of that page it had committed whole
+// (Pending.ParentsDone), so that a pass under heavy faults still gets further
+// every sync. A resumed pass writes at its own, later Synced (runSynced): the
+// parents the interrupted run read in part are read again whole, and their
+// rows replaced like those of any earlier sync; it merges rather than
+// appends (see Batch.Append). A first pass that appended dedupes what a
+// failure makes it save, and its resumed run dedupes with its first commit,
+// so no key is left twice after a run, however it ended.
 func (r *tableRun) syncFanOut(ctx context.Context) error {
 	// Between full passes, a table with a change feed reads the feed instead.
 	if done, err := r.syncChanges(ctx); done {
@@ -690,6 +701,7 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 	}
 	st := r.state
 	cs := fo.ChangedSince
+	// synced is the pass's start: the cutoff of its sweep, kept by resumes.
 	synced := r.started
 	// Every parent is read on the first sync, without changed_since, and when
 	// the table's periodic full pass is due: a change that does not move the
@@ -697,13 +709,15 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 	full := cs == nil || st.ParentCursor == "" || nested != nil || r.fullPassDue()
 	parentURL := ""
 	maxParent := ""
+	// Only the first run of the table's first pass appends; appended says
+	// that the pass did, so its last batch dedupes.
 	r.append = r.firstRun()
-	if p := st.Pending; p != nil {
-		r.append = p.Append
-	}
-	if p := st.Pending; p != nil && p.ParentURL != "" {
+	appended := r.append
+	var resume *Pending
+	if p := st.Pending; p != nil && p.ChangesURL == "" && (p.ParentURL != "" || listing == nil) {
+		resume = p
 		r.report.Mode = "resume"
-		synced, full, parentURL, maxParent = p.Synced, p.Full, p.ParentURL, p.MaxParentCursor
+		synced, full, parentURL, maxParent, appended = p.Synced, p.Full, p.ParentURL, p.MaxParentCursor, p.Append
 	} else if listing != nil {
 		r.report.Mode = "full"
 		cursor := ""
@@ -722,12 +736,19 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 	} else {
 		r.report.Mode = "full"
 	}
-	r.newBatch(synced)
+	r.newBatch(r.started)
+	if resume != nil && appended {
+		// The run resumed may have been killed with a key appended twice
+		// (a listing that repeated a record): this run's first commit
+		// leaves one row per key, whatever happens to the rest of it.
+		r.batch.Dedupe, r.batch.DedupeSince = true, synced
+	}
 	switch {
 	case nested != nil:
-		// A crash restarts the whole table: the parents' own listings are
-		// not tracked, and re-reading replaces rows with themselves.
-		here := &Pending{Synced: synced, Full: full, Append: r.append}
+		// A resume reads every parent again: the parents' own listings are
+		// not tracked. It writes later than the run it resumes, so each
+		// parent's rows are replaced by what its listing returns now.
+		here := &Pending{Synced: synced, Full: full, Append: appended}
 		err := r.nestedParents(ctx, nested, func(parents []gjson.Result) error {
 			return r.fanOutPage(ctx, parents, here)
 		})
@@ -739,35 +760,45 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 		for _, v := range fo.Values {
 			parents = append(parents, gjson.Parse(v))
 		}
-		if err := r.fanOutPage(ctx, parents, &Pending{Synced: synced, Full: full, Append: r.append}); err != nil {
+		here := &Pending{Synced: synced, Full: full, Append: appended}
+		if resume != nil {
+			here.ParentsDone, here.ParentsSum = resume.ParentsDone, resume.ParentsSum
+		}
+		if err := r.fanOutPage(ctx, parents, here); err != nil {
 			return err
 		}
 	}
+	parentLoops := newLoopGuard(t.Name)
 	for parentURL != "" {
+		if err := parentLoops.visit(parentURL); err != nil {
+			return err
+		}
 		page, err := r.e.Fetcher.Get(ctx, t.Name, listing.Bucket, parentURL)
 		r.report.Requests++
 		if err != nil {
 			return err
 		}
-		r.report.Waited += page.Waited
 		var parents []gjson.Result
 		EachRecord(page.Body, listing.Records, func(v gjson.Result) {
 			parents = append(parents, v)
 			if cs != nil {
-				maxParent = maxString(maxParent, cursorValue(v, cs.CursorField))
+				maxParent = maxString(maxParent, recordCursor(v, cs))
 			}
 		})
 		next := nextURL(pagination, page)
-		here := &Pending{Synced: synced, Full: full, ParentURL: parentURL, MaxParentCursor: maxParent, Append: r.append}
+		here := &Pending{Synced: synced, Full: full, ParentURL: parentURL, MaxParentCursor: maxParent, Append: appended}
+		if resume != nil {
+			// The page the pass stood at: its parents done are skipped.
+			here.ParentsDone, here.ParentsSum = resume.ParentsDone, resume.ParentsSum
+			resume = nil
+		}
 		if err := r.fanOutPage(ctx, parents, here); err != nil {
 			return err
 		}
 		parentURL = next
 		if parentURL != "" {
-			// Resume from the next parent page; parents already done are
-			// replaced again at worst, which changes nothing.
 			r.batch.State = st
-			r.batch.State.Pending = &Pending{Synced: synced, Full: full, ParentURL: parentURL, MaxParentCursor: maxParent, Append: r.append}
+			r.batch.State.Pending = &Pending{Synced: synced, Full: full, ParentURL: parentURL, MaxParentCursor: maxParent, Append: appended}
 			if err := r.commit(); err != nil {
 				return err
 			}
@@ -786,7 +817,8 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 		}
 	}
 	r.batch.State = final
-	r.batch.Dedupe = r.append
+	r.batch.Dedupe = appended
+	r.batch.DedupeSince = synced
 	return r.commit()
 }
 
@@ -799,7 +831,11 @@ func (r *tableRun) nestedParents(ctx context.Context, t *Table, fn func([]gjson.
 	each := func(grand []gjson.Result) error {
 		for _, g := range grand {
 			url := fanOutURL(t, g)
+			loops := newLoopGuard(r.t.Name)
 			for url != "" {
+				if err := loops.visit(url); err != nil {
+					return err
+				}
 				page, err := r.e.Fetcher.Get(ctx, r.t.Name, t.Request.Bucket, url)
 				r.report.Requests++
 				if skippableParentError(t, err) {
@@ -835,7 +871,11 @@ func (r *tableRun) nestedParents(ctx context.Context, t *Table, fn func([]gjson.
 		listing, pagination = gp.Request, gp.Pagination
 	}
 	url := listURL(listing, "", "")
+	loops := newLoopGuard(r.t.Name)
 	for url != "" {
+		if err := loops.visit(url); err != nil {
+			return err
+		}
 		page, err := r.e.Fetcher.Get(ctx, r.t.Name, listing.Bucket, url)
 		r.report.Requests++
 		if err != nil {
@@ -870,8 +910,12 @@ func skippableParentError(t *Table, err error) bool {
 // fanOutPage fetches the listings of a page of parents, a few parents at a
 // time, and extracts each page as it arrives: memory holds a handful of
 // pages, not every listing of the parent page. Order across parents does not
-// matter: each parent's rows are replaced by parent key, and a commit inside
-// the page resumes at the start of the page.
+// matter: each parent's rows are replaced by parent key.
+//
+// here is where a commit inside the page resumes. In a pass (here has no
+// ChangesURL), each commit also saves which parents of the page are
+// complete, and a resume skips those that here names; a failed request
+// commits what was read before it, so that the next sync goes on from there.
 func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here *Pending) error {
 	t := r.t
 	type piece struct {
@@ -879,13 +923,44 @@ func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here 
 		page   *fetch.Page // nil: the parent has nothing (more)
 		last   bool        // the parent's listing is complete
 		err    error
-		waited time.Duration
+	}
+	pass := here.ChangesURL == ""
+	urls := make([]string, len(parents))
+	for i, p := range parents {
+		urls[i] = fanOutURL(t, p)
+	}
+	var prog *parentProgress
+	todo := make([]int, 0, len(parents))
+	if pass {
+		prog = newParentProgress(urls, here)
+		if here.ParentsDone != "" && prog.resumed == 0 {
+			r.e.Logger.Debug("the page of parents changed since the pass stopped; reading it whole", "table", t.Name)
+		}
+	}
+	for i := range parents {
+		if prog == nil || !prog.done[i] {
+			todo = append(todo, i)
+		}
+	}
+	state := func() *Pending {
+		if prog == nil {
+			return here
+		}
+		return prog.pending(here)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pieces := spread(ctx, r.e.FanOutParallel, len(parents), func(i int, emit func(piece)) {
-		url := fanOutURL(t, parents[i])
+	pieces := spread(ctx, r.e.FanOutParallel, len(todo), func(k int, emit func(piece)) {
+		i := todo[k]
+		url := urls[i]
+		// A parent's listing that leads back to one of its pages would
+		// never end: only its URLs are watched, its records are few.
+		loops := newLoopGuard(t.Name)
 		for url != "" {
+			if err := loops.visit(url); err != nil {
+				emit(piece{parent: i, err: err})
+				return
+			}
 			page, err := r.e.Fetcher.Get(ctx, t.Name, t.Request.Bucket, url)
 			if skippableParentError(t, err) {
 				// Nothing here for this parent (it went away since it was
@@ -899,22 +974,22 @@ func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here 
 				return
 			}
 			url = nextURL(t.Pagination, page)
-			emit(piece{parent: i, page: page, last: url == "", waited: page.Waited})
+			emit(piece{parent: i, page: page, last: url == ""})
 		}
 		if url != "" {
 			emit(piece{parent: i, last: true})
 		}
 	})
 	started := make([]bool, len(parents))
-	var firstErr error
+	var fetchErr, commitErr error
 	for p := range pieces {
-		if firstErr != nil {
+		if fetchErr != nil || commitErr != nil {
+			p.page.Release()
 			continue // drain so the workers can finish
 		}
 		r.report.Requests++
-		r.report.Waited += p.waited
 		if p.err != nil {
-			firstErr = p.err
+			fetchErr = p.err
 			cancel()
 			continue
 		}
@@ -929,17 +1004,35 @@ func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here 
 			r.extractPage(p.page, parents[p.parent], t)
 			p.page.Release()
 		}
+		if p.last && prog != nil {
+			prog.done[p.parent] = true
+		}
 		if r.full() {
-			// A commit inside a page of parents resumes at that page.
 			r.batch.State = r.state
-			r.batch.State.Pending = here
+			r.batch.State.Pending = state()
 			if err := r.commit(); err != nil {
-				firstErr = err
+				commitErr = err
 				cancel()
 			}
 		}
 	}
-	return firstErr
+	if commitErr != nil {
+		return commitErr
+	}
+	if fetchErr != nil && pass && r.ctx.Err() == nil && (r.rows > 0 || len(r.batch.Replace) > 0 || r.batch.Dedupe) {
+		// Keep what was read: the parents complete are not read again, and
+		// those read in part are read again whole and replace their rows.
+		r.batch.State = r.state
+		r.batch.State.Pending = state()
+		if here.Append {
+			// An appending run ends here: it leaves one row per key.
+			r.batch.Dedupe, r.batch.DedupeSince = true, here.Synced
+		}
+		if err := r.commit(); err != nil {
+			r.e.Logger.Warn("saving the parents read before a failure failed", "table", t.Name, "err", err)
+		}
+	}
+	return fetchErr
 }
 
 // parentKey is a fan-out table's parent key for a parent record.
@@ -1189,7 +1282,7 @@ func (r *tableRun) extractPage(page *fetch.Page, parent gjson.Result, t *Table) 
 	EachRecord(page.Body, t.Request.Records, func(v gjson.Result) {
 		n++
 		if r.record(v, parent, t, page.URL) && field != "" {
-			maxCursor = maxString(maxCursor, cursorValue(v, field))
+			maxCursor = maxString(maxCursor, recordCursor(v, t.Incremental))
 		}
 	})
 	return n, maxCursor
@@ -1217,6 +1310,7 @@ func (r *tableRun) commit() error {
 		cp.ServerStart = r.serverStart
 		b.State.Pending = &cp
 	}
+	b.State.LastSynced = lastSynced(b, r.state)
 	r.state = b.State
 	done := make(chan error, 1)
 	r.committing = done

@@ -297,3 +297,41 @@ func TestHostileNextLinksAreNotSaved(t *testing.T) {
 		}
 	}
 }
+
+// TestFanOutListingLoops: a parent's listing whose next link leads back to
+// one of its pages fails the table after a few requests instead of reading
+// the same page for ever.
+func TestFanOutListingLoops(t *testing.T) {
+	parts := &runtime.Table{
+		Name:       "thing_parts",
+		Request:    &runtime.Request{Path: "/things/{parent.id}/parts", Bucket: "default"},
+		Pagination: runtime.Pagination{Kind: runtime.PaginationLinkHeader, Rel: "next"},
+		Deletes:    runtime.Deletes{Kind: runtime.DeletesNone},
+		FanOut:     &runtime.FanOut{Parent: "things", Fields: []string{"id"}},
+		ParentKey:  []string{"thing_id"},
+		PrimaryKey: []string{"thing_id", "part"},
+		Columns:    []runtime.Column{{Name: "thing_id", Type: runtime.TypeString, Source: "parent.id"}, {Name: "part", Type: runtime.TypeString, Source: "part"}},
+	}
+	parts.Extract = func(rec, parent gjson.Result, e *runtime.Emitter) {
+		e.Emit(parts, &rowOf{[]any{e.String(parent.Get("id")).Any(), e.String(rec.Get("part")).Any()}})
+	}
+	h := newHostile(t, map[string]hostilePage{
+		"/things":             {body: `[{"id":"a"},{"id":"b"}]`},
+		"/things/a/parts":     {body: `[{"part":"p1"}]`},
+		"/things/b/parts":     {body: `[{"part":"p1"}]`, next: "/things/b/parts?p=2"},
+		"/things/b/parts?p=2": {body: `[{"part":"p2"}]`, next: "/things/b/parts"},
+	})
+	h.srv.limit = 40 // ends the loop if the engine does not
+	h.eng.Registry = &runtime.Registry{Tables: []*runtime.Table{things, parts}}
+	h.eng.Select = func(name string) bool { return name == "thing_parts" }
+	sum, _ := h.eng.Sync(context.Background())
+	r := report(sum, "thing_parts")
+	if r.Status != runtime.StatusFailed || !errors.Is(r.Err, runtime.ErrLoop) {
+		t.Fatalf("thing_parts = %s %v, want failed with runtime.ErrLoop", r.Status, r.Err)
+	}
+	h.srv.mu.Lock()
+	defer h.srv.mu.Unlock()
+	if h.srv.requests > 8 {
+		t.Errorf("%d requests before the loop was noticed", h.srv.requests)
+	}
+}

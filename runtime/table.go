@@ -148,6 +148,11 @@ type Incremental struct {
 	Kind IncrementalKind
 	// CursorField is the gjson path, in a record, of the value the cursor follows.
 	CursorField string
+	// CursorFields, for records with several such values (each with its own
+	// clock, such as a profile's last change and a membership's), lists
+	// their paths, CursorField first: the cursor follows the latest of them
+	// (see recordCursor). Nil for a cursor of one field.
+	CursorFields []string
 	// Param and Template: the query parameter and its value, where {cursor}
 	// stands for the cursor (IncrementalFilter).
 	Param    string

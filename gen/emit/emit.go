@@ -440,9 +440,19 @@ func (e *emitter) incremental(in *ir.Incremental) Code {
 	if in == nil {
 		return nil
 	}
+	// CursorFields only when there are several: most cursors have one field.
+	first := ""
+	var several []string
+	if len(in.CursorFields) > 0 {
+		first = in.CursorFields[0]
+	}
+	if len(in.CursorFields) > 1 {
+		several = in.CursorFields
+	}
 	return Op("&").Add(e.rt("Incremental")).Add(lit(
 		"Kind", e.kind("Incremental", in.Kind),
-		"CursorField", litOmit(in.CursorField),
+		"CursorField", litOmit(first),
+		"CursorFields", strings_(several),
 		"Param", litOmit(in.Param),
 		"Template", litOmit(in.Template),
 		"Lookback", duration(in.Lookback),

@@ -96,8 +96,8 @@ type Pagination struct {
 
 // Incremental is a resolved cursor.
 type Incremental struct {
-	Kind          string // filter, next_url
-	CursorField   string
+	Kind          string   // filter, next_url
+	CursorFields  []string // the latest of them is the cursor
 	Param         string
 	Template      string
 	Lookback      time.Duration
@@ -463,7 +463,7 @@ func resolveIncremental(in *spec.Incremental) *Incremental {
 	}
 	return &Incremental{
 		Kind:          string(in.IncrementalType()),
-		CursorField:   in.CursorField,
+		CursorFields:  in.CursorField,
 		Param:         in.Param,
 		Template:      in.Template,
 		Lookback:      in.Lookback.D,

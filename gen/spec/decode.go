@@ -290,22 +290,27 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, field string) {
 
 func (d *decoder) names(n *yaml.Node, v reflect.Value, field string) {
 	var out Names
+	var at []*yaml.Node
 	switch {
 	case n.Kind == yaml.ScalarNode && n.Tag == "!!str":
-		out = Names{n.Value}
+		out, at = Names{n.Value}, []*yaml.Node{n}
 	case n.Kind == yaml.SequenceNode:
 		for i, item := range n.Content {
 			if item.Kind != yaml.ScalarNode || item.Tag != "!!str" {
 				d.errorf(item, fmt.Sprintf("%s[%d]", field, i), "want a name, got %s", kindName(item))
 				continue
 			}
-			out = append(out, item.Value)
+			out, at = append(out, item.Value), append(at, item)
 		}
 	default:
 		d.errorf(n, field, "want a name or a list of names, got %s", kindName(n))
 		return
 	}
 	v.Set(reflect.ValueOf(out))
+	// Each name keeps its own position, for errors about one of a list.
+	for i := range out {
+		d.l.pos[&out[i]] = Pos{d.l.Path, at[i].Line, at[i].Column}
+	}
 }
 
 func (d *decoder) params(n *yaml.Node, v reflect.Value, field string) {

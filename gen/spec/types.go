@@ -122,7 +122,7 @@ func (IncrementalType) Enum() []string { return []string{"filter", "next_url"} }
 // Incremental describes how a table resumes where the previous sync stopped.
 type Incremental struct {
 	Type          IncrementalType `yaml:"type" doc:"filter: send the highest cursor_field seen in a query parameter; next_url: resume from the stored next link of a polling endpoint. Default: filter."`
-	CursorField   string          `yaml:"cursor_field" doc:"filter: gjson path of the record field the cursor follows, a timestamp."`
+	CursorField   Names           `yaml:"cursor_field" doc:"filter: gjson path of the record field the cursor follows, a timestamp; or a list of them, for records whose changes move one of several timestamps (the template then tests each): the cursor follows the latest."`
 	Param         string          `yaml:"param" doc:"filter: query parameter that carries the condition."`
 	Template      string          `yaml:"template" doc:"filter: parameter value; {cursor} stands for the cursor."`
 	Lookback      Duration        `yaml:"lookback" doc:"Subtracted from the cursor before it is sent, for eventually consistent sources. Default: 0."`

@@ -290,10 +290,23 @@ func (v *validator) placeholders(s string, at Pos, field string, fanout bool) in
 func (v *validator) incremental(in *Incremental, ip Pos, field string, poll bool) {
 	switch in.IncrementalType() {
 	case "filter":
-		if in.CursorField == "" {
+		if len(in.CursorField) == 0 {
 			v.errorf(ip, field+".cursor_field", "a filter cursor needs cursor_field")
 		}
-		v.gjsonPath(in.CursorField, v.pos(&in.CursorField, ip), field+".cursor_field")
+		cp := v.pos(&in.CursorField, ip)
+		for i, f := range in.CursorField {
+			sub := field + ".cursor_field"
+			if len(in.CursorField) > 1 {
+				sub = fmt.Sprintf("%s[%d]", sub, i)
+			}
+			at := v.pos(&in.CursorField[i], cp)
+			if f == "" {
+				v.errorf(at, sub, "empty path")
+			} else if slices.Contains(in.CursorField[:i], f) {
+				v.errorf(at, sub, "%q is listed twice", f)
+			}
+			v.gjsonPath(f, at, sub)
+		}
 		if in.Param == "" {
 			v.errorf(ip, field+".param", "a filter cursor needs param, the query parameter carrying it")
 		}
@@ -314,7 +327,7 @@ func (v *validator) incremental(in *Incremental, ip Pos, field string, poll bool
 		if !poll {
 			v.errorf(v.pos(&in.Type, ip), field+".type", "next_url cursors need a polling endpoint (pagination: {type: link_header, poll: true})")
 		}
-		if in.CursorField != "" || in.Param != "" || in.Template != "" || in.Initial != "" {
+		if len(in.CursorField) > 0 || in.Param != "" || in.Template != "" || in.Initial != "" {
 			v.errorf(ip, field, "cursor_field, param, template and initial belong to filter cursors")
 		}
 		if in.StartParam == "" {

@@ -486,6 +486,10 @@ func (c *commit) merge(ctx context.Context) error {
 	if !c.b.Dedupe {
 		return nil
 	}
+	since := c.b.Synced
+	if d := c.b.DedupeSince; !d.IsZero() && d.Before(since) {
+		since = d
+	}
 	var walk func(t *runtime.Table) error
 	walk = func(t *runtime.Table) error {
 		info := c.info(t)
@@ -495,7 +499,7 @@ func (c *commit) merge(ctx context.Context) error {
 			}
 			return nil // a child table not prepared has no rows
 		}
-		if err := info.mode.dedupe(ctx, c.x, info, c.b.Synced); err != nil {
+		if err := info.mode.dedupe(ctx, c.x, info, since); err != nil {
 			return err
 		}
 		for _, ch := range t.Children {
