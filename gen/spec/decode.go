@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -93,29 +94,105 @@ func Load(path string, data []byte) (*Loaded, Diags) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		line := 1
-		msg := err.Error()
-		// yaml.v3 reports "yaml: line N: ..."; lift the line into the position.
-		if rest, ok := strings.CutPrefix(msg, "yaml: line "); ok {
-			if i := strings.Index(rest, ":"); i > 0 {
-				if n, err := strconv.Atoi(rest[:i]); err == nil {
-					line, msg = n, strings.TrimSpace(rest[i+1:])
-				}
-			}
-		} else {
-			msg = strings.TrimPrefix(msg, "yaml: ")
-		}
+		line, msg := splitYAMLError(err)
+		col := 1
 		if msg == "EOF" {
 			msg = "empty file"
+		} else if ln, c, ok := syntaxPos(data, line, msg); ok {
+			line, col = ln, c
+		}
+		if hint, ok := yamlHints[msg]; ok {
+			msg += "; " + hint
 		}
 		l.Broken = true
-		return l, Diags{{Pos: Pos{path, line, 1}, Msg: "bad YAML: " + msg}}
+		return l, Diags{{Pos: Pos{path, max(line, 1), col}, Msg: "bad YAML: " + msg}}
 	}
 	root := doc.Content[0]
 	l.Root = Pos{path, root.Line, root.Column}
 	d := decoder{l: l}
 	d.value(root, reflect.ValueOf(l.File).Elem(), "")
 	return l, d.diags
+}
+
+// splitYAMLError takes yaml.v3's "yaml: line N: problem" apart; line is 0
+// when the message names none.
+func splitYAMLError(err error) (line int, msg string) {
+	msg = err.Error()
+	if rest, ok := strings.CutPrefix(msg, "yaml: line "); ok {
+		if i := strings.Index(rest, ":"); i > 0 {
+			if n, err := strconv.Atoi(rest[:i]); err == nil {
+				return n, strings.TrimSpace(rest[i+1:])
+			}
+		}
+	}
+	return 0, strings.TrimPrefix(msg, "yaml: ")
+}
+
+// yamlHints say what usually causes yaml.v3's terser problems.
+var yamlHints = map[string]string{
+	"did not find expected key":                       "is this line indented like the keys around it?",
+	"did not find expected '-' indicator":             "is this line indented like the list items around it?",
+	"found unexpected end of stream":                  "is a quote or bracket left open here?",
+	"did not find expected ',' or '}'":                "is a { left open here?",
+	"did not find expected ',' or ']'":                "is a [ left open here?",
+	"mapping values are not allowed in this context":  "quote a value that contains \": \"",
+	"found a tab character that violates indentation": "indent with spaces",
+}
+
+// syntaxPos finds where a YAML syntax error really is. yaml.v3 names the line
+// where the enclosing block starts (0-based for parser errors), not the
+// offending token: a list item indented one space too little is reported at
+// the table's first line. The parser's own position is not exposed, so parse
+// growing prefixes of the file: the first prefix, from the reported line on
+// (the problem is never before its block), that fails with the same problem
+// ends on the offending line, and the shortest prefix of that line that still
+// does ends on the offending character. Spec files are small, and this runs
+// only for a file that does not parse.
+func syntaxPos(data []byte, reported int, problem string) (line, col int, ok bool) {
+	// The search parses the file once per line and a line once per
+	// character: bound it for inputs no spec is.
+	const maxFile, maxLine = 256 << 10, 2000
+	if len(data) > maxFile {
+		return 0, 0, false
+	}
+	fails := func(prefix string) bool {
+		var n yaml.Node
+		err := yaml.NewDecoder(strings.NewReader(prefix)).Decode(&n)
+		if err == nil {
+			return false
+		}
+		_, msg := splitYAMLError(err)
+		return msg == problem
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	for k := max(reported, 1); k <= len(lines); k++ {
+		before := strings.Join(lines[:k-1], "")
+		if !fails(before + lines[k-1]) {
+			continue
+		}
+		text := lines[k-1]
+		if len(text) > maxLine {
+			return k, 1, true
+		}
+		for c, size := 0, 0; c < len(text); c += size {
+			var r rune
+			r, size = utf8.DecodeRuneInString(text[c:])
+			if !fails(before + text[:c+size]) {
+				continue
+			}
+			// A missing key or item is detected at the ':' that makes
+			// a word a key, but the offending token is the word.
+			if r == ':' && strings.HasPrefix(problem, "did not find expected") {
+				start := strings.LastIndexAny(text[:c], " \t{[,") + 1
+				if w := strings.TrimSpace(text[start:c]); w != "" {
+					c = start
+				}
+			}
+			return k, utf8.RuneCountInString(text[:c]) + 1, true
+		}
+		return k, 1, true
+	}
+	return 0, 0, false
 }
 
 type decoder struct {
