@@ -63,10 +63,37 @@ type Loaded struct {
 	Path string
 	pos  map[any]Pos // pointer to a decoded value -> where it was written
 	bad  map[any]bool
-	Root Pos
+	// badFields are the field paths (tables[0].request.bucket) a decoding
+	// problem was reported at.
+	badFields []string
+	Root      Pos
 	// Broken is set when the file is not YAML at all; nothing else about it
 	// can be said.
 	Broken bool
+}
+
+// failed reports whether the value ptr points to was written but reported as
+// malformed while decoding.
+func (l *Loaded) failed(ptr any) bool { return l.bad[ptr] }
+
+// failedNear reports whether decoding reported a problem at the field path,
+// within it or around it, or at the type of the object it is in (the type
+// picks the variant, so the object's other checks are unknown too): what
+// validation would say about that field then follows from a problem
+// already reported.
+func (l *Loaded) failedNear(field string) bool {
+	within := func(a, b string) bool {
+		return strings.HasPrefix(a, b+".") || strings.HasPrefix(a, b+"[")
+	}
+	for _, f := range l.badFields {
+		if f == field || within(f, field) || within(field, f) {
+			return true
+		}
+		if obj, ok := strings.CutSuffix(f, ".type"); ok && within(field, obj) {
+			return true
+		}
+	}
+	return false
 }
 
 // PosOf returns where the value that ptr points to was written, or the
@@ -111,7 +138,7 @@ func Load(path string, data []byte) (*Loaded, Diags) {
 	l.Root = Pos{path, root.Line, root.Column}
 	d := decoder{l: l}
 	d.value(root, reflect.ValueOf(l.File).Elem(), "")
-	return l, d.diags
+	return l, d.diags.unique()
 }
 
 // splitYAMLError takes yaml.v3's "yaml: line N: problem" apart; line is 0
@@ -209,6 +236,7 @@ func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {
 	if d.cur.IsValid() && d.cur.CanAddr() {
 		d.l.bad[d.cur.Addr().Interface()] = true
 	}
+	d.l.badFields = append(d.l.badFields, field)
 	field = tableField.ReplaceAllString(field, "")
 	d.diags = append(d.diags, Diag{Pos: Pos{d.l.Path, n.Line, n.Column}, Field: field, Msg: fmt.Sprintf(format, args...)})
 }
@@ -339,7 +367,14 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, field string) {
 		return
 	}
 	t := v.Type()
+	written := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		written[n.Content[i].Value] = true
+	}
 	seen := map[string]bool{}
+	// meant are the keys a misspelt key was taken for: reported once, as
+	// the misspelling, not also as missing.
+	meant := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, val := n.Content[i], n.Content[i+1]
 		name := key.Value
@@ -351,6 +386,12 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, field string) {
 		seen[name] = true
 		idx := fieldIndex(t, name)
 		if idx < 0 {
+			if guess := closest(name, keys(t), written); guess != "" {
+				meant[guess] = true
+				d.l.badFields = append(d.l.badFields, join(field, guess))
+				d.errorf(key, sub, "unknown key; did you mean %s?", guess)
+				continue
+			}
 			d.errorf(key, sub, "unknown key; want one of %s", strings.Join(keys(t), ", "))
 			continue
 		}
@@ -359,7 +400,7 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, field string) {
 	}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if f.Tag.Get("spec") == "required" && !seen[yamlName(f)] {
+		if f.Tag.Get("spec") == "required" && !seen[yamlName(f)] && !meant[yamlName(f)] {
 			d.errorf(n, join(field, yamlName(f)), "required key is missing")
 		}
 	}
@@ -428,6 +469,45 @@ func fieldIndex(t reflect.Type, name string) int {
 		}
 	}
 	return -1
+}
+
+// closest is the key among keys, not written already, that name is most
+// likely a misspelling of (one or two letters off), or "".
+func closest(name string, keys []string, written map[string]bool) string {
+	best, bestDist := "", 3
+	for _, k := range keys {
+		if written[k] {
+			continue
+		}
+		if d := editDistance(name, k); d < bestDist && d < len(k)/2+1 {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+// editDistance counts the letters to insert, delete, change or swap with
+// their neighbour to turn a into b.
+func editDistance(a, b string) int {
+	prev2, prev, cur := make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }
 
 func keys(t reflect.Type) []string {
