@@ -723,3 +723,80 @@ func TestIdleCheckpoint(t *testing.T) {
 		})
 	}
 }
+
+// comments reads the comments of a table and of its columns ("" for the
+// table's own), NULL as "".
+func comments(t *testing.T, d *DB, table string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	rows, err := d.SQL().Query(`SELECT '', coalesce(comment, '') FROM duckdb_tables() WHERE table_name = $1
+		UNION ALL SELECT column_name, coalesce(comment, '') FROM duckdb_columns() WHERE table_name = $1`, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, comment string
+		if err := rows.Scan(&name, &comment); err != nil {
+			t.Fatal(err)
+		}
+		if comment != "" {
+			got[name] = comment
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// TestComments: descriptions become the comments of tables and columns,
+// children included; a Prepare with nothing new changes nothing in the
+// catalog; a changed or removed description changes the comment.
+func TestComments(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db.duckdb")
+	// Only Close checkpoints: the write-ahead log shows every change.
+	d := open(t, path, Options{IdleCheckpoint: -1, Settings: map[string]string{"checkpoint_threshold": "1GB"}})
+	ctx := context.Background()
+	tables := func(desc, idDesc string) []*runtime.Table {
+		parent := &runtime.Table{Name: "t", Description: desc, PrimaryKey: []string{"id"}, Columns: []runtime.Column{
+			{Name: "id", Type: runtime.TypeString, Description: idDesc},
+			{Name: "plain", Type: runtime.TypeString}}}
+		child := &runtime.Table{Name: "t_child", Description: "Its children.", Parent: parent,
+			PrimaryKey: []string{"t_id", "n"}, ParentKey: []string{"t_id"}, Columns: []runtime.Column{
+				{Name: "t_id", Type: runtime.TypeString, Description: "Key of the parent row in t (id)."},
+				{Name: "n", Type: runtime.TypeInteger}}}
+		parent.Children = []*runtime.Table{child}
+		return []*runtime.Table{parent}
+	}
+	if err := d.Prepare(ctx, tables("The things; it's all of them.", "The thing's id.")); err != nil {
+		t.Fatal(err)
+	}
+	synced, deleted := "When a sync last wrote the row (UTC).", "True once the row's record is gone from the source."
+	want := map[string]string{"": "The things; it's all of them.", "id": "The thing's id.",
+		"_fivetran_synced": synced, "_fivetran_deleted": deleted}
+	if diff := cmp.Diff(want, comments(t, d, "t")); diff != "" {
+		t.Errorf("comments of t (-want +got):\n%s", diff)
+	}
+	want = map[string]string{"": "Its children.", "t_id": "Key of the parent row in t (id).",
+		"_fivetran_synced": synced, "_fivetran_deleted": deleted}
+	if diff := cmp.Diff(want, comments(t, d, "t_child")); diff != "" {
+		t.Errorf("comments of t_child (-want +got):\n%s", diff)
+	}
+
+	wal := walSize(t, path)
+	if err := d.Prepare(ctx, tables("The things; it's all of them.", "The thing's id.")); err != nil {
+		t.Fatal(err)
+	}
+	if got := walSize(t, path); got != wal {
+		t.Errorf("an unchanged Prepare grew the write-ahead log from %d to %d bytes", wal, got)
+	}
+
+	if err := d.Prepare(ctx, tables("All things.", "")); err != nil {
+		t.Fatal(err)
+	}
+	want = map[string]string{"": "All things.", "_fivetran_synced": synced, "_fivetran_deleted": deleted}
+	if diff := cmp.Diff(want, comments(t, d, "t")); diff != "" {
+		t.Errorf("comments of t after a change (-want +got):\n%s", diff)
+	}
+}
