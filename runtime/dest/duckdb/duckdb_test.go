@@ -3,13 +3,16 @@ package duckdb
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -798,5 +801,92 @@ func TestComments(t *testing.T) {
 	want = map[string]string{"": "All things.", "_fivetran_synced": synced, "_fivetran_deleted": deleted}
 	if diff := cmp.Diff(want, comments(t, d, "t")); diff != "" {
 		t.Errorf("comments of t after a change (-want +got):\n%s", diff)
+	}
+}
+
+// smallDisk mounts a tmpfs of the given size (e.g. "20m") on a temporary
+// folder for the test. Mounting needs root on Linux: elsewhere the test is
+// skipped, except in CI (CI=true), which runs as root and must run it.
+func smallDisk(t *testing.T, size string) string {
+	t.Helper()
+	dir := t.TempDir()
+	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput()
+	if err != nil {
+		msg := fmt.Sprintf("cannot mount a %s tmpfs: %v: %s", size, err, bytes.TrimSpace(out))
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg + " (CI=true makes this a failure)")
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", dir, err, out)
+		}
+	})
+	return dir
+}
+
+// TestCloseFailedCheckpoint: on a disk with room for the write-ahead log but
+// not for the checkpoint that folds it into the database file, Close fails
+// and says where the data is and what to do; with room again, the data is
+// all there.
+func TestCloseFailedCheckpoint(t *testing.T) {
+	dir := smallDisk(t, "20m")
+	path := filepath.Join(dir, "db.duckdb")
+	// Only Close checkpoints.
+	d, err := Open(path, Options{IdleCheckpoint: -1, Settings: map[string]string{"checkpoint_threshold": "1GB"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := &runtime.Table{Name: "blobs", PrimaryKey: []string{"id"}, Columns: []runtime.Column{
+		{Name: "id", Type: runtime.TypeInteger}, {Name: "payload", Type: runtime.TypeString}}}
+	ctx := context.Background()
+	if err := d.Prepare(ctx, []*runtime.Table{tb}); err != nil {
+		t.Fatal(err)
+	}
+	// Random text does not compress: the checkpoint needs about as much
+	// room as the log, which takes 13 of the 20 MB.
+	n := 0
+	payload := make([]byte, 300)
+	for walSize(t, path) < 13<<20 {
+		b := &runtime.Batch{Table: tb, Synced: t1, Append: true, Rows: map[*runtime.Table]*runtime.RowSet{tb: {}}}
+		for range 1000 {
+			if _, err := io.ReadFull(crand.Reader, payload); err != nil {
+				t.Fatal(err)
+			}
+			b.Rows[tb].Rows = append(b.Rows[tb].Rows, []any{int32(n), base64.StdEncoding.EncodeToString(payload)})
+			n++
+		}
+		if err := d.Commit(ctx, b); err != nil {
+			t.Fatalf("commit at %d rows: %v", n, err)
+		}
+	}
+	err = d.Close()
+	if err == nil {
+		t.Fatal("Close succeeded although the checkpoint had no room")
+	}
+	for _, want := range []string{"not checkpointed", "No space left on device", path + ".wal", "keep the two files together", "free disk space"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Close: %v\nwant it to say %q", err, want)
+		}
+	}
+
+	// Room again: opening folds the log in, and every row is there.
+	if out, err := exec.Command("mount", "-o", "remount,size=100m", dir).CombinedOutput(); err != nil {
+		t.Fatalf("remount: %v: %s", err, out)
+	}
+	d, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	if err := d.SQL().QueryRow(`SELECT count(*) FROM blobs`).Scan(&rows); err != nil || rows != n {
+		t.Errorf("%d rows after reopening (%v), want %d", rows, err, n)
+	}
+	if err := d.Close(); err != nil {
+		t.Errorf("Close with room: %v", err)
+	}
+	if s := walSize(t, path); s != 0 {
+		t.Errorf("a write-ahead log of %d bytes after a clean close", s)
 	}
 }
