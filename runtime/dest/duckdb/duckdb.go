@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -142,7 +143,7 @@ func Open(path string, opts Options) (*DB, error) {
 	cfg.Set("autoload_known_extensions", "false")
 	conn, err := ddb.NewConnector(path+"?"+cfg.Encode(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("duckdb: open %q: %w", path, err)
+		return nil, openError(path, err)
 	}
 	d := &DB{
 		db:     sql.OpenDB(conn),
@@ -159,9 +160,31 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	if _, err := d.writer(context.Background()); err != nil {
 		d.db.Close()
-		return nil, fmt.Errorf("duckdb: open %q: %w", path, err)
+		return nil, openError(path, err)
 	}
 	return d, nil
+}
+
+// ErrLocked is returned by Open when another process has the database file
+// open: DuckDB lets one process write a file, and none read it meanwhile.
+var ErrLocked = errors.New("the database is in use by another program")
+
+// lockHolder finds DuckDB's words for the program holding a lock, with its
+// PID.
+var lockHolder = regexp.MustCompile(`Conflicting lock is held in .*? \(PID \d+\)`)
+
+// openError explains a failed open; a lock held by another process says
+// which and what to do about it.
+func openError(path string, err error) error {
+	holder := lockHolder.FindString(err.Error())
+	if holder == "" {
+		return fmt.Errorf("duckdb: open %q: %w", path, err)
+	}
+	read := strings.TrimSuffix(path, ".duckdb") + "-read.duckdb"
+	return fmt.Errorf("duckdb: open %q: %w: %s; close that program, "+
+		"or let it read a copy made between syncs, which no sync locks: "+
+		"cp %s %s.tmp && mv %s.tmp %s, then open %s read-only",
+		path, ErrLocked, holder, path, read, read, read, read)
 }
 
 // SQL returns the database for queries. Writes made through it bypass the

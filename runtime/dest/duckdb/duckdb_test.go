@@ -1,10 +1,12 @@
 package duckdb
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	crand "crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -20,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	ddb "github.com/duckdb/duckdb-go/v2"
 	"github.com/google/go-cmp/cmp"
 
 	"oktasync/runtime"
@@ -888,5 +891,177 @@ func TestCloseFailedCheckpoint(t *testing.T) {
 	}
 	if s := walSize(t, path); s != 0 {
 		t.Errorf("a write-ahead log of %d bytes after a clean close", s)
+	}
+}
+
+// TestHelperProcess is not a test: run by the tests below as another
+// process, it opens the DuckDB database DUCKDB_HELPER_DSN names, says
+// "ready", answers "count TABLE" lines from stdin, and exits at EOF. DuckDB
+// locks a file against other processes, not against the same one.
+func TestHelperProcess(t *testing.T) {
+	dsn, ok := os.LookupEnv("DUCKDB_HELPER_DSN")
+	if !ok {
+		t.Skip("run by other tests")
+	}
+	c, err := ddb.NewConnector(dsn, nil)
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	db := sql.OpenDB(c)
+	defer db.Close()
+	if err := db.Ping(); err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	fmt.Println("ready")
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		table, _ := strings.CutPrefix(sc.Text(), "count ")
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM ` + quote(table)).Scan(&n); err != nil {
+			fmt.Println("error:", err)
+			continue
+		}
+		fmt.Println(n)
+	}
+}
+
+// helper is another process holding a DuckDB database open.
+type helper struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Scanner
+}
+
+// startHelper opens dsn in another process and waits until it has.
+func startHelper(t *testing.T, dsn string) *helper {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+	cmd.Env = append(os.Environ(), "DUCKDB_HELPER_DSN="+dsn)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h := &helper{cmd: cmd, in: in, out: bufio.NewScanner(out)}
+	t.Cleanup(h.stop)
+	if got := h.line(t); got != "ready" {
+		t.Fatalf("helper: %s", got)
+	}
+	return h
+}
+
+func (h *helper) line(t *testing.T) string {
+	t.Helper()
+	if !h.out.Scan() {
+		t.Fatalf("helper exited: %v", h.out.Err())
+	}
+	return h.out.Text()
+}
+
+// count asks the helper for a table's row count.
+func (h *helper) count(t *testing.T, table string) string {
+	t.Helper()
+	fmt.Fprintf(h.in, "count %s\n", table)
+	return h.line(t)
+}
+
+func (h *helper) stop() {
+	if h.in != nil {
+		h.in.Close()
+		h.in = nil
+		h.cmd.Wait()
+	}
+}
+
+// TestOpenLocked: a database another program has open, even read-only, is
+// refused with an error that names the program's PID and says what to do.
+func TestOpenLocked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db.duckdb")
+	d, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	for _, mode := range []string{"", "?access_mode=READ_ONLY"} {
+		h := startHelper(t, path+mode)
+		_, err := Open(path, Options{})
+		if !errors.Is(err, ErrLocked) {
+			t.Fatalf("Open while another program has it%s: %v; want ErrLocked", mode, err)
+		}
+		for _, want := range []string{fmt.Sprintf("(PID %d)", h.cmd.Process.Pid), "close that program",
+			"cp " + path, "-read.duckdb read-only"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("Open: %v\nwant it to say %q", err, want)
+			}
+		}
+		h.stop()
+	}
+	// Once the other program is gone, the database opens.
+	d, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+}
+
+// TestReadCopyWhileSyncing checks the recipe Open's lock error gives: a
+// reader keeps a copy made between syncs open, read-only, while the next
+// sync writes the database and its copy is replaced; the reader never blocks
+// the sync and reads its snapshot throughout, and a new reader sees the new
+// copy. (A reader of the database itself, even read-only or by ATTACH ...
+// (READ_ONLY), blocks a sync and is blocked by one; a copy taken during a
+// sync lacks what the write-ahead log holds.)
+func TestReadCopyWhileSyncing(t *testing.T) {
+	dir := t.TempDir()
+	path, read := filepath.Join(dir, "db.duckdb"), filepath.Join(dir, "db-read.duckdb")
+	events, _, _ := logTables()
+	sync := func(first int) {
+		t.Helper()
+		d, err := Open(path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Prepare(context.Background(), []*runtime.Table{events}); err != nil {
+			t.Fatal(err)
+		}
+		b := logBatch(first, 100, t1)
+		b.Table = events
+		if err := d.Commit(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish := func() { // cp db.duckdb db-read.duckdb.tmp && mv db-read.duckdb.tmp db-read.duckdb
+		t.Helper()
+		if err := copyFile(path, read+".tmp"); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(read+".tmp", read); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sync(0)
+	publish()
+	reader := startHelper(t, read+"?access_mode=READ_ONLY")
+	if got := reader.count(t, "events"); got != "100" {
+		t.Fatalf("reader of the copy: %s events, want 100", got)
+	}
+	sync(100)
+	publish()
+	if got := reader.count(t, "events"); got != "100" {
+		t.Errorf("reader of the old copy after a sync and a new copy: %s events, want its 100", got)
+	}
+	if got := startHelper(t, read+"?access_mode=READ_ONLY").count(t, "events"); got != "200" {
+		t.Errorf("new reader: %s events, want 200", got)
 	}
 }
