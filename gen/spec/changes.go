@@ -48,19 +48,23 @@ func (v *validator) changes(t *Table, fp Pos) {
 	c := f.Changes
 	cp := v.pos(c, fp)
 	const field = "parent.changes"
-	if v.feeds != nil && c.Feed != "" && v.feeds[c.Feed] == nil {
+	if v.feeds != nil && !v.brokenFeeds && c.Feed != "" && v.feeds[c.Feed] == nil {
 		v.errorf(v.pos(&c.Feed, cp), field+".feed", "unknown feed %q; declare it in source.feeds", c.Feed)
 	}
 	if f.ChangedSince != nil {
 		v.errorf(cp, field, "changes and changed_since both pick the parents to read; keep one")
 	}
-	if d := t.Deletes; d == nil || d.Type != "full_reimport" || d.Every.D <= 0 {
+	if d := t.Deletes; !v.unknown("deletes") && (d == nil || d.Type != "full_reimport" || d.Every.D <= 0) {
 		v.errorf(cp, field, "a table read from a change feed needs a periodic full pass as its safety net: deletes: {type: full_reimport, every: 7d}")
 	}
 	if len(c.Events) == 0 && v.cur.Has(&c.Events) {
 		v.errorf(v.pos(&c.Events, cp), field+".events", "list at least one event type and what it does")
 	}
 	places, parentKeys, parentProblem := v.parentFields(t)
+	// What the parent's or the table's columns require is unknown while a
+	// column of theirs is in error.
+	parentCols := func() bool { return f.Table != "" && v.brokenCols[v.top[f.Table]] }
+	ownCols := func() bool { return v.brokenCols[t] }
 	relistNeeds := slices.Clone(places)
 	for _, k := range parentKeys {
 		if !slices.Contains(relistNeeds, k) {
@@ -95,11 +99,11 @@ func (v *validator) changes(t *Table, fp Pos) {
 		case v.cur.Has(&ev.Relist):
 			at := v.pos(&ev.Relist, ep)
 			v.eventFields(ev.Relist, at, ef+".relist")
-			v.needFields(ev.Relist, relistNeeds, parentProblem, at, ef+".relist", "the parent")
+			v.needFields(parentCols, ev.Relist, relistNeeds, parentProblem, at, ef+".relist", "the parent")
 		case ev.Fetch != nil:
-			v.fetchChange(t, ev.Fetch, v.pos(ev.Fetch, ep), ef+".fetch", parentKeys, parentProblem)
+			v.fetchChange(t, ev.Fetch, v.pos(ev.Fetch, ep), ef+".fetch", parentKeys, parentProblem, parentCols, ownCols)
 		case ev.Row != nil:
-			v.rowChange(t, ev.Row, v.pos(ev.Row, ep), ef+".row", parentKeys, parentProblem)
+			v.rowChange(t, ev.Row, v.pos(ev.Row, ep), ef+".row", parentKeys, parentProblem, parentCols, ownCols)
 		default:
 			at := v.pos(&ev.Delete, ep)
 			if len(ev.Delete) == 0 {
@@ -107,7 +111,7 @@ func (v *validator) changes(t *Table, fp Pos) {
 			}
 			for _, p := range ev.Delete {
 				if !slices.Contains(tableColumnNames(t), p.Name) {
-					v.errorf(at, ef+".delete."+p.Name, "%q is not a column of %s", p.Name, t.Name)
+					v.errorfUnless(ownCols, at, ef+".delete."+p.Name, "%q is not a column of %s", p.Name, t.Name)
 				}
 				if err := checkEventPath(p.Value); err != nil {
 					v.errorf(at, ef+".delete."+p.Name, "bad event path: %v", err)
@@ -117,7 +121,7 @@ func (v *validator) changes(t *Table, fp Pos) {
 	}
 }
 
-func (v *validator) fetchChange(t *Table, fc *FetchChange, at Pos, field string, parentKeys []string, parentProblem string) {
+func (v *validator) fetchChange(t *Table, fc *FetchChange, at Pos, field string, parentKeys []string, parentProblem string, parentCols, ownCols func() bool) {
 	pathPos := v.pos(&fc.Path, at)
 	switch {
 	case fc.Path == "":
@@ -146,7 +150,7 @@ func (v *validator) fetchChange(t *Table, fc *FetchChange, at Pos, field string,
 	}
 	v.eventFields(fc.Parent, parentAt, field+".parent")
 	v.eventFields(fc.Record, recordAt, field+".record")
-	v.needFields(fc.Parent, parentKeys, parentProblem, parentAt, field+".parent", "the parent")
+	v.needFields(parentCols, fc.Parent, parentKeys, parentProblem, parentAt, field+".parent", "the parent")
 	// A 404 marks the row deleted by its primary key, which must therefore
 	// come from the record made of the event.
 	var needs []string
@@ -164,14 +168,14 @@ func (v *validator) fetchChange(t *Table, fc *FetchChange, at Pos, field string,
 			needs = append(needs, c.Path)
 		}
 	}
-	v.needFields(fc.Record, needs, problem, recordAt, field+".record", "the record")
+	v.needFields(ownCols, fc.Record, needs, problem, recordAt, field+".record", "the record")
 }
 
-func (v *validator) rowChange(t *Table, rc *RowChange, at Pos, field string, parentKeys []string, parentProblem string) {
+func (v *validator) rowChange(t *Table, rc *RowChange, at Pos, field string, parentKeys []string, parentProblem string, parentCols, ownCols func() bool) {
 	parentAt, recordAt := v.pos(&rc.Parent, at), v.pos(&rc.Record, at)
 	v.eventFields(rc.Parent, parentAt, field+".parent")
 	v.eventFields(rc.Record, recordAt, field+".record")
-	v.needFields(rc.Parent, parentKeys, parentProblem, parentAt, field+".parent", "the parent")
+	v.needFields(parentCols, rc.Parent, parentKeys, parentProblem, parentAt, field+".parent", "the parent")
 	// Every column must be filled: a row made from an event replaces the
 	// whole row, so a column left out would be blanked.
 	var needs []string
@@ -188,7 +192,7 @@ func (v *validator) rowChange(t *Table, rc *RowChange, at Pos, field string, par
 			needs = append(needs, ch.Breakout.Path)
 		}
 	}
-	v.needFields(rc.Record, needs, "", recordAt, field+".record", "the record")
+	v.needFields(ownCols, rc.Record, needs, "", recordAt, field+".record", "the record")
 }
 
 // parentFields lists the fields a parent record must have for the table:
@@ -227,10 +231,11 @@ func (v *validator) parentFields(t *Table) (places, keys []string, problem strin
 	return places, keys, problem
 }
 
-// needFields reports the needed fields that the mapping does not give.
-func (v *validator) needFields(given Params, needs []string, problem string, at Pos, field, what string) {
+// needFields reports the needed fields that the mapping does not give,
+// unless the needs are unknown (follows: their columns are in error).
+func (v *validator) needFields(follows func() bool, given Params, needs []string, problem string, at Pos, field, what string) {
 	if problem != "" {
-		v.errorf(at, field, "%s", problem)
+		v.errorfUnless(follows, at, field, "%s", problem)
 		return
 	}
 	var missing []string
@@ -240,7 +245,7 @@ func (v *validator) needFields(given Params, needs []string, problem string, at 
 		}
 	}
 	if len(missing) > 0 {
-		v.errorf(at, field, "%s needs the field(s) %s, which the event does not give", what, strings.Join(missing, ", "))
+		v.errorfUnless(follows, at, field, "%s needs the field(s) %s, which the event does not give", what, strings.Join(missing, ", "))
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -62,10 +63,37 @@ type Loaded struct {
 	Path string
 	pos  map[any]Pos // pointer to a decoded value -> where it was written
 	bad  map[any]bool
-	Root Pos
+	// badFields are the field paths (tables[0].request.bucket) a decoding
+	// problem was reported at.
+	badFields []string
+	Root      Pos
 	// Broken is set when the file is not YAML at all; nothing else about it
 	// can be said.
 	Broken bool
+}
+
+// failed reports whether the value ptr points to was written but reported as
+// malformed while decoding.
+func (l *Loaded) failed(ptr any) bool { return l.bad[ptr] }
+
+// failedNear reports whether decoding reported a problem at the field path,
+// within it or around it, or at the type of the object it is in (the type
+// picks the variant, so the object's other checks are unknown too): what
+// validation would say about that field then follows from a problem
+// already reported.
+func (l *Loaded) failedNear(field string) bool {
+	within := func(a, b string) bool {
+		return strings.HasPrefix(a, b+".") || strings.HasPrefix(a, b+"[")
+	}
+	for _, f := range l.badFields {
+		if f == field || within(f, field) || within(field, f) {
+			return true
+		}
+		if obj, ok := strings.CutSuffix(f, ".type"); ok && within(field, obj) {
+			return true
+		}
+	}
+	return false
 }
 
 // PosOf returns where the value that ptr points to was written, or the
@@ -93,29 +121,105 @@ func Load(path string, data []byte) (*Loaded, Diags) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		line := 1
-		msg := err.Error()
-		// yaml.v3 reports "yaml: line N: ..."; lift the line into the position.
-		if rest, ok := strings.CutPrefix(msg, "yaml: line "); ok {
-			if i := strings.Index(rest, ":"); i > 0 {
-				if n, err := strconv.Atoi(rest[:i]); err == nil {
-					line, msg = n, strings.TrimSpace(rest[i+1:])
-				}
-			}
-		} else {
-			msg = strings.TrimPrefix(msg, "yaml: ")
-		}
+		line, msg := splitYAMLError(err)
+		col := 1
 		if msg == "EOF" {
 			msg = "empty file"
+		} else if ln, c, ok := syntaxPos(data, line, msg); ok {
+			line, col = ln, c
+		}
+		if hint, ok := yamlHints[msg]; ok {
+			msg += "; " + hint
 		}
 		l.Broken = true
-		return l, Diags{{Pos: Pos{path, line, 1}, Msg: "bad YAML: " + msg}}
+		return l, Diags{{Pos: Pos{path, max(line, 1), col}, Msg: "bad YAML: " + msg}}
 	}
 	root := doc.Content[0]
 	l.Root = Pos{path, root.Line, root.Column}
 	d := decoder{l: l}
 	d.value(root, reflect.ValueOf(l.File).Elem(), "")
-	return l, d.diags
+	return l, d.diags.unique()
+}
+
+// splitYAMLError takes yaml.v3's "yaml: line N: problem" apart; line is 0
+// when the message names none.
+func splitYAMLError(err error) (line int, msg string) {
+	msg = err.Error()
+	if rest, ok := strings.CutPrefix(msg, "yaml: line "); ok {
+		if i := strings.Index(rest, ":"); i > 0 {
+			if n, err := strconv.Atoi(rest[:i]); err == nil {
+				return n, strings.TrimSpace(rest[i+1:])
+			}
+		}
+	}
+	return 0, strings.TrimPrefix(msg, "yaml: ")
+}
+
+// yamlHints say what usually causes yaml.v3's terser problems.
+var yamlHints = map[string]string{
+	"did not find expected key":                       "is this line indented like the keys around it?",
+	"did not find expected '-' indicator":             "is this line indented like the list items around it?",
+	"found unexpected end of stream":                  "is a quote or bracket left open here?",
+	"did not find expected ',' or '}'":                "is a { left open here?",
+	"did not find expected ',' or ']'":                "is a [ left open here?",
+	"mapping values are not allowed in this context":  "quote a value that contains \": \"",
+	"found a tab character that violates indentation": "indent with spaces",
+}
+
+// syntaxPos finds where a YAML syntax error really is. yaml.v3 names the line
+// where the enclosing block starts (0-based for parser errors), not the
+// offending token: a list item indented one space too little is reported at
+// the table's first line. The parser's own position is not exposed, so parse
+// growing prefixes of the file: the first prefix, from the reported line on
+// (the problem is never before its block), that fails with the same problem
+// ends on the offending line, and the shortest prefix of that line that still
+// does ends on the offending character. Spec files are small, and this runs
+// only for a file that does not parse.
+func syntaxPos(data []byte, reported int, problem string) (line, col int, ok bool) {
+	// The search parses the file once per line and a line once per
+	// character: bound it for inputs no spec is.
+	const maxFile, maxLine = 256 << 10, 2000
+	if len(data) > maxFile {
+		return 0, 0, false
+	}
+	fails := func(prefix string) bool {
+		var n yaml.Node
+		err := yaml.NewDecoder(strings.NewReader(prefix)).Decode(&n)
+		if err == nil {
+			return false
+		}
+		_, msg := splitYAMLError(err)
+		return msg == problem
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	for k := max(reported, 1); k <= len(lines); k++ {
+		before := strings.Join(lines[:k-1], "")
+		if !fails(before + lines[k-1]) {
+			continue
+		}
+		text := lines[k-1]
+		if len(text) > maxLine {
+			return k, 1, true
+		}
+		for c, size := 0, 0; c < len(text); c += size {
+			var r rune
+			r, size = utf8.DecodeRuneInString(text[c:])
+			if !fails(before + text[:c+size]) {
+				continue
+			}
+			// A missing key or item is detected at the ':' that makes
+			// a word a key, but the offending token is the word.
+			if r == ':' && strings.HasPrefix(problem, "did not find expected") {
+				start := strings.LastIndexAny(text[:c], " \t{[,") + 1
+				if w := strings.TrimSpace(text[start:c]); w != "" {
+					c = start
+				}
+			}
+			return k, utf8.RuneCountInString(text[:c]) + 1, true
+		}
+		return k, 1, true
+	}
+	return 0, 0, false
 }
 
 type decoder struct {
@@ -132,6 +236,7 @@ func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {
 	if d.cur.IsValid() && d.cur.CanAddr() {
 		d.l.bad[d.cur.Addr().Interface()] = true
 	}
+	d.l.badFields = append(d.l.badFields, field)
 	field = tableField.ReplaceAllString(field, "")
 	d.diags = append(d.diags, Diag{Pos: Pos{d.l.Path, n.Line, n.Column}, Field: field, Msg: fmt.Sprintf(format, args...)})
 }
@@ -262,7 +367,14 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, field string) {
 		return
 	}
 	t := v.Type()
+	written := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		written[n.Content[i].Value] = true
+	}
 	seen := map[string]bool{}
+	// meant are the keys a misspelt key was taken for: reported once, as
+	// the misspelling, not also as missing.
+	meant := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, val := n.Content[i], n.Content[i+1]
 		name := key.Value
@@ -274,6 +386,12 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, field string) {
 		seen[name] = true
 		idx := fieldIndex(t, name)
 		if idx < 0 {
+			if guess := closest(name, keys(t), written); guess != "" {
+				meant[guess] = true
+				d.l.badFields = append(d.l.badFields, join(field, guess))
+				d.errorf(key, sub, "unknown key; did you mean %s?", guess)
+				continue
+			}
 			d.errorf(key, sub, "unknown key; want one of %s", strings.Join(keys(t), ", "))
 			continue
 		}
@@ -282,7 +400,7 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, field string) {
 	}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if f.Tag.Get("spec") == "required" && !seen[yamlName(f)] {
+		if f.Tag.Get("spec") == "required" && !seen[yamlName(f)] && !meant[yamlName(f)] {
 			d.errorf(n, join(field, yamlName(f)), "required key is missing")
 		}
 	}
@@ -356,6 +474,45 @@ func fieldIndex(t reflect.Type, name string) int {
 		}
 	}
 	return -1
+}
+
+// closest is the key among keys, not written already, that name is most
+// likely a misspelling of (one or two letters off), or "".
+func closest(name string, keys []string, written map[string]bool) string {
+	best, bestDist := "", 3
+	for _, k := range keys {
+		if written[k] {
+			continue
+		}
+		if d := editDistance(name, k); d < bestDist && d < len(k)/2+1 {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+// editDistance counts the letters to insert, delete, change or swap with
+// their neighbour to turn a into b.
+func editDistance(a, b string) int {
+	prev2, prev, cur := make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }
 
 func keys(t reflect.Type) []string {

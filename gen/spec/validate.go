@@ -26,6 +26,20 @@ func (d Diag) String() string {
 // Diags is every problem found, in file and line order once sorted.
 type Diags []Diag
 
+// unique drops repeats: a YAML alias makes one mistake appear in each table
+// that uses it, at the same place.
+func (ds Diags) unique() Diags {
+	var out Diags
+	seen := map[Diag]bool{}
+	for _, d := range ds {
+		if !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // Sort orders diagnostics by file, line and column.
 func (ds Diags) Sort() {
 	slices.SortStableFunc(ds, func(a, b Diag) int {
@@ -57,13 +71,33 @@ type validator struct {
 	buckets map[string]bool
 	feeds   map[string]*Feed  // nil when no file describes the source
 	goNames map[string]string // Go identifiers the generated package declares
+
+	// What an earlier problem left unknown, so that the problems that
+	// follow from it are not reported as well: one root error, no cascade.
+	brokenCols  map[any]bool    // tables and children with a column in error
+	brokenKey   map[*Table]bool // tables whose primary_key did not decode
+	brokenNames bool            // a table's name is missing or malformed
+	brokenFeeds bool            // the feeds of the source did not all decode
+	// cascade holds, by index into diags, the condition under which a
+	// problem only follows from another; checked once everything is.
+	cascade map[int]func() bool
+	root    string        // the field path of the table being checked
+	at      []diagContext // by index into diags
+}
+
+// diagContext is where a problem was found, to compare it with the
+// problems found while decoding.
+type diagContext struct {
+	file *Loaded
+	root string
 }
 
 // Validate checks a folder of loaded spec files and returns every problem,
 // sorted by file and line.
 func Validate(files []*Loaded) Diags {
 	v := &validator{files: files, tables: map[string]Pos{}, top: map[string]*Table{},
-		goNames: map[string]string{"Registry": "the registry", "Source": "the source"}}
+		goNames:    map[string]string{"Registry": "the registry", "Source": "the source"},
+		brokenCols: map[any]bool{}, brokenKey: map[*Table]bool{}, cascade: map[int]func() bool{}}
 	v.source()
 	for _, f := range files {
 		v.cur = f
@@ -72,23 +106,64 @@ func Validate(files []*Loaded) Diags {
 		}
 		for _, t := range f.File.Tables {
 			v.top[t.Name] = t
+			if !f.Has(&t.Name) || !identRe.MatchString(t.Name) {
+				v.brokenNames = true
+			}
+			if f.failed(&t.PrimaryKey) || !f.Has(&t.PrimaryKey) {
+				v.brokenKey[t] = true
+			}
 		}
 	}
 	for _, f := range files {
 		v.cur = f
 		for i, t := range f.File.Tables {
-			v.table(t, fmt.Sprintf("tables[%d]", i))
+			v.root = fmt.Sprintf("tables[%d]", i)
+			v.table(t, v.root)
 		}
 	}
-	v.diags.Sort()
-	return v.diags
+	return v.roots()
 }
 
 func (v *validator) errorf(p Pos, field, format string, args ...any) {
 	v.diags = append(v.diags, Diag{Pos: p, Field: field, Msg: fmt.Sprintf(format, args...)})
+	v.at = append(v.at, diagContext{v.cur, v.root})
+}
+
+// errorfUnless reports a problem unless, once every table is checked,
+// follows() says it only follows from another problem reported already.
+func (v *validator) errorfUnless(follows func() bool, p Pos, field, format string, args ...any) {
+	v.errorf(p, field, format, args...)
+	v.cascade[len(v.diags)-1] = follows
+}
+
+// roots keeps the root problems, sorted: it drops those about a field that
+// did not decode (reported by the decoder already), those whose cascade
+// condition holds, and repeats.
+func (v *validator) roots() Diags {
+	var out Diags
+	for i, d := range v.diags {
+		field := d.Field
+		if c := v.at[i]; c.root != "" {
+			field = strings.TrimSuffix(c.root+"."+field, ".")
+		}
+		if v.at[i].file != nil && v.at[i].file.failedNear(field) {
+			continue
+		}
+		if follows := v.cascade[i]; follows == nil || !follows() {
+			out = append(out, d)
+		}
+	}
+	out = out.unique()
+	out.Sort()
+	return out
 }
 
 func (v *validator) pos(ptr any, fallback Pos) Pos { return v.cur.PosOf(ptr, fallback) }
+
+// unknown reports whether a field of the table being checked did not
+// decode (see Loaded.failedNear), so that checks of other fields that
+// depend on it are left out.
+func (v *validator) unknown(field string) bool { return v.cur.failedNear(v.root + "." + field) }
 
 func (v *validator) source() {
 	var found []*Loaded
@@ -117,7 +192,11 @@ func (v *validator) source() {
 		v.errorf(v.pos(&s.Name, sp), "source.name", "%q is not a lower snake_case name", s.Name)
 	}
 	v.buckets = map[string]bool{}
+	// A misspelt buckets key, or a bucket in error, leaves the buckets
+	// unknown: no request's bucket is checked against them then.
+	bucketsKnown := (f.Has(s) || f.Has(&s.Buckets)) && !f.failed(&s.Buckets)
 	for i, b := range s.Buckets {
+		bucketsKnown = bucketsKnown && f.Has(b) && !f.failed(&b.Name) && identRe.MatchString(b.Name)
 		field := fmt.Sprintf("source.buckets[%d]", i)
 		bp := v.pos(b, sp)
 		if b.Name != "" && !identRe.MatchString(b.Name) {
@@ -131,12 +210,17 @@ func (v *validator) source() {
 			v.errorf(v.pos(&b.PerMinute, bp), field+".per_minute", "must be positive, got %d", b.PerMinute)
 		}
 	}
+	if !bucketsKnown {
+		v.buckets = nil
+	}
 	if e := s.Errors; e != nil {
 		v.gjsonPath(e.CodePath, v.pos(&e.CodePath, sp), "source.errors.code_path")
 		v.gjsonPath(e.SummaryPath, v.pos(&e.SummaryPath, sp), "source.errors.summary_path")
 	}
 	v.feeds = map[string]*Feed{}
+	v.brokenFeeds = !f.Has(s) && !f.Has(&s.Feeds) || f.failed(&s.Feeds)
 	for i, fd := range s.Feeds {
+		v.brokenFeeds = v.brokenFeeds || !f.Has(fd) || f.failed(&fd.Name) || !identRe.MatchString(fd.Name)
 		v.feed(fd, fmt.Sprintf("source.feeds[%d]", i), v.pos(fd, sp))
 	}
 }
@@ -207,14 +291,15 @@ func (v *validator) table(t *Table, root string) {
 		}
 	}
 	if in := t.Incremental; in != nil {
-		v.incremental(in, v.pos(in, tp), "incremental", pag.Poll)
+		// With the pagination unknown, whether it polls is too.
+		v.incremental(in, v.pos(in, tp), "incremental", pag.Poll || v.unknown("pagination"))
 	}
 	if d := t.Deletes; d != nil {
 		dp := v.pos(d, tp)
 		if d.Every.Set && d.Type != "full_reimport" {
 			v.errorf(v.pos(&d.Every, dp), "deletes.every", "every belongs to full_reimport")
 		}
-		if d.Type == "full_reimport" && pag.Poll {
+		if d.Type == "full_reimport" && pag.Poll && !v.unknown("pagination") {
 			v.errorf(v.pos(&d.Type, dp), "deletes.type", "a polling endpoint never ends, so it cannot be re-imported whole; use none")
 		}
 	}
@@ -234,7 +319,7 @@ func (v *validator) table(t *Table, root string) {
 	v.columns(tableShape{
 		columns: t.Columns, dynamic: t.Dynamic, primaryKey: t.PrimaryKey, parentKey: t.ParentKey,
 		pkPtr: &t.PrimaryKey, pkRequired: v.cur.Has(&t.PrimaryKey),
-		colsPtr: &t.Columns, at: tp,
+		colsPtr: &t.Columns, at: tp, owner: t, colsFailed: v.cur.failed(&t.Columns) || v.cur.failed(&t.ParentKey),
 	})
 	for i, c := range t.Children {
 		v.child(c, fmt.Sprintf("children[%d]", i), t.PrimaryKey, tp)
@@ -369,7 +454,10 @@ func (v *validator) fanOut(t *Table, tp Pos) {
 	switch {
 	case f.Table == "":
 	case !ok:
-		v.errorf(v.pos(&f.Table, fp), "parent.table", "unknown table %q; a fan-out parent must be a table with its own request", f.Table)
+		// With a table's name in error, this may be the table meant.
+		if !v.brokenNames {
+			v.errorf(v.pos(&f.Table, fp), "parent.table", "unknown table %q; a fan-out parent must be a table with its own request", f.Table)
+		}
 	case parent == t:
 		v.errorf(v.pos(&f.Table, fp), "parent.table", "a table cannot be its own parent")
 	case parent.Parent != nil && parent.Parent.Table != "" && v.top[parent.Parent.Table] != nil && v.top[parent.Parent.Table].Parent != nil:
@@ -380,9 +468,9 @@ func (v *validator) fanOut(t *Table, tp Pos) {
 	switch {
 	case f.Table != "" && len(t.ParentKey) == 0:
 		v.errorf(fp, "parent_key", "a fan-out table needs parent_key, the columns holding the parent's primary key")
-	case f.Table != "" && ok && len(t.ParentKey) != len(parent.PrimaryKey):
+	case f.Table != "" && ok && !v.brokenKey[parent] && len(t.ParentKey) != len(parent.PrimaryKey):
 		v.errorf(v.pos(&t.ParentKey, tp), "parent_key", "%d names, but %s's primary key has %d (%s)", len(t.ParentKey), parent.Name, len(parent.PrimaryKey), strings.Join(parent.PrimaryKey, ", "))
-	case f.Table == "" && len(t.ParentKey) != len(f.Key):
+	case f.Table == "" && v.cur.Has(f) && len(t.ParentKey) != len(f.Key):
 		v.errorf(fp, "parent.key", "%d parent_key columns but %d key paths; each parent_key column is filled from one key path", len(t.ParentKey), len(f.Key))
 	}
 	for i, val := range f.Values {
@@ -417,6 +505,8 @@ type tableShape struct {
 	colsPtr    *[]*Column
 	at         Pos
 	breakout   *Breakout
+	owner      any  // the *Table or *Child
+	colsFailed bool // its columns: or parent_key: did not decode
 }
 
 func (v *validator) columns(s tableShape) {
@@ -440,6 +530,8 @@ func (v *validator) columns(s tableShape) {
 		}
 		goNames[g] = name
 	}
+	// A column in error may be the one a key or an event names.
+	start := len(v.diags)
 	for i, k := range s.parentKey {
 		field := fmt.Sprintf("parent_key[%d]", i)
 		if !identRe.MatchString(k) {
@@ -454,6 +546,11 @@ func (v *validator) columns(s tableShape) {
 	for i, c := range s.columns {
 		field := fmt.Sprintf("columns[%d]", i)
 		cp := v.pos(c, s.at)
+		if !v.cur.Has(c) || v.cur.failed(&c.Path) || v.cur.failed(&c.Value) || v.cur.failed(&c.Name) {
+			// Reported while decoding; what it would have been is unknown.
+			v.brokenCols[s.owner] = true
+			continue
+		}
 		switch {
 		case c.Path == "" && c.Value == "":
 			v.errorf(cp, field, "a column needs a path or a value")
@@ -491,6 +588,9 @@ func (v *validator) columns(s tableShape) {
 		}
 		addName(name, np, field+".name")
 	}
+	if len(v.diags) > start || s.colsFailed {
+		v.brokenCols[s.owner] = true
+	}
 	for i, d := range s.dynamic {
 		field := fmt.Sprintf("dynamic[%d]", i)
 		dp := v.pos(d, s.at)
@@ -512,7 +612,7 @@ func (v *validator) columns(s tableShape) {
 		case seen[k]:
 			v.errorf(v.pos(s.pkPtr, s.at), field, "%q is listed twice", k)
 		case names[k] == Pos{}:
-			v.errorf(v.pos(s.pkPtr, s.at), field, "%q is not a column of the table", k)
+			v.errorfUnless(func() bool { return v.brokenCols[s.owner] }, v.pos(s.pkPtr, s.at), field, "%q is not a column of the table", k)
 		}
 		seen[k] = true
 	}
@@ -576,7 +676,7 @@ func (v *validator) child(c *Child, field string, parentPK Names, parentPos Pos)
 	v.columns(tableShape{
 		columns: c.Columns, dynamic: c.Dynamic, primaryKey: c.PrimaryKey, parentKey: c.ParentKey,
 		pkPtr: &c.PrimaryKey, pkRequired: v.cur.Has(&c.PrimaryKey),
-		at: cp, breakout: c.Breakout,
+		at: cp, breakout: c.Breakout, owner: c, colsFailed: v.cur.failed(&c.Columns) || v.cur.failed(&c.ParentKey),
 	})
 	prefix(start)
 	for i, g := range c.Children {

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -142,7 +143,7 @@ func Open(path string, opts Options) (*DB, error) {
 	cfg.Set("autoload_known_extensions", "false")
 	conn, err := ddb.NewConnector(path+"?"+cfg.Encode(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("duckdb: open %q: %w", path, err)
+		return nil, openError(path, err)
 	}
 	d := &DB{
 		db:     sql.OpenDB(conn),
@@ -159,16 +160,41 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	if _, err := d.writer(context.Background()); err != nil {
 		d.db.Close()
-		return nil, fmt.Errorf("duckdb: open %q: %w", path, err)
+		return nil, openError(path, err)
 	}
 	return d, nil
+}
+
+// ErrLocked is returned by Open when another process has the database file
+// open: DuckDB lets one process write a file, and none read it meanwhile.
+var ErrLocked = errors.New("the database is in use by another program")
+
+// lockHolder finds DuckDB's words for the program holding a lock, with its
+// PID.
+var lockHolder = regexp.MustCompile(`Conflicting lock is held in .*? \(PID \d+\)`)
+
+// openError explains a failed open; a lock held by another process says
+// which and what to do about it.
+func openError(path string, err error) error {
+	holder := lockHolder.FindString(err.Error())
+	if holder == "" {
+		return fmt.Errorf("duckdb: open %q: %w", path, err)
+	}
+	read := strings.TrimSuffix(path, ".duckdb") + "-read.duckdb"
+	return fmt.Errorf("duckdb: open %q: %w: %s; close that program, "+
+		"or let it read a copy made between syncs, which no sync locks: "+
+		"cp %s %s.tmp && mv %s.tmp %s, then open %s read-only",
+		path, ErrLocked, holder, path, read, read, read, read)
 }
 
 // SQL returns the database for queries. Writes made through it bypass the
 // destination's bookkeeping.
 func (d *DB) SQL() *sql.DB { return d.db }
 
-// Close closes the database; DuckDB checkpoints a file database on close.
+// Close checkpoints a file database, folding its write-ahead log into the
+// file, and closes it. A checkpoint that fails (a full disk) is an error:
+// DuckDB's own checkpoint on close fails silently, leaving the synced data
+// in the log beside a file that lacks it.
 func (d *DB) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -176,10 +202,18 @@ func (d *DB) Close() error {
 	if d.closed {
 		return nil
 	}
-	d.closed = true
 	if d.idle != nil {
 		d.idle.Stop()
 	}
+	var errCheckpoint error
+	if d.path != "" {
+		// Another connection's open transaction can refuse it; the
+		// log left after closing is what tells.
+		if conn, err := d.writer(context.Background()); err == nil {
+			_, errCheckpoint = conn.ExecContext(context.Background(), "CHECKPOINT")
+		}
+	}
+	d.closed = true
 	var errConn error
 	if d.conn != nil {
 		errConn = d.conn.Close()
@@ -188,8 +222,25 @@ func (d *DB) Close() error {
 	if err := errors.Join(errConn, d.db.Close()); err != nil {
 		return fmt.Errorf("duckdb: close: %w", err)
 	}
+	if d.path == "" {
+		return nil
+	}
+	// A clean close leaves no write-ahead log.
+	if fi, err := os.Stat(d.path + ".wal"); err == nil && fi.Size() > 0 {
+		cause := "DuckDB did not checkpoint it"
+		if errCheckpoint != nil {
+			cause = errCheckpoint.Error()
+		}
+		return fmt.Errorf("duckdb: close: the database was not checkpointed (%s): %s of synced data are in %s, "+
+			"beside %s; keep the two files together (the database file alone lacks that data), "+
+			"and open the database or run the sync again with at least that much free disk space to fold it in",
+			cause, mib(fi.Size()), d.path+".wal", d.path)
+	}
 	return nil
 }
+
+// mib writes a size for people.
+func mib(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
 
 // committed notes a commit and schedules a checkpoint for when the writer
 // has been idle long enough. Callers hold d.mu.

@@ -1,15 +1,20 @@
 package duckdb
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	ddb "github.com/duckdb/duckdb-go/v2"
 	"github.com/google/go-cmp/cmp"
 
 	"oktasync/runtime"
@@ -721,5 +727,341 @@ func TestIdleCheckpoint(t *testing.T) {
 				t.Fatalf("%d events after the checkpoint (%v), want %d", rows, err, n)
 			}
 		})
+	}
+}
+
+// comments reads the comments of a table and of its columns ("" for the
+// table's own), NULL as "".
+func comments(t *testing.T, d *DB, table string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	rows, err := d.SQL().Query(`SELECT '', coalesce(comment, '') FROM duckdb_tables() WHERE table_name = $1
+		UNION ALL SELECT column_name, coalesce(comment, '') FROM duckdb_columns() WHERE table_name = $1`, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, comment string
+		if err := rows.Scan(&name, &comment); err != nil {
+			t.Fatal(err)
+		}
+		if comment != "" {
+			got[name] = comment
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// TestComments: descriptions become the comments of tables and columns,
+// children included; a Prepare with nothing new changes nothing in the
+// catalog; a changed or removed description changes the comment.
+func TestComments(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db.duckdb")
+	// Only Close checkpoints: the write-ahead log shows every change.
+	d := open(t, path, Options{IdleCheckpoint: -1, Settings: map[string]string{"checkpoint_threshold": "1GB"}})
+	ctx := context.Background()
+	tables := func(desc, idDesc string) []*runtime.Table {
+		parent := &runtime.Table{Name: "t", Description: desc, PrimaryKey: []string{"id"}, Columns: []runtime.Column{
+			{Name: "id", Type: runtime.TypeString, Description: idDesc},
+			{Name: "plain", Type: runtime.TypeString}}}
+		child := &runtime.Table{Name: "t_child", Description: "Its children.", Parent: parent,
+			PrimaryKey: []string{"t_id", "n"}, ParentKey: []string{"t_id"}, Columns: []runtime.Column{
+				{Name: "t_id", Type: runtime.TypeString, Description: "Key of the parent row in t (id)."},
+				{Name: "n", Type: runtime.TypeInteger}}}
+		parent.Children = []*runtime.Table{child}
+		return []*runtime.Table{parent}
+	}
+	if err := d.Prepare(ctx, tables("The things; it's all of them.", "The thing's id.")); err != nil {
+		t.Fatal(err)
+	}
+	synced, deleted := "When a sync last wrote the row (UTC).", "True once the row's record is gone from the source."
+	want := map[string]string{"": "The things; it's all of them.", "id": "The thing's id.",
+		"_fivetran_synced": synced, "_fivetran_deleted": deleted}
+	if diff := cmp.Diff(want, comments(t, d, "t")); diff != "" {
+		t.Errorf("comments of t (-want +got):\n%s", diff)
+	}
+	want = map[string]string{"": "Its children.", "t_id": "Key of the parent row in t (id).",
+		"_fivetran_synced": synced, "_fivetran_deleted": deleted}
+	if diff := cmp.Diff(want, comments(t, d, "t_child")); diff != "" {
+		t.Errorf("comments of t_child (-want +got):\n%s", diff)
+	}
+
+	wal := walSize(t, path)
+	if err := d.Prepare(ctx, tables("The things; it's all of them.", "The thing's id.")); err != nil {
+		t.Fatal(err)
+	}
+	if got := walSize(t, path); got != wal {
+		t.Errorf("an unchanged Prepare grew the write-ahead log from %d to %d bytes", wal, got)
+	}
+
+	if err := d.Prepare(ctx, tables("All things.", "")); err != nil {
+		t.Fatal(err)
+	}
+	want = map[string]string{"": "All things.", "_fivetran_synced": synced, "_fivetran_deleted": deleted}
+	if diff := cmp.Diff(want, comments(t, d, "t")); diff != "" {
+		t.Errorf("comments of t after a change (-want +got):\n%s", diff)
+	}
+}
+
+// smallDisk mounts a tmpfs of the given size (e.g. "20m") on a temporary
+// folder for the test. Mounting needs root on Linux: elsewhere the test is
+// skipped, except in CI (CI=true), which runs as root and must run it.
+func smallDisk(t *testing.T, size string) string {
+	t.Helper()
+	dir := t.TempDir()
+	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput()
+	if err != nil {
+		msg := fmt.Sprintf("cannot mount a %s tmpfs: %v: %s", size, err, bytes.TrimSpace(out))
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg + " (CI=true makes this a failure)")
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", dir, err, out)
+		}
+	})
+	return dir
+}
+
+// TestCloseFailedCheckpoint: on a disk with room for the write-ahead log but
+// not for the checkpoint that folds it into the database file, Close fails
+// and says where the data is and what to do; with room again, the data is
+// all there.
+func TestCloseFailedCheckpoint(t *testing.T) {
+	dir := smallDisk(t, "20m")
+	path := filepath.Join(dir, "db.duckdb")
+	// Only Close checkpoints.
+	d, err := Open(path, Options{IdleCheckpoint: -1, Settings: map[string]string{"checkpoint_threshold": "1GB"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := &runtime.Table{Name: "blobs", PrimaryKey: []string{"id"}, Columns: []runtime.Column{
+		{Name: "id", Type: runtime.TypeInteger}, {Name: "payload", Type: runtime.TypeString}}}
+	ctx := context.Background()
+	if err := d.Prepare(ctx, []*runtime.Table{tb}); err != nil {
+		t.Fatal(err)
+	}
+	// Random text does not compress: the checkpoint needs about as much
+	// room as the log, which takes 13 of the 20 MB.
+	n := 0
+	payload := make([]byte, 300)
+	for walSize(t, path) < 13<<20 {
+		b := &runtime.Batch{Table: tb, Synced: t1, Append: true, Rows: map[*runtime.Table]*runtime.RowSet{tb: {}}}
+		for range 1000 {
+			if _, err := io.ReadFull(crand.Reader, payload); err != nil {
+				t.Fatal(err)
+			}
+			b.Rows[tb].Rows = append(b.Rows[tb].Rows, []any{int32(n), base64.StdEncoding.EncodeToString(payload)})
+			n++
+		}
+		if err := d.Commit(ctx, b); err != nil {
+			t.Fatalf("commit at %d rows: %v", n, err)
+		}
+	}
+	err = d.Close()
+	if err == nil {
+		t.Fatal("Close succeeded although the checkpoint had no room")
+	}
+	for _, want := range []string{"not checkpointed", "No space left on device", path + ".wal", "keep the two files together", "free disk space"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Close: %v\nwant it to say %q", err, want)
+		}
+	}
+
+	// Room again: opening folds the log in, and every row is there.
+	if out, err := exec.Command("mount", "-o", "remount,size=100m", dir).CombinedOutput(); err != nil {
+		t.Fatalf("remount: %v: %s", err, out)
+	}
+	d, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	if err := d.SQL().QueryRow(`SELECT count(*) FROM blobs`).Scan(&rows); err != nil || rows != n {
+		t.Errorf("%d rows after reopening (%v), want %d", rows, err, n)
+	}
+	if err := d.Close(); err != nil {
+		t.Errorf("Close with room: %v", err)
+	}
+	if s := walSize(t, path); s != 0 {
+		t.Errorf("a write-ahead log of %d bytes after a clean close", s)
+	}
+}
+
+// TestHelperProcess is not a test: run by the tests below as another
+// process, it opens the DuckDB database DUCKDB_HELPER_DSN names, says
+// "ready", answers "count TABLE" lines from stdin, and exits at EOF. DuckDB
+// locks a file against other processes, not against the same one.
+func TestHelperProcess(t *testing.T) {
+	dsn, ok := os.LookupEnv("DUCKDB_HELPER_DSN")
+	if !ok {
+		t.Skip("run by other tests")
+	}
+	c, err := ddb.NewConnector(dsn, nil)
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	db := sql.OpenDB(c)
+	defer db.Close()
+	if err := db.Ping(); err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	fmt.Println("ready")
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		table, _ := strings.CutPrefix(sc.Text(), "count ")
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM ` + quote(table)).Scan(&n); err != nil {
+			fmt.Println("error:", err)
+			continue
+		}
+		fmt.Println(n)
+	}
+}
+
+// helper is another process holding a DuckDB database open.
+type helper struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Scanner
+}
+
+// startHelper opens dsn in another process and waits until it has.
+func startHelper(t *testing.T, dsn string) *helper {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+	cmd.Env = append(os.Environ(), "DUCKDB_HELPER_DSN="+dsn)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h := &helper{cmd: cmd, in: in, out: bufio.NewScanner(out)}
+	t.Cleanup(h.stop)
+	if got := h.line(t); got != "ready" {
+		t.Fatalf("helper: %s", got)
+	}
+	return h
+}
+
+func (h *helper) line(t *testing.T) string {
+	t.Helper()
+	if !h.out.Scan() {
+		t.Fatalf("helper exited: %v", h.out.Err())
+	}
+	return h.out.Text()
+}
+
+// count asks the helper for a table's row count.
+func (h *helper) count(t *testing.T, table string) string {
+	t.Helper()
+	fmt.Fprintf(h.in, "count %s\n", table)
+	return h.line(t)
+}
+
+func (h *helper) stop() {
+	if h.in != nil {
+		h.in.Close()
+		h.in = nil
+		h.cmd.Wait()
+	}
+}
+
+// TestOpenLocked: a database another program has open, even read-only, is
+// refused with an error that names the program's PID and says what to do.
+func TestOpenLocked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db.duckdb")
+	d, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	for _, mode := range []string{"", "?access_mode=READ_ONLY"} {
+		h := startHelper(t, path+mode)
+		_, err := Open(path, Options{})
+		if !errors.Is(err, ErrLocked) {
+			t.Fatalf("Open while another program has it%s: %v; want ErrLocked", mode, err)
+		}
+		for _, want := range []string{fmt.Sprintf("(PID %d)", h.cmd.Process.Pid), "close that program",
+			"cp " + path, "-read.duckdb read-only"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("Open: %v\nwant it to say %q", err, want)
+			}
+		}
+		h.stop()
+	}
+	// Once the other program is gone, the database opens.
+	d, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+}
+
+// TestReadCopyWhileSyncing checks the recipe Open's lock error gives: a
+// reader keeps a copy made between syncs open, read-only, while the next
+// sync writes the database and its copy is replaced; the reader never blocks
+// the sync and reads its snapshot throughout, and a new reader sees the new
+// copy. (A reader of the database itself, even read-only or by ATTACH ...
+// (READ_ONLY), blocks a sync and is blocked by one; a copy taken during a
+// sync lacks what the write-ahead log holds.)
+func TestReadCopyWhileSyncing(t *testing.T) {
+	dir := t.TempDir()
+	path, read := filepath.Join(dir, "db.duckdb"), filepath.Join(dir, "db-read.duckdb")
+	events, _, _ := logTables()
+	sync := func(first int) {
+		t.Helper()
+		d, err := Open(path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Prepare(context.Background(), []*runtime.Table{events}); err != nil {
+			t.Fatal(err)
+		}
+		b := logBatch(first, 100, t1)
+		b.Table = events
+		if err := d.Commit(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish := func() { // cp db.duckdb db-read.duckdb.tmp && mv db-read.duckdb.tmp db-read.duckdb
+		t.Helper()
+		if err := copyFile(path, read+".tmp"); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(read+".tmp", read); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sync(0)
+	publish()
+	reader := startHelper(t, read+"?access_mode=READ_ONLY")
+	if got := reader.count(t, "events"); got != "100" {
+		t.Fatalf("reader of the copy: %s events, want 100", got)
+	}
+	sync(100)
+	publish()
+	if got := reader.count(t, "events"); got != "100" {
+		t.Errorf("reader of the old copy after a sync and a new copy: %s events, want its 100", got)
+	}
+	if got := startHelper(t, read+"?access_mode=READ_ONLY").count(t, "events"); got != "200" {
+		t.Errorf("new reader: %s events, want 200", got)
 	}
 }

@@ -71,8 +71,8 @@ func (upsert) name() string { return "soft_delete" }
 
 func (upsert) systemColumns() []column {
 	return []column{
-		{name: colSynced, typ: runtime.TypeTimestamp},
-		{name: colDeleted, typ: runtime.TypeBoolean},
+		{name: colSynced, typ: runtime.TypeTimestamp, desc: "When a sync last wrote the row (UTC)."},
+		{name: colDeleted, typ: runtime.TypeBoolean, desc: "True once the row's record is gone from the source."},
 	}
 }
 

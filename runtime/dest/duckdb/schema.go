@@ -45,6 +45,7 @@ type column struct {
 	name  string
 	typ   runtime.ColumnType
 	apply func(any) any // nil: stored as it comes
+	desc  string        // the column's comment in the database
 }
 
 func (t *tableInfo) clone() *tableInfo {
@@ -146,7 +147,7 @@ func dynamicType(t *runtime.Table, name string) (runtime.ColumnType, bool) {
 
 // column is a descriptor column as written: with its transform, if any.
 func (d *DB) column(t *runtime.Table, c runtime.Column) column {
-	col := column{name: c.Name, typ: c.Type}
+	col := column{name: c.Name, typ: c.Type, desc: c.Description}
 	if d.opts.Transform != nil {
 		if tr := d.opts.Transform(t, c); tr != nil {
 			col.apply = tr.Apply
@@ -200,6 +201,10 @@ func (d *DB) Prepare(ctx context.Context, tables []*runtime.Table) error {
 	if err != nil {
 		return fmt.Errorf("duckdb: prepare: %w", err)
 	}
+	comments, err := tableComments(ctx, x)
+	if err != nil {
+		return fmt.Errorf("duckdb: prepare: %w", err)
+	}
 	meta, err := readTables(ctx, x)
 	if err != nil {
 		return fmt.Errorf("duckdb: prepare: %w", err)
@@ -218,6 +223,9 @@ func (d *DB) Prepare(ctx context.Context, tables []*runtime.Table) error {
 		info, err := d.prepareTable(ctx, x, t, existing[lower], recorded, pks[lower] != nil)
 		if err == nil {
 			err = writeMeta(ctx, x, info, meta[lower])
+		}
+		if err == nil {
+			err = writeComments(ctx, x, info, comments[lower], existing[lower])
 		}
 		if err != nil {
 			return fmt.Errorf("duckdb: prepare %s: %w", t.Name, err)
@@ -351,12 +359,13 @@ func primaryKeys(ctx context.Context, x *txn) (map[string][]string, error) {
 
 type dbColumn struct {
 	name, typ string
+	comment   string // "" for none
 }
 
 // existingColumns lists the columns of the main schema's tables by
 // lower-cased table name, in table order.
 func existingColumns(ctx context.Context, x *txn) (map[string][]dbColumn, error) {
-	rows, err := x.conn.QueryContext(ctx, `SELECT table_name, column_name, data_type FROM duckdb_columns()
+	rows, err := x.conn.QueryContext(ctx, `SELECT table_name, column_name, data_type, coalesce(comment, '') FROM duckdb_columns()
 		WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal
 		ORDER BY table_oid, column_index`)
 	if err != nil {
@@ -367,7 +376,7 @@ func existingColumns(ctx context.Context, x *txn) (map[string][]dbColumn, error)
 	for rows.Next() {
 		var table string
 		var c dbColumn
-		if err := rows.Scan(&table, &c.name, &c.typ); err != nil {
+		if err := rows.Scan(&table, &c.name, &c.typ, &c.comment); err != nil {
 			return nil, fmt.Errorf("list columns: %w", err)
 		}
 		k := strings.ToLower(table)
@@ -377,6 +386,64 @@ func existingColumns(ctx context.Context, x *txn) (map[string][]dbColumn, error)
 		return nil, fmt.Errorf("list columns: %w", err)
 	}
 	return m, nil
+}
+
+// tableComments lists the comments of the main schema's tables by
+// lower-cased table name.
+func tableComments(ctx context.Context, x *txn) (map[string]string, error) {
+	rows, err := x.conn.QueryContext(ctx, `SELECT table_name, coalesce(comment, '') FROM duckdb_tables()
+		WHERE database_name = current_database() AND schema_name = 'main'`)
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	defer rows.Close()
+	m := make(map[string]string)
+	for rows.Next() {
+		var table, comment string
+		if err := rows.Scan(&table, &comment); err != nil {
+			return nil, fmt.Errorf("list tables: %w", err)
+		}
+		m[strings.ToLower(table)] = comment
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	return m, nil
+}
+
+// writeComments makes the comments of a table and of the columns the writer
+// fills say what the descriptor's descriptions say, so that a database
+// documents itself (COMMENT ON; duckdb_tables(), duckdb_columns()). have is
+// the table's comment and have the columns as they were; only comments that
+// differ are written, so a database already up to date sees no catalog
+// change on every sync.
+func writeComments(ctx context.Context, x *txn, info *tableInfo, comment string, have []dbColumn) error {
+	if info.desc.Description != comment {
+		if err := x.exec(ctx, "COMMENT ON TABLE "+quote(info.name)+" IS "+commentLiteral(info.desc.Description)); err != nil {
+			return fmt.Errorf("comment: %w", err)
+		}
+	}
+	had := make(map[string]string, len(have))
+	for _, c := range have {
+		had[strings.ToLower(c.name)] = c.comment
+	}
+	for _, c := range append(info.cols[:info.fixed:info.fixed], info.mode.systemColumns()...) {
+		if had[strings.ToLower(c.name)] == c.desc {
+			continue
+		}
+		if err := x.exec(ctx, "COMMENT ON COLUMN "+quote(info.name)+"."+quote(c.name)+" IS "+commentLiteral(c.desc)); err != nil {
+			return fmt.Errorf("comment on column %s: %w", c.name, err)
+		}
+	}
+	return nil
+}
+
+// commentLiteral is the SQL of a comment: NULL removes it.
+func commentLiteral(s string) string {
+	if s == "" {
+		return "NULL"
+	}
+	return sqlString(s)
 }
 
 // prepareTable creates t or brings an existing table up to date. have are
