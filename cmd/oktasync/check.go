@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"oktasync/internal/connector"
 )
@@ -33,17 +32,22 @@ exit status:
 example:
   export OKTA_CLIENT_ORGURL=https://acme.okta.com OKTA_CLIENT_TOKEN=...
   oktasync check`,
+		stray: strayHint,
 		setup: func(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer) int {
 			configPath := fs.String("config", "", "config `file` (YAML); optional: OKTA_CLIENT_ORGURL and OKTA_CLIENT_TOKEN suffice")
 			tables := fs.String("tables", "", "comma-separated `tables` to check (default all)")
 			return func(ctx context.Context, stdout, stderr io.Writer) int {
+				tables, err := tablesFlag(*tables)
+				if err != nil {
+					return usageFailure(stderr, "check", err)
+				}
 				cfg, err := loadConfig(*configPath)
 				if err != nil {
 					fail(stderr, err)
 					return exitError
 				}
-				if *tables != "" {
-					cfg.Tables = strings.Split(*tables, ",")
+				if tables != nil {
+					cfg.Tables = tables
 				}
 				cfg.ApplyEnv(os.Getenv)
 				results, ok, err := connector.Check(ctx, cfg, connector.SyncOptions{})

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -85,5 +86,38 @@ func TestCheckAndSyncAgreeOnForbidden(t *testing.T) {
 	code, out, errOut = runCLI(t, context.Background(), "sync", "--db", db, "--tables", "groups,custom_role")
 	if code != 3 || !strings.Contains(out, "forbidden") {
 		t.Errorf("sync: exit %d, want 3\n%s%s", code, out, errOut)
+	}
+}
+
+// TestStrayArguments: an argument where only flags belong is refused with
+// what to write instead, and nothing is synced; --tables tolerates spaces
+// and empty items.
+func TestStrayArguments(t *testing.T) {
+	startSim(t, smallOrg, "demo-token")
+	t.Chdir(t.TempDir())
+	// Canceled: a command that took the argument for nothing stops at once.
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for args, hint := range map[string]string{
+		"sync mydb.duckdb":             "did you mean --db mydb.duckdb?",
+		"sync oktasync.yaml":           "did you mean --config oktasync.yaml?",
+		"check users":                  "did you mean --tables users?",
+		"tables extra":                 "tables takes no arguments",
+		"sync --tables users x.duckdb": "did you mean --db x.duckdb?",
+		"sim extra":                    "sim takes no arguments",
+	} {
+		code, out, errOut := runCLI(t, canceled, strings.Fields(args)...)
+		if code != 2 || !strings.Contains(errOut, hint) {
+			t.Errorf("%s: exit %d, want 2 saying %q\n%s%s", args, code, hint, out, errOut)
+		}
+	}
+	if _, err := os.Stat("okta.duckdb"); err == nil {
+		t.Error("a sync with a stray argument wrote okta.duckdb")
+	}
+	if code, out, errOut := runCLI(t, context.Background(), "check", "--tables", " users, groups,"); code != 0 {
+		t.Errorf(`check --tables " users, groups,": exit %d\n%s%s`, code, out, errOut)
+	}
+	if code, _, errOut := runCLI(t, context.Background(), "sync", "--tables", " , "); code != 2 || !strings.Contains(errOut, "names no table") {
+		t.Errorf(`sync --tables " , ": exit %d, want 2: %s`, code, errOut)
 	}
 }

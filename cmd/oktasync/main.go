@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -50,6 +51,8 @@ type command struct {
 	about, more string
 	// setup defines the flags and returns what runs once they are parsed.
 	setup func(fs *flag.FlagSet) func(ctx context.Context, stdout, stderr io.Writer) int
+	// stray explains what to write instead of an unexpected argument.
+	stray func(arg string) string
 }
 
 func commands() []*command {
@@ -146,6 +149,19 @@ func (c *command) main(ctx context.Context, args []string, stdout, stderr io.Wri
 		fmt.Fprintf(stderr, "oktasync %s: %v\nusage: %s (oktasync help %s)\n", c.name, err, c.usage, c.name)
 		return exitUsage
 	}
+	if fs.NArg() > 0 {
+		// Arguments are never ignored: `sync my.duckdb` must not write to
+		// ./okta.duckdb.
+		arg := fs.Arg(0)
+		hint := c.name + " takes no arguments, only flags"
+		if c.stray != nil {
+			if h := c.stray(arg); h != "" {
+				hint = h
+			}
+		}
+		fmt.Fprintf(stderr, "oktasync %s: unexpected argument %q: %s\nusage: %s (oktasync help %s)\n", c.name, arg, hint, c.usage, c.name)
+		return exitUsage
+	}
 	return body(ctx, stdout, stderr)
 }
 
@@ -218,6 +234,51 @@ func version() string {
 		out += modified + ")"
 	}
 	return out + " " + bi.GoVersion
+}
+
+// splitList splits a comma-separated flag value, trimming spaces and
+// dropping empty and repeated items (" users, groups," is users and groups).
+func splitList(s string) []string {
+	var out []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" && !slices.Contains(out, item) {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// tablesFlag is the value of --tables: nil when not given, a usage error
+// when it names no table.
+func tablesFlag(value string) ([]string, error) {
+	if value == "" {
+		return nil, nil
+	}
+	list := splitList(value)
+	if len(list) == 0 {
+		return nil, fmt.Errorf("--tables %q names no table; oktasync tables lists them", value)
+	}
+	return list, nil
+}
+
+// strayHint suggests the flag a stray argument was probably meant for.
+func strayHint(arg string) string {
+	lower := strings.ToLower(arg)
+	switch {
+	case strings.HasSuffix(lower, ".duckdb") || strings.HasSuffix(lower, ".db") || strings.HasSuffix(lower, ".ddb"):
+		return "did you mean --db " + arg + "?"
+	case strings.HasSuffix(lower, ".yaml") || strings.HasSuffix(lower, ".yml"):
+		return "did you mean --config " + arg + "?"
+	case connector.IsTable(strings.TrimSuffix(arg, ",")):
+		return "did you mean --tables " + arg + "?"
+	}
+	return ""
+}
+
+// usageFailure reports a flag value that makes no sense.
+func usageFailure(w io.Writer, cmd string, err error) int {
+	fmt.Fprintf(w, "oktasync %s: %v\nusage: oktasync %s [flags] (oktasync help %s)\n", cmd, err, cmd, cmd)
+	return exitUsage
 }
 
 // fail prints an error, one "oktasync:" line per line of it.

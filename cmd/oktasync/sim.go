@@ -61,10 +61,7 @@ func simFlags(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer) int 
 	allowNonLoopback := fs.Bool("allow-non-loopback", false, "allow listening on non-loopback addresses")
 
 	return func(ctx context.Context, stdout, stderr io.Writer) int {
-		usage := func(err error) int {
-			fmt.Fprintf(stderr, "oktasync sim: %v\nusage: oktasync sim [flags] (oktasync help sim)\n", err)
-			return exitUsage
-		}
+		usage := func(err error) int { return usageFailure(stderr, "sim", err) }
 		if *caOut != "" && !*useTLS {
 			return usage(errors.New("--ca-out needs --tls"))
 		}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"oktasync/internal/connector"
@@ -47,6 +46,7 @@ examples:
   oktasync sync --demo                              # a simulated org, no credentials
   export OKTA_CLIENT_ORGURL=https://acme.okta.com OKTA_CLIENT_TOKEN=...
   oktasync sync --db okta.duckdb --tables users,groups,group_member`,
+		stray: strayHint,
 		setup: func(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer) int {
 			configPath := fs.String("config", "", "config `file` (YAML); optional: OKTA_CLIENT_ORGURL and OKTA_CLIENT_TOKEN suffice")
 			db := fs.String("db", "", "DuckDB `file` (default okta.duckdb, or the config's destination.path)")
@@ -61,16 +61,20 @@ examples:
 			fs.IntVar(&d.Devices, "demo-devices", d.Devices, "demo: devices")
 			fs.IntVar(&d.Logs, "demo-logs", d.Logs, "demo: System Log events")
 			return func(ctx context.Context, stdout, stderr io.Writer) int {
+				tables, err := tablesFlag(*tables)
+				if err != nil {
+					return usageFailure(stderr, "sync", err)
+				}
 				cfg, err := loadConfig(*configPath)
 				if err != nil {
 					fail(stderr, err)
 					return exitError
 				}
+				if tables != nil {
+					cfg.Tables = tables
+				}
 				if *db != "" {
 					cfg.Destination.Path = *db
-				}
-				if *tables != "" {
-					cfg.Tables = strings.Split(*tables, ",")
 				}
 				return runSync(ctx, cfg, *demo, d, *verbose, stdout, stderr)
 			}

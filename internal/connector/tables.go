@@ -65,3 +65,6 @@ func deleteMode(t *runtime.Table) string {
 	}
 	return "none"
 }
+
+// IsTable reports whether name is a table (child tables included).
+func IsTable(name string) bool { return okta.Registry.Lookup(name) != nil }
