@@ -58,6 +58,9 @@ const (
 	StatusSkipped TableStatus = "skipped" // forbidden or feature not enabled: the rest of the sync goes on
 	StatusFailed  TableStatus = "failed"
 	StatusRunning TableStatus = "running"
+	// StatusNotStarted: the sync stopped (interrupted, credentials refused)
+	// before the table's turn.
+	StatusNotStarted TableStatus = "not started"
 )
 
 // TableReport is what happened to one table (its children's rows included
@@ -141,7 +144,9 @@ func (e *Engine) Sync(ctx context.Context) (*Summary, error) {
 			select {
 			case <-turn[i]:
 			case <-ctx.Done():
-				reports[i] = TableReport{Table: t.Name, Status: StatusFailed, Err: context.Cause(ctx), Reason: context.Cause(ctx).Error()}
+				// Its reason must not quote the error of the table that
+				// stopped the sync.
+				reports[i] = TableReport{Table: t.Name, Status: StatusNotStarted, Err: context.Cause(ctx), Reason: "not started: sync stopped"}
 				return
 			}
 			defer func() { <-slots }()

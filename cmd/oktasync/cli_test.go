@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"oktasync/oktasim"
+	"oktasync/runtime/fetch"
 )
 
 // runCLI runs the command line in-process and returns its exit status and output.
@@ -119,5 +121,50 @@ func TestStrayArguments(t *testing.T) {
 	}
 	if code, _, errOut := runCLI(t, context.Background(), "sync", "--tables", " , "); code != 2 || !strings.Contains(errOut, "names no table") {
 		t.Errorf(`sync --tables " , ": exit %d, want 2: %s`, code, errOut)
+	}
+}
+
+// requireProbe skips a test that needs fetch.Client.Probe (contract C3),
+// which comes with the fetch branch.
+func requireProbe(t *testing.T) {
+	t.Helper()
+	if _, ok := any(&fetch.Client{}).(interface {
+		Probe(context.Context, string) error
+	}); !ok {
+		t.Skip("needs fetch.Client.Probe (contract C3)")
+	}
+}
+
+// TestUnreachableOrgOrWrongToken: an org that does not answer, or refuses
+// the token, fails check and sync in one line with exit 1, after one
+// request, and creates no database file.
+func TestUnreachableOrgOrWrongToken(t *testing.T) {
+	requireProbe(t)
+	db := filepath.Join(t.TempDir(), "okta.duckdb")
+	t.Setenv("OKTA_CLIENT_ORGURL", "http://127.0.0.1:1")
+	t.Setenv("OKTA_CLIENT_TOKEN", "some-token")
+	for _, args := range [][]string{{"check"}, {"sync", "--db", db}} {
+		code, out, errOut := runCLI(t, context.Background(), args...)
+		if code != 1 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "127.0.0.1:1") || out != "" {
+			t.Errorf("%q against an unreachable org: exit %d, want 1 and one line naming it\nstdout:\n%sstderr:\n%s", args, code, out, errOut)
+		}
+	}
+
+	sim := startSim(t, smallOrg, "wrong-token")
+	for _, args := range [][]string{{"check"}, {"sync", "--db", db}} {
+		sim.ResetStats()
+		code, out, errOut := runCLI(t, context.Background(), args...)
+		if code != 1 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "401") || out != "" {
+			t.Errorf("%q with a wrong token: exit %d, want 1 and one line with the 401\nstdout:\n%sstderr:\n%s", args, code, out, errOut)
+		}
+		if n := sim.Stats().Requests; n != 1 {
+			t.Errorf("%q with a wrong token made %d requests, want 1", args, n)
+		}
+		if strings.Contains(errOut, "wrong-token") {
+			t.Errorf("the token leaked: %s", errOut)
+		}
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("a sync that never started created the database file")
 	}
 }

@@ -30,6 +30,9 @@ func Check(ctx context.Context, cfg *Config, opt SyncOptions) (results []runtime
 	if err != nil {
 		return nil, false, err
 	}
+	if err := probeOrg(ctx, client); err != nil {
+		return nil, false, err
+	}
 	eng := &runtime.Engine{Registry: okta.Registry, Fetcher: client, Select: sel, Logger: opt.Logger}
 	results = eng.Check(ctx)
 	ok = true

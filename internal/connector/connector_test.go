@@ -6,6 +6,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -442,5 +444,48 @@ func TestCloseErrorFailsSync(t *testing.T) {
 	_, err := e.sync()
 	if err == nil || !strings.Contains(err.Error(), "close destination") || !strings.Contains(err.Error(), "injected close failure") {
 		t.Fatalf("sync: %v, want the close failure", err)
+	}
+}
+
+// refusingOrg answers the probe and refuses the token everywhere else, as an
+// org does whose token is revoked during a sync.
+func refusingOrg(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == probePath {
+			w.Write([]byte(`{"id":"00u1"}`))
+			return
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write([]byte(`{"errorCode":"E0000011","errorSummary":"Invalid token provided"}`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestAuthFailureStopsTheSync: the first 401 stops the sync; the tables
+// that never ran say so, and none quotes another table's error.
+func TestAuthFailureStopsTheSync(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "okta.duckdb")
+	cfg := &Config{OrgURL: refusingOrg(t), Token: "revoked", Destination: Destination{Path: db}, Parallel: 1}
+	sum, err := Sync(context.Background(), cfg, SyncOptions{})
+	if !errors.Is(err, fetch.ErrUnauthorized) || sum == nil {
+		t.Fatalf("sync: %v, want the 401", err)
+	}
+	notStarted := 0
+	for _, r := range sum.Tables {
+		switch {
+		case r.Status == runtime.StatusNotStarted:
+			notStarted++
+			if r.Reason != "not started: sync stopped" {
+				t.Errorf("%s did not start; its reason is %q", r.Table, r.Reason)
+			}
+		case !strings.HasPrefix(r.Reason, r.Table+": "):
+			t.Errorf("%s (%s) gives another table's error: %q", r.Table, r.Status, r.Reason)
+		}
+	}
+	if notStarted != len(sum.Tables)-1 {
+		t.Errorf("%d of %d tables not started, want all but the one that met the 401", notStarted, len(sum.Tables))
 	}
 }

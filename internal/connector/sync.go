@@ -50,6 +50,14 @@ func Sync(ctx context.Context, cfg *Config, opt SyncOptions) (*runtime.Summary, 
 	if err != nil {
 		return nil, err
 	}
+	sel, err := selection(cfg)
+	if err != nil {
+		return nil, err
+	}
+	// Before the destination is opened: a sync that cannot start creates no file.
+	if err := probeOrg(ctx, client); err != nil {
+		return nil, err
+	}
 	open := opt.OpenDest
 	if open == nil {
 		open = func(path string) (runtime.Destination, error) {
@@ -57,10 +65,6 @@ func Sync(ctx context.Context, cfg *Config, opt SyncOptions) (*runtime.Summary, 
 			maps.Copy(settings, cfg.Destination.Settings)
 			return duckdb.Open(path, duckdb.Options{Logger: opt.Logger, Settings: settings})
 		}
-	}
-	sel, err := selection(cfg)
-	if err != nil {
-		return nil, err
 	}
 	path := cfg.Destination.Path
 	if path == "" {
@@ -94,6 +98,30 @@ func Sync(ctx context.Context, cfg *Config, opt SyncOptions) (*runtime.Summary, 
 		err = errors.Join(err, fmt.Errorf("close destination %s: %w", path, cerr))
 	}
 	return sum, err
+}
+
+// probePath is what a sync and a check ask first: the token's own user,
+// which any valid token may read.
+const probePath = "/api/v1/users/me"
+
+// probeOrg asks the org once, without retries and within seconds, so that an
+// unreachable org or a refused token fails fast, in one line, before any
+// table runs or any file is created.
+func probeOrg(ctx context.Context, client *fetch.Client) error {
+	// MERGE(C3): fetch.Client.Probe comes with the fetch branch; until then
+	// this assertion fails and nothing is probed. Once merged, call
+	// client.Probe(ctx, probePath) directly and drop the assertion.
+	p, ok := any(client).(interface {
+		Probe(ctx context.Context, path string) error
+	})
+	if !ok {
+		return nil
+	}
+	err := p.Probe(ctx, probePath)
+	if errors.Is(err, fetch.ErrUnauthorized) {
+		return fmt.Errorf("the org refused the API token (check %s, or the variable the config's token_env names): %w", EnvToken, err)
+	}
+	return err
 }
 
 // selection turns the config's table lists into the engine's filter,
