@@ -28,6 +28,7 @@ exit status:
   2    usage error
   3    some tables cannot be read (forbidden, feature off, or an error): a sync would be
        partial (sync exits 3 too)
+  130  interrupted (SIGINT), 143 terminated (SIGTERM)
 
 example:
   export OKTA_CLIENT_ORGURL=https://acme.okta.com OKTA_CLIENT_TOKEN=...
@@ -51,6 +52,10 @@ example:
 				}
 				cfg.ApplyEnv(os.Getenv)
 				results, ok, err := connector.Check(ctx, cfg, connector.SyncOptions{})
+				if code, stopped := interruptStatus(ctx); stopped {
+					fmt.Fprintln(stderr, "oktasync: interrupted")
+					return code
+				}
 				if err != nil {
 					fail(stderr, err)
 					return exitError

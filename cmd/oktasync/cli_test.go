@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"oktasync/oktasim"
 	"oktasync/runtime/fetch"
@@ -24,6 +26,10 @@ func runCLI(t *testing.T, ctx context.Context, args ...string) (code int, stdout
 // points OKTA_CLIENT_ORGURL and OKTA_CLIENT_TOKEN at it.
 func startSim(t *testing.T, cfg oktasim.Config, token string) *oktasim.Sim {
 	t.Helper()
+	if cfg.Now.IsZero() {
+		// The sync runs on the real clock; so does Okta.
+		cfg.Now = time.Now()
+	}
 	sim, err := oktasim.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -166,5 +172,47 @@ func TestUnreachableOrgOrWrongToken(t *testing.T) {
 	}
 	if _, err := os.Stat(db); err == nil {
 		t.Error("a sync that never started created the database file")
+	}
+}
+
+// TestInterrupts: a sync stopped by SIGINT says how to resume and exits 130,
+// with the tables it never reached "not started" and none "failed"; the
+// same command then completes. SIGTERM exits 143.
+func TestInterrupts(t *testing.T) {
+	cfg := smallOrg
+	var err error
+	if cfg.Faults, err = oktasim.ParseFaults("slow=1:10ms"); err != nil {
+		t.Fatal(err)
+	}
+	sim := startSim(t, cfg, "demo-token")
+	dir := t.TempDir()
+	config := filepath.Join(dir, "oktasync.yaml")
+	if err := os.WriteFile(config, []byte("parallel: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "okta.duckdb")
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	go func() {
+		for sim.Stats().Requests < 3 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel(interrupted{syscall.SIGINT})
+	}()
+	code, out, errOut := runCLI(t, ctx, "sync", "--config", config, "--db", db)
+	if code != 130 || !strings.Contains(errOut, "interrupted; run the same command again to resume") {
+		t.Errorf("sync after SIGINT: exit %d, want 130 saying how to resume\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "not started") || strings.Contains(out, "failed") {
+		t.Errorf("after SIGINT, the summary must show tables not started and none failed:\n%s", out)
+	}
+	if code, out, errOut := runCLI(t, context.Background(), "sync", "--config", config, "--db", db); code != 0 {
+		t.Errorf("the same command again: exit %d\n%s%s", code, out, errOut)
+	}
+
+	ctx, cancel = context.WithCancelCause(context.Background())
+	cancel(interrupted{syscall.SIGTERM})
+	if code, out, errOut := runCLI(t, ctx, "check"); code != 143 {
+		t.Errorf("check after SIGTERM: exit %d, want 143\n%s%s", code, out, errOut)
 	}
 }

@@ -26,7 +26,8 @@ import (
 	"oktasync/internal/connector"
 )
 
-// Exit statuses shared by every command.
+// Exit statuses shared by every command; a command stopped by a signal exits
+// 128+signal (130 for SIGINT, 143 for SIGTERM).
 const (
 	exitOK      = 0
 	exitError   = 1 // nothing or no table done: config, org, token, or every table failed
@@ -36,9 +37,45 @@ const (
 
 func main() {
 	connector.UseDefaultGC()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := notifyContext(context.Background())
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// interrupted is the cancel cause of a command stopped by a signal.
+type interrupted struct{ sig syscall.Signal }
+
+func (i interrupted) Error() string { return "interrupted by " + i.sig.String() }
+
+// notifyContext is signal.NotifyContext that remembers which signal ended
+// it, for the exit status. After the first signal a second one takes its
+// default action and ends the process at once; a sync resumes either way.
+func notifyContext(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-ch:
+			signal.Stop(ch)
+			cancel(interrupted{s.(syscall.Signal)})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		cancel(nil)
+	}
+}
+
+// interruptStatus is the exit status of a command whose context a signal
+// canceled, and whether one did.
+func interruptStatus(ctx context.Context) (int, bool) {
+	var i interrupted
+	if ctx.Err() != nil && errors.As(context.Cause(ctx), &i) {
+		return 128 + int(i.sig), true
+	}
+	return 0, false
 }
 
 // command is one subcommand: its flags, its help and what it does.

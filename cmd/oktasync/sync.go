@@ -41,6 +41,8 @@ exit status:
   2    usage error
   3    partial: some tables synced, others were skipped (forbidden, feature off) or failed;
        the summary's NOTE says why
+  130  interrupted (SIGINT, Ctrl-C), 143 terminated (SIGTERM): run the same command again
+       to resume; a second Ctrl-C stops at once, and the next sync still resumes
 
 examples:
   oktasync sync --demo                              # a simulated org, no credentials
@@ -119,6 +121,10 @@ func runSync(ctx context.Context, cfg *connector.Config, demo bool, d connector.
 	}
 	if sum != nil {
 		connector.PrintSummary(stdout, sum)
+	}
+	if code, ok := interruptStatus(ctx); ok && err != nil {
+		fmt.Fprintln(stderr, "oktasync: interrupted; run the same command again to resume")
+		return code
 	}
 	switch {
 	case errors.Is(err, runtime.ErrPartial):

@@ -167,6 +167,19 @@ func httpClientWithCA(file string) (*http.Client, error) {
 	return &http.Client{Transport: tr}, nil
 }
 
+// statusOf is how a table's outcome reads in a summary: a table the sync
+// stopped in the middle (an interrupt) was stopped, not failed, and resumes;
+// one it never reached was not started.
+func statusOf(r runtime.TableReport) (status, note string) {
+	switch {
+	case r.Status == runtime.StatusNotStarted:
+		return string(r.Status), ""
+	case r.Status == runtime.StatusFailed && errors.Is(r.Err, context.Canceled):
+		return "stopped", ""
+	}
+	return string(r.Status), r.Reason
+}
+
 // PrintSummary writes the per-table summary: one line per table and child
 // table, then the total.
 func PrintSummary(w io.Writer, s *runtime.Summary) {
@@ -176,11 +189,11 @@ func PrintSummary(w io.Writer, s *runtime.Summary) {
 	reports := slices.Clone(s.Tables)
 	for _, r := range reports {
 		t := okta.Registry.Lookup(r.Table)
-		note := r.Reason
+		status, note := statusOf(r)
 		if r.Deleted {
 			note = strings.TrimSpace("deletes captured " + note)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", r.Table, r.Status, r.Mode, r.Requests, r.Rows[r.Table], r.Invalid,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", r.Table, status, r.Mode, r.Requests, r.Rows[r.Table], r.Invalid,
 			r.Duration.Round(time.Millisecond), r.Waited.Round(time.Millisecond), note)
 		total += r.Rows[r.Table]
 		if t == nil {
