@@ -50,7 +50,10 @@ example:
 				if tables != nil {
 					cfg.Tables = tables
 				}
-				cfg.ApplyEnv(os.Getenv)
+				if err := cfg.ApplyEnv(os.Getenv); err != nil {
+					fail(stderr, err)
+					return exitError
+				}
 				results, ok, err := connector.Check(ctx, cfg, connector.SyncOptions{})
 				if code, stopped := interruptStatus(ctx); stopped {
 					fmt.Fprintln(stderr, "oktasync: interrupted")

@@ -216,3 +216,32 @@ func TestInterrupts(t *testing.T) {
 		t.Errorf("check after SIGTERM: exit %d, want 143\n%s%s", code, out, errOut)
 	}
 }
+
+// TestSimRefusesNegativeCounts: sim --users -5 is a usage error.
+func TestSimRefusesNegativeCounts(t *testing.T) {
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel() // a sim that starts returns at once
+	for _, args := range [][]string{{"sim", "--users", "-5"}, {"sim", "--logs", "-2"}, {"sim", "--time-scale", "0"}} {
+		if code, out, errOut := runCLI(t, canceled, args...); code != 2 {
+			t.Errorf("%q: exit %d, want 2\n%s%s", args, code, out, errOut)
+		}
+	}
+}
+
+// TestConfigErrorExits1: a config mistake exits 1 with file:line, and a
+// negative parallel is refused.
+func TestConfigErrorExits1(t *testing.T) {
+	startSim(t, smallOrg, "demo-token")
+	dir := t.TempDir()
+	for body, want := range map[string]string{
+		"tabels: [users]\n": "oktasync.yaml:1:1: unknown key tabels; did you mean tables?",
+		"parallel: -3\n":    "parallel is -3",
+	} {
+		config := filepath.Join(dir, "oktasync.yaml")
+		os.WriteFile(config, []byte(body), 0o644)
+		code, _, errOut := runCLI(t, context.Background(), "sync", "--config", config, "--db", filepath.Join(dir, "x.duckdb"))
+		if code != 1 || !strings.Contains(errOut, want) {
+			t.Errorf("%q: exit %d, want 1 saying %q: %s", body, code, want, errOut)
+		}
+	}
+}

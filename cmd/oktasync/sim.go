@@ -44,11 +44,11 @@ example:
 func simFlags(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer) int {
 	addr := fs.String("addr", "127.0.0.1:0", "listen address (loopback only unless --allow-non-loopback)")
 	seed := fs.Int64("seed", 1, "seed of the generated org")
-	users := fs.Int("users", 0, "number of users (0: default 200)")
-	groups := fs.Int("groups", 0, "number of groups incl. Everyone (0: proportional)")
-	apps := fs.Int("apps", 0, "number of apps (0: default 12)")
+	users := fs.Int("users", 0, "number of users (0: default 200, -1: none)")
+	groups := fs.Int("groups", 0, "number of groups incl. Everyone (0: proportional, -1: none)")
+	apps := fs.Int("apps", 0, "number of apps (0: default 12, -1: none)")
 	devices := fs.Int("devices", 0, "number of devices (0: proportional, -1: none)")
-	logs := fs.Int("logs", 0, "number of System Log events (0: proportional)")
+	logs := fs.Int("logs", 0, "number of System Log events (0: proportional, -1: none)")
 	now := fs.String("now", "", "org clock start, RFC 3339 (default "+oktasim.DefaultNow.Format(time.RFC3339)+")")
 	rateLimits := fs.String("rate-limits", "okta", "okta (enforce Okta's default limits) or off")
 	timeScale := fs.Float64("time-scale", 1, "speed of the wire clock (Date, rate-limit windows) relative to real time")
@@ -62,6 +62,17 @@ func simFlags(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer) int 
 
 	return func(ctx context.Context, stdout, stderr io.Writer) int {
 		usage := func(err error) int { return usageFailure(stderr, "sim", err) }
+		for _, n := range []struct {
+			flag  string
+			value int
+		}{{"users", *users}, {"groups", *groups}, {"apps", *apps}, {"devices", *devices}, {"logs", *logs}} {
+			if n.value < -1 {
+				return usage(fmt.Errorf("--%s %d: want a count, 0 for the default or -1 for none", n.flag, n.value))
+			}
+		}
+		if *timeScale <= 0 {
+			return usage(fmt.Errorf("--time-scale %g: want a positive number", *timeScale))
+		}
 		if *caOut != "" && !*useTLS {
 			return usage(errors.New("--ca-out needs --tls"))
 		}

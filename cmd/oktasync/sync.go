@@ -75,6 +75,12 @@ examples:
 				if tables != nil {
 					cfg.Tables = tables
 				}
+				if !*demo {
+					if err := cfg.ApplyEnv(os.Getenv); err != nil {
+						fail(stderr, err)
+						return exitError
+					}
+				}
 				if *db != "" {
 					cfg.Destination.Path = *db
 				}
@@ -113,7 +119,6 @@ func runSync(ctx context.Context, cfg *connector.Config, demo bool, d connector.
 	if demo {
 		sum, err = connector.Demo(ctx, cfg, d, opt)
 	} else {
-		cfg.ApplyEnv(os.Getenv)
 		sum, err = connector.Sync(ctx, cfg, opt)
 	}
 	if live != nil {
