@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"oktasync/internal/connector"
 	"oktasync/oktasim"
 	"oktasync/runtime/fetch"
 )
@@ -243,5 +245,35 @@ func TestConfigErrorExits1(t *testing.T) {
 		if code != 1 || !strings.Contains(errOut, want) {
 			t.Errorf("%q: exit %d, want 1 saying %q: %s", body, code, want, errOut)
 		}
+	}
+}
+
+// TestSyncJSON: --json prints one JSON document on stdout with a line per
+// table, for scripts.
+func TestSyncJSON(t *testing.T) {
+	cfg := smallOrg
+	cfg.Tokens = map[string]string{"ro-token": "READ_ONLY_ADMIN"}
+	startSim(t, cfg, "ro-token")
+	db := filepath.Join(t.TempDir(), "okta.duckdb")
+	code, out, errOut := runCLI(t, context.Background(), "sync", "--json", "--db", db, "--tables", "groups,custom_role")
+	if code != 3 {
+		t.Fatalf("exit %d, want 3\n%s%s", code, out, errOut)
+	}
+	var doc connector.SummaryJSON
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, out)
+	}
+	byName := map[string]connector.TableJSON{}
+	for _, tb := range doc.Tables {
+		byName[tb.Table] = tb
+	}
+	if g := byName["groups"]; doc.Status != "partial" || g.Status != "ok" || g.Rows == 0 || g.Requests == 0 || g.Mode != "full" {
+		t.Errorf("groups: %+v (status %s)", g, doc.Status)
+	}
+	if c := byName["custom_role"]; c.Status != "skipped" || !strings.Contains(c.Error, "SUPER_ADMIN") {
+		t.Errorf("custom_role: %+v", c)
+	}
+	if doc.Requests != byName["groups"].Requests+byName["custom_role"].Requests {
+		t.Errorf("total requests %d", doc.Requests)
 	}
 }

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"time"
 
 	"oktasync/internal/connector"
@@ -54,6 +56,7 @@ examples:
 			db := fs.String("db", "", "DuckDB `file` (default okta.duckdb, or the config's destination.path)")
 			demo := fs.Bool("demo", false, "sync a simulated org started in-process (no credentials)")
 			tables := fs.String("tables", "", "comma-separated `tables` to sync (default all; oktasync tables lists them)")
+			jsonOut := fs.Bool("json", false, "print the summary as JSON on stdout, for scripts (see README.md)")
 			verbose := fs.Bool("v", false, "debug logging")
 			d := connector.DefaultDemo
 			fs.Int64Var(&d.Seed, "demo-seed", d.Seed, "demo: org seed")
@@ -84,15 +87,23 @@ examples:
 				if *db != "" {
 					cfg.Destination.Path = *db
 				}
-				return runSync(ctx, cfg, *demo, d, *verbose, stdout, stderr)
+				return runSync(ctx, cfg, syncRun{demo: *demo, demoOrg: d, verbose: *verbose, jsonOut: *jsonOut}, stdout, stderr)
 			}
 		},
 	}
 }
 
-func runSync(ctx context.Context, cfg *connector.Config, demo bool, d connector.DemoOptions, verbose bool, stdout, stderr io.Writer) int {
+// syncRun is what a sync was asked to do, besides its config.
+type syncRun struct {
+	demo    bool
+	demoOrg connector.DemoOptions
+	verbose bool
+	jsonOut bool
+}
+
+func runSync(ctx context.Context, cfg *connector.Config, o syncRun, stdout, stderr io.Writer) int {
 	level := slog.LevelInfo
-	if verbose {
+	if o.verbose {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
@@ -108,36 +119,77 @@ func runSync(ctx context.Context, cfg *connector.Config, demo bool, d connector.
 		opt.Now = func() time.Time { return now }
 	}
 	var live *connector.LiveProgress
-	if isTerminal(stderr) && !verbose {
+	if isTerminal(stderr) && !o.verbose {
 		// The live line replaces per-table log lines on a terminal.
-		live = connector.NewLiveProgress(stderr)
+		total := 0
+		if names, err := connector.Selected(cfg); err == nil {
+			total = len(names)
+		}
+		width, _ := strconv.Atoi(os.Getenv("COLUMNS"))
+		live = connector.NewLiveProgress(stderr, total, width)
 		opt.Progress = live.Update
 		opt.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
+	begin := time.Now()
 	var sum *runtime.Summary
 	var err error
-	if demo {
-		sum, err = connector.Demo(ctx, cfg, d, opt)
+	if o.demo {
+		sum, err = connector.Demo(ctx, cfg, o.demoOrg, opt)
 	} else {
 		sum, err = connector.Sync(ctx, cfg, opt)
 	}
+	elapsed := time.Since(begin)
 	if live != nil {
 		live.Stop()
 	}
-	if sum != nil {
-		connector.PrintSummary(stdout, sum)
-	}
-	if code, ok := interruptStatus(ctx); ok && err != nil {
-		fmt.Fprintln(stderr, "oktasync: interrupted; run the same command again to resume")
-		return code
-	}
+	code, status, msg := syncResult(ctx, sum, err)
 	switch {
-	case errors.Is(err, runtime.ErrPartial):
-		fmt.Fprintln(stderr, "oktasync: sync incomplete: some tables were skipped or failed (see NOTE)")
-		return exitPartial
-	case err != nil:
-		fail(stderr, err)
-		return exitError
+	case o.jsonOut:
+		doc := connector.NewSummaryJSON(sum, elapsed)
+		doc.Status = status
+		if status == "failed" && err != nil {
+			doc.Error = err.Error()
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(doc); err != nil {
+			fail(stderr, err)
+			return exitError
+		}
+	case sum != nil:
+		connector.PrintSummary(stdout, sum, elapsed)
 	}
-	return exitOK
+	if msg != "" {
+		fail(stderr, errors.New(msg))
+	}
+	return code
+}
+
+// syncResult is a sync's exit status, its outcome in a word (complete,
+// partial, failed, interrupted) and what to tell the user.
+func syncResult(ctx context.Context, sum *runtime.Summary, err error) (code int, status, msg string) {
+	if err == nil {
+		return exitOK, "complete", ""
+	}
+	if code, ok := interruptStatus(ctx); ok {
+		return code, "interrupted", "interrupted; run the same command again to resume"
+	}
+	if onlyPartial(err) {
+		return exitPartial, "partial", "sync incomplete: some tables were skipped or failed (see NOTE)"
+	}
+	return exitError, "failed", err.Error()
+}
+
+// onlyPartial reports whether err says nothing but that some tables did not
+// sync; a failure besides (closing the destination) is an error of its own.
+func onlyPartial(err error) bool {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if !onlyPartial(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return errors.Is(err, runtime.ErrPartial)
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -80,7 +82,7 @@ func (e *env) mustSync() *runtime.Summary {
 	if err != nil {
 		var b strings.Builder
 		if sum != nil {
-			PrintSummary(&b, sum)
+			PrintSummary(&b, sum, 0)
 		}
 		e.t.Fatalf("sync: %v\n%s", err, b.String())
 	}
@@ -358,7 +360,7 @@ func TestPermissions(t *testing.T) {
 		t.Errorf("only %d tables skipped", skipped)
 	}
 	var b strings.Builder
-	PrintSummary(&b, sum)
+	PrintSummary(&b, sum, 0)
 	if !strings.Contains(b.String(), "partial") {
 		t.Errorf("summary does not say partial:\n%s", b.String())
 	}
@@ -487,5 +489,73 @@ func TestAuthFailureStopsTheSync(t *testing.T) {
 	}
 	if notStarted != len(sum.Tables)-1 {
 		t.Errorf("%d of %d tables not started, want all but the one that met the 401", notStarted, len(sum.Tables))
+	}
+}
+
+// TestLogsOnANonTerminal: the log of a sync has no line per created table
+// and no empty reason; a skipped table is a warning.
+func TestLogsOnANonTerminal(t *testing.T) {
+	cfg := smallOrg
+	cfg.Tokens = map[string]string{"ro-token": "READ_ONLY_ADMIN"}
+	e := newEnv(t, cfg)
+	e.cfg.Tables = []string{"groups", "custom_role"}
+	var log bytes.Buffer
+	e.opt.Logger = slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if _, err := e.sync(); !errors.Is(err, runtime.ErrPartial) {
+		t.Fatalf("sync: %v, want partial", err)
+	}
+	for _, bad := range []string{"created table", `reason=""`} {
+		if strings.Contains(log.String(), bad) {
+			t.Errorf("the log has %q:\n%s", bad, log.String())
+		}
+	}
+	var warned bool
+	for line := range strings.Lines(log.String()) {
+		warned = warned || strings.Contains(line, "level=WARN") && strings.Contains(line, "table=custom_role")
+	}
+	if !warned {
+		t.Errorf("the skipped table is no warning:\n%s", log.String())
+	}
+}
+
+// TestSummaryTotals: the TOTAL line adds up requests, rows (child tables
+// included), invalid values and rate waits, and gives the sync's time.
+func TestSummaryTotals(t *testing.T) {
+	sum := &runtime.Summary{Tables: []runtime.TableReport{
+		{Table: "users", Status: runtime.StatusOK, Requests: 3, Rows: map[string]int64{"users": 10, "user_custom_profile": 5},
+			Invalid: 1, Waited: time.Second, Duration: 2 * time.Second},
+		{Table: "groups", Status: runtime.StatusOK, Requests: 4, Rows: map[string]int64{"groups": 7},
+			Waited: 500 * time.Millisecond, Duration: time.Second},
+	}}
+	var b strings.Builder
+	PrintSummary(&b, sum, 3*time.Second)
+	var total string
+	for line := range strings.Lines(b.String()) {
+		if strings.HasPrefix(line, "TOTAL") {
+			total = line
+		}
+	}
+	if got, want := strings.Fields(total), []string{"TOTAL", "complete", "7", "22", "1", "0", "3s", "1.5s"}; !slices.Equal(got, want) {
+		t.Errorf("TOTAL line %q, want the fields %q:\n%s", total, want, b.String())
+	}
+	doc := NewSummaryJSON(sum, 3*time.Second)
+	if doc.Requests != 7 || doc.Rows != 22 || doc.Tables[0].Rows != 15 || doc.Tables[0].RowsByTable["user_custom_profile"] != 5 {
+		t.Errorf("JSON summary: %+v", doc)
+	}
+}
+
+// TestProgressLine: the live line says how many tables are done of how
+// many, the rows so far and an estimate of the time left.
+func TestProgressLine(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := newLiveProgress(io.Discard, 4, 200, start)
+	p.Update(runtime.TableReport{Table: "groups", Status: runtime.StatusOK, Rows: map[string]int64{"groups": 7}})
+	p.Update(runtime.TableReport{Table: "device", Status: runtime.StatusOK, Rows: map[string]int64{"device": 3}})
+	p.Update(runtime.TableReport{Table: "users", Status: runtime.StatusRunning, Rows: map[string]int64{"users": 90}})
+	line := p.line(start.Add(10 * time.Second))
+	for _, want := range []string{"10s  2/4 tables done, 100 rows, about 10s left", "users 90 rows"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("progress line %q lacks %q", line, want)
+		}
 	}
 }
