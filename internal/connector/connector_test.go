@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -556,6 +557,30 @@ func TestProgressLine(t *testing.T) {
 	for _, want := range []string{"10s  2/4 tables done, 100 rows, about 10s left", "users 90 rows"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("progress line %q lacks %q", line, want)
+		}
+	}
+}
+
+// TestPrintTables: every fan-out table names what it is read per, periods
+// read as the config writes them (7d), and no line is wider than 120.
+func TestPrintTables(t *testing.T) {
+	var b strings.Builder
+	PrintTables(&b, false)
+	out := b.String()
+	for _, bad := range []string{"per  row", "168h0m0s", "24h0m0s"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("the listing has %q", bad)
+		}
+	}
+	for _, want := range []string{"per /api/v1/mappings record", "per fixed value (12)", "per /api/v1/iam/assignees/users",
+		"re-import every 7d", "SUPER_ADMIN, APP_ADMIN:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the listing lacks %q", want)
+		}
+	}
+	for line := range strings.Lines(out) {
+		if n := utf8.RuneCountInString(strings.TrimSuffix(line, "\n")); n > 120 {
+			t.Errorf("a line of %d characters: %q", n, line)
 		}
 	}
 }
