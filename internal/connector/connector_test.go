@@ -584,3 +584,28 @@ func TestPrintTables(t *testing.T) {
 		}
 	}
 }
+
+// TestPrintTablesVerbose: -v carries the specs' table and column
+// descriptions, wrapped to 120 columns.
+func TestPrintTablesVerbose(t *testing.T) {
+	var b strings.Builder
+	PrintTables(&b, true)
+	flat := strings.Join(strings.Fields(b.String()), " ")
+	users := okta.Registry.Lookup("users")
+	var col runtime.Column
+	for _, c := range users.Columns {
+		if len(c.Description) > len(col.Description) {
+			col = c
+		}
+	}
+	for _, want := range []string{users.Description, col.Description} {
+		if want == "" || !strings.Contains(flat, strings.Join(strings.Fields(want), " ")) {
+			t.Errorf("tables -v lacks the description %q", want)
+		}
+	}
+	for line := range strings.Lines(b.String()) {
+		if n := utf8.RuneCountInString(strings.TrimSuffix(line, "\n")); n > 120 {
+			t.Errorf("a line of %d characters: %q", n, line)
+		}
+	}
+}

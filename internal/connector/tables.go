@@ -19,6 +19,10 @@ const tablesWidth = 120
 // deletes are captured, then which admin roles may read which tables; with
 // descriptions and columns when verbose.
 func PrintTables(w io.Writer, verbose bool) {
+	if verbose {
+		describeTables(w)
+		return
+	}
 	rows := [][]string{{"TABLE", "PRIMARY KEY", "READ", "DELETES"}}
 	okta.Registry.Walk(func(t *runtime.Table) {
 		read, deletes := readMode(t), deleteMode(t)
@@ -27,11 +31,6 @@ func PrintTables(w io.Writer, verbose bool) {
 			read, deletes = t.Breakout.Path, ""
 		}
 		rows = append(rows, []string{indent(t) + t.Name, strings.Join(t.PrimaryKey, ", "), read, deletes})
-		if verbose {
-			for _, c := range t.Columns {
-				rows = append(rows, []string{indent(t) + "    " + c.Name, c.Type.String(), c.Source, ""})
-			}
-		}
 	})
 	writeGrid(w, tablesWidth, rows)
 	fmt.Fprintln(w)
@@ -71,6 +70,51 @@ func printRoles(w io.Writer) {
 		writeWrapped(w, "  ", key+":", tablesWidth)
 		writeWrapped(w, "      ", strings.Join(groups[key], ", "), tablesWidth)
 	}
+}
+
+// describeTables is `oktasync tables -v`: per table its description, key,
+// reading, deletes, roles, and its columns with their descriptions.
+func describeTables(w io.Writer) {
+	first := true
+	okta.Registry.Walk(func(t *runtime.Table) {
+		if !first {
+			fmt.Fprintln(w)
+		}
+		first = false
+		name := t.Name
+		if t.Parent != nil {
+			name += " (child of " + t.Parent.Name + ")"
+		}
+		fmt.Fprintln(w, name)
+		if t.Description != "" {
+			writeWrapped(w, "  ", t.Description, tablesWidth)
+		}
+		writeWrapped(w, "  ", "primary key: "+strings.Join(t.PrimaryKey, ", "), tablesWidth)
+		writeWrapped(w, "  ", "read: "+readMode(t), tablesWidth)
+		writeWrapped(w, "  ", "deletes: "+deleteMode(t), tablesWidth)
+		if t.Parent == nil {
+			roles := "roles: " + strings.Join(t.Permissions.Roles, ", ")
+			if len(t.Permissions.Roles) == 0 {
+				roles = "roles: none listed"
+			}
+			if t.Permissions.Scope != "" {
+				roles += "; scope " + t.Permissions.Scope
+			}
+			writeWrapped(w, "  ", roles, tablesWidth)
+		}
+		rows := [][]string{{"COLUMN", "TYPE", "SOURCE", "DESCRIPTION"}}
+		for _, c := range t.Columns {
+			rows = append(rows, []string{c.Name, c.Type.String(), c.Source, c.Description})
+		}
+		for _, d := range t.Dynamic {
+			rows = append(rows, []string{d.Prefix + "*", d.Type.String(), d.Path + ".*", "a column per key of the object"})
+		}
+		var b strings.Builder
+		writeGrid(&b, tablesWidth-4, rows)
+		for line := range strings.Lines(b.String()) {
+			fmt.Fprint(w, "    "+line)
+		}
+	})
 }
 
 func readMode(t *runtime.Table) string {
