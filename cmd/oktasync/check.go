@@ -24,7 +24,7 @@ is written.
 
 exit status:
   0    every table can be read
-  1    nothing can be checked: a config error, an unreachable org, a refused token
+  1    a config error, an unreachable org, a refused token, or no table can be read
   2    usage error
   3    some tables cannot be read (forbidden, feature off, or an error): a sync would be
        partial (sync exits 3 too)
@@ -64,6 +64,10 @@ example:
 					return exitError
 				}
 				connector.PrintCheck(stdout, results)
+				if connector.NoneReadable(results) {
+					fmt.Fprintln(stderr, "oktasync: no table can be read (see DETAIL)")
+					return exitError
+				}
 				if !ok {
 					fmt.Fprintln(stderr, "oktasync: some tables cannot be read (see DETAIL); a sync would be partial")
 					return exitPartial

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -275,5 +277,32 @@ func TestSyncJSON(t *testing.T) {
 	}
 	if doc.Requests != byName["groups"].Requests+byName["custom_role"].Requests {
 		t.Errorf("total requests %d", doc.Requests)
+	}
+}
+
+// TestNoTableSyncedExits1: a sync in which every table failed, and a check
+// in which no table can be read, fail as a whole: exit 1, not 3.
+func TestNoTableSyncedExits1(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/api/v1/users/me" {
+			w.Write([]byte(`{"id":"00u1"}`))
+			return
+		}
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte(`{"errorCode":"E0000001","errorSummary":"Api validation failed"}`))
+	}))
+	defer srv.Close()
+	t.Setenv("OKTA_CLIENT_ORGURL", srv.URL)
+	t.Setenv("OKTA_CLIENT_TOKEN", "t")
+	db := filepath.Join(t.TempDir(), "okta.duckdb")
+	code, out, errOut := runCLI(t, context.Background(), "sync", "--db", db, "--json", "--tables", "users,groups,application")
+	var doc connector.SummaryJSON
+	json.Unmarshal([]byte(out), &doc)
+	if code != 1 || doc.Status != "failed" || !strings.Contains(errOut, "no table synced") {
+		t.Errorf("sync with every table failed: exit %d (want 1), status %q\n%s", code, doc.Status, errOut)
+	}
+	if code, out, errOut := runCLI(t, context.Background(), "check", "--tables", "users,groups"); code != 1 {
+		t.Errorf("check with no table readable: exit %d, want 1\n%s%s", code, out, errOut)
 	}
 }

@@ -39,7 +39,8 @@ when the same command runs again.
 
 exit status:
   0    every table synced
-  1    nothing synced: a config error, an unreachable org, a refused token, or every table failed
+  1    nothing synced: a config error, an unreachable org, a refused token, an error no
+       request can survive (an untrusted certificate), or every table failed
   2    usage error
   3    partial: some tables synced, others were skipped (forbidden, feature off) or failed;
        the summary's NOTE says why
@@ -173,6 +174,9 @@ func syncResult(ctx context.Context, sum *runtime.Summary, err error) (code int,
 	}
 	if code, ok := interruptStatus(ctx); ok {
 		return code, "interrupted", "interrupted; run the same command again to resume"
+	}
+	if onlyPartial(err) && sum != nil && connector.Failed(sum) {
+		return exitError, "failed", "sync failed: no table synced (see NOTE)"
 	}
 	if onlyPartial(err) {
 		return exitPartial, "partial", "sync incomplete: some tables were skipped or failed (see NOTE)"

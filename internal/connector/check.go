@@ -42,6 +42,16 @@ func Check(ctx context.Context, cfg *Config, opt SyncOptions) (results []runtime
 	return results, ok, nil
 }
 
+// NoneReadable reports whether no checked table can be read.
+func NoneReadable(results []runtime.CheckResult) bool {
+	for _, r := range results {
+		if r.Status == runtime.CheckOK {
+			return false
+		}
+	}
+	return true
+}
+
 // PrintCheck writes check results as a table.
 func PrintCheck(w io.Writer, results []runtime.CheckResult) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)

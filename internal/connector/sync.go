@@ -231,13 +231,38 @@ func badRecords(r runtime.TableReport) (int64, []BadRecordJSON) {
 	return 0, nil
 }
 
-// Outcome is a sync's result in one word: complete, or partial when some
-// table did not sync.
+// Outcome is a sync's result in one word: complete; partial when some
+// tables did not sync; failed when none did, or an error no table can
+// survive stopped it.
 func Outcome(s *runtime.Summary) string {
-	if s.Partial() {
-		return "partial"
+	switch {
+	case !s.Partial():
+		return "complete"
+	case Failed(s):
+		return "failed"
 	}
-	return "complete"
+	return "partial"
+}
+
+// Failed reports whether no table synced, or a table met an error that no
+// request of the sync can survive (a refused token, fetch.ErrFatal): a
+// failure of the whole sync (exit 1), not a partial one.
+func Failed(s *runtime.Summary) bool {
+	synced := false
+	for _, r := range s.Tables {
+		if fatal(r.Err) {
+			return true
+		}
+		synced = synced || r.Status == runtime.StatusOK
+	}
+	return !synced
+}
+
+// fatal reports errors that stop a whole sync (contract C4).
+func fatal(err error) bool {
+	// MERGE(C4): fetch.ErrFatal comes with the fetch branch; once merged:
+	//	return errors.Is(err, fetch.ErrUnauthorized) || errors.Is(err, fetch.ErrFatal)
+	return errors.Is(err, fetch.ErrUnauthorized)
 }
 
 // PrintSummary writes the per-table summary: one line per table and child
