@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -109,16 +108,6 @@ func runSync(ctx context.Context, cfg *connector.Config, o syncRun, stdout, stde
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	opt := connector.SyncOptions{Logger: logger}
-	if v := os.Getenv("OKTASYNC_NOW"); v != "" {
-		// Fixes the sync clock (cursors, _fivetran_synced, the System Log start
-		// window): for reproducible runs against a simulated org.
-		now, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			fmt.Fprintln(stderr, "oktasync: OKTASYNC_NOW:", err)
-			return exitUsage
-		}
-		opt.Now = func() time.Time { return now }
-	}
 	var live *connector.LiveProgress
 	if isTerminal(stderr) && !o.verbose {
 		// The live line replaces per-table log lines on a terminal.
