@@ -220,3 +220,24 @@ func TestSignalExitStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestMakeInstallSaysWhenCgoIsOff: without cgo, make install says that
+// DuckDB needs it and a C compiler, instead of Go's "build constraints
+// exclude all Go files", and installs nothing.
+func TestMakeInstallSaysWhenCgoIsOff(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("no make")
+	}
+	bin := t.TempDir()
+	for _, env := range [][]string{{"CGO_ENABLED=0"}, {"CC=no-such-cc"}} {
+		cmd := exec.Command("make", "-C", "../..", "install")
+		cmd.Env = append(append(os.Environ(), "GOBIN="+bin), env...)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "oktasync needs") || !strings.Contains(string(out), "C compiler") {
+			t.Errorf("%s make install: %v\n%s", env, err, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(bin, "oktasync")); err == nil {
+		t.Error("make install installed a binary without cgo")
+	}
+}
