@@ -189,7 +189,7 @@ func statusOf(r runtime.TableReport) (status, note string) {
 	switch {
 	case r.Status == runtime.StatusNotStarted:
 		return string(r.Status), ""
-	case r.Status == runtime.StatusFailed && errors.Is(r.Err, context.Canceled):
+	case cutShort(r):
 		return "stopped", ""
 	}
 	return string(r.Status), r.Reason
@@ -231,13 +231,17 @@ func badRecords(r runtime.TableReport) (int64, []BadRecordJSON) {
 	return 0, nil
 }
 
-// Outcome is a sync's result in one word: complete; partial when some
-// tables did not sync; failed when none did, or an error no table can
-// survive stopped it.
+// Outcome is a sync's result in one word: complete; failed when no table
+// synced or an error no table can survive stopped it; interrupted when it
+// was stopped before it ended; partial when some tables did not sync.
 func Outcome(s *runtime.Summary) string {
 	switch {
 	case !s.Partial():
 		return "complete"
+	case stoppedByFatal(s):
+		return "failed"
+	case slices.ContainsFunc(s.Tables, cutShort):
+		return "interrupted"
 	case Failed(s):
 		return "failed"
 	}
@@ -248,14 +252,18 @@ func Outcome(s *runtime.Summary) string {
 // request of the sync can survive (a refused token, fetch.ErrFatal): a
 // failure of the whole sync (exit 1), not a partial one.
 func Failed(s *runtime.Summary) bool {
-	synced := false
-	for _, r := range s.Tables {
-		if fatal(r.Err) {
-			return true
-		}
-		synced = synced || r.Status == runtime.StatusOK
-	}
-	return !synced
+	return stoppedByFatal(s) || !slices.ContainsFunc(s.Tables, func(r runtime.TableReport) bool {
+		return r.Status == runtime.StatusOK
+	})
+}
+
+func stoppedByFatal(s *runtime.Summary) bool {
+	return slices.ContainsFunc(s.Tables, func(r runtime.TableReport) bool { return fatal(r.Err) })
+}
+
+// cutShort reports a table the sync never reached or stopped midway.
+func cutShort(r runtime.TableReport) bool {
+	return r.Status == runtime.StatusNotStarted || r.Status == runtime.StatusFailed && errors.Is(r.Err, context.Canceled)
 }
 
 // fatal reports errors that stop a whole sync (contract C4).
