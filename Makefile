@@ -1,15 +1,35 @@
 # The two commands that matter: `make demo` and `make test`.
 GO ?= go
 
-.PHONY: all demo build generate test lint bench bench-go check-generated
+.PHONY: all demo build install cgo generate test lint bench bench-go check-generated
 
 all: build
 
-demo:
+demo: cgo
 	$(GO) run ./cmd/oktasync sync --demo --db okta.duckdb
 
-build:
+build: cgo
 	$(GO) build ./...
+
+# install puts the oktasync command in $GOBIN (default $(go env GOPATH)/bin).
+install: cgo
+	$(GO) install ./cmd/oktasync
+	@bin="$$($(GO) env GOBIN)"; echo "installed $${bin:-$$($(GO) env GOPATH)/bin}/oktasync"
+
+# cgo checks what DuckDB, a C++ library linked through cgo, needs to build.
+# Without it Go only says "build constraints exclude all Go files in
+# .../duckdb-go-bindings/lib/...".
+cgo:
+	@if [ "$$($(GO) env CGO_ENABLED)" != 1 ]; then \
+		echo "oktasync needs cgo: DuckDB is a C++ library linked through cgo, and cgo is off"; \
+		echo "(CGO_ENABLED=0, set in the environment or because Go found no C compiler)."; \
+		echo "Install a C compiler (gcc or clang) and build with CGO_ENABLED=1."; \
+		exit 1; \
+	fi >&2
+	@cc="$$($(GO) env CC)"; command -v "$${cc%% *}" >/dev/null 2>&1 || { \
+		echo "oktasync needs a C compiler for cgo (DuckDB is C++): $$cc is not on PATH; install gcc or clang, or set CC." >&2; \
+		exit 1; \
+	}
 
 generate:
 	$(GO) generate ./...
@@ -18,7 +38,7 @@ generate:
 check-generated: generate
 	git diff --exit-code -- generated specs/schema.json
 
-test:
+test: cgo
 	$(GO) vet ./...
 	$(GO) test ./...
 

@@ -357,8 +357,19 @@ func (r *tableRun) sync(ctx context.Context) TableReport {
 		r.report.Reason = err.Error()
 		r.report.Err = err
 	}
-	r.e.Logger.Info("table done", "table", r.t.Name, "status", r.report.Status, "mode", r.report.Mode,
-		"pages", r.report.Pages, "rows", r.report.Rows[r.t.Name], "reason", r.report.Reason)
+	attrs := []any{"table", r.t.Name, "status", r.report.Status, "mode", r.report.Mode,
+		"pages", r.report.Pages, "rows", r.report.Rows[r.t.Name]}
+	level := slog.LevelInfo
+	switch {
+	case r.report.Status == StatusSkipped:
+		level = slog.LevelWarn
+	case r.report.Status == StatusFailed && !errors.Is(err, context.Canceled):
+		level = slog.LevelError
+	}
+	if r.report.Reason != "" {
+		attrs = append(attrs, "reason", r.report.Reason)
+	}
+	r.e.Logger.Log(ctx, level, "table done", attrs...)
 	if r.e.Progress != nil {
 		r.e.Progress(r.report)
 	}

@@ -1,8 +1,12 @@
 // Command oktasync copies an Okta org into DuckDB.
 //
-//	oktasync sync [--config oktasync.yaml] [--db okta.duckdb] [--demo]
+//	oktasync sync [--config oktasync.yaml] [--db okta.duckdb] [--demo] [--json]
+//	oktasync check [--config oktasync.yaml] [--tables t1,t2]
 //	oktasync tables [-v]
-//	oktasync sim --addr 127.0.0.1:0 --seed 1 --users N ...
+//	oktasync sim [--addr 127.0.0.1:0] [--seed 1] [--users N] ...
+//
+// `oktasync help COMMAND` describes each command, its environment variables
+// and exit statuses.
 package main
 
 import (
@@ -11,182 +15,314 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
-	"time"
+	"text/tabwriter"
 
 	"oktasync/internal/connector"
-	"oktasync/runtime"
 )
 
-const usage = `usage: oktasync <command> [flags]
-
-commands:
-  sync     copy an Okta org into DuckDB (--demo: a simulated org, no credentials)
-  check    report, per table, whether the credentials can read it (no sync)
-  tables   list the tables, their keys, how they are read and who may read them
-  sim      serve a simulated Okta org on a loopback port
-`
+// Exit statuses shared by every command; a command stopped by a signal exits
+// 128+signal (130 for SIGINT, 143 for SIGTERM).
+const (
+	exitOK      = 0
+	exitError   = 1 // nothing or no table done: config, org, token, or every table failed
+	exitUsage   = 2
+	exitPartial = 3 // some tables done, some skipped (forbidden, feature off) or failed
+)
 
 func main() {
 	connector.UseDefaultGC()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := notifyContext(context.Background())
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// Exit statuses: 0 success, 1 error, 2 usage, 3 partial sync.
+// interrupted is the cancel cause of a command stopped by a signal.
+type interrupted struct{ sig syscall.Signal }
+
+func (i interrupted) Error() string { return "interrupted by " + i.sig.String() }
+
+// notifyContext is signal.NotifyContext that remembers which signal ended
+// it, for the exit status. After the first signal a second one takes its
+// default action and ends the process at once; a sync resumes either way.
+func notifyContext(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-ch:
+			signal.Stop(ch)
+			cancel(interrupted{s.(syscall.Signal)})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		cancel(nil)
+	}
+}
+
+// interruptStatus is the exit status of a command whose context a signal
+// canceled, and whether one did.
+func interruptStatus(ctx context.Context) (int, bool) {
+	var i interrupted
+	if ctx.Err() != nil && errors.As(context.Cause(ctx), &i) {
+		return 128 + int(i.sig), true
+	}
+	return 0, false
+}
+
+// command is one subcommand: its flags, its help and what it does.
+type command struct {
+	name    string
+	summary string // one line in the command list
+	usage   string // the synopsis after "usage: "
+	// about is the help after the synopsis and before the flags; more
+	// (environment, exit statuses, examples) comes after them.
+	about, more string
+	// setup defines the flags and returns what runs once they are parsed.
+	setup func(fs *flag.FlagSet) func(ctx context.Context, stdout, stderr io.Writer) int
+	// stray explains what to write instead of an unexpected argument.
+	stray func(arg string) string
+}
+
+func commands() []*command {
+	return []*command{syncCommand(), checkCommand(), tablesCommand(), simCommand()}
+}
+
+func lookup(name string) *command {
+	for _, c := range commands() {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
+		printUsage(stderr)
+		return exitUsage
 	}
-	var err error
 	switch args[0] {
-	case "sync":
-		return runSync(ctx, args[1:], stdout, stderr)
-	case "tables":
-		fs := flag.NewFlagSet("tables", flag.ContinueOnError)
-		verbose := fs.Bool("v", false, "also list columns with their types and sources")
-		if err := fs.Parse(args[1:]); err != nil {
-			return 2
+	case "help", "-h", "-help", "--help":
+		if len(args) == 1 {
+			printUsage(stdout)
+			return exitOK
 		}
-		connector.PrintTables(stdout, *verbose)
-		return 0
-	case "check":
-		return runCheck(ctx, args[1:], stdout, stderr)
-	case "sim":
-		err = runSim(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return 0
-	default:
-		fmt.Fprintf(stderr, "oktasync: unknown command %q\n%s", args[0], usage)
-		return 2
+		c := lookup(args[1])
+		if c == nil || len(args) > 2 {
+			fmt.Fprintf(stderr, "oktasync help: no command %q; the commands are %s\n", strings.Join(args[1:], " "), commandNames())
+			return exitUsage
+		}
+		fs := c.flags()
+		c.setup(fs)
+		c.printHelp(stdout, fs)
+		return exitOK
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, version())
+		return exitOK
 	}
-	if err != nil {
-		fmt.Fprintln(stderr, "oktasync:", err)
-		return 1
+	c := lookup(args[0])
+	if c == nil {
+		fmt.Fprintf(stderr, "oktasync: unknown command %q; the commands are %s (oktasync help)\n", args[0], commandNames())
+		return exitUsage
 	}
-	return 0
+	return c.main(ctx, args[1:], stdout, stderr)
 }
 
-func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "config file (YAML); optional: OKTA_CLIENT_ORGURL and OKTA_CLIENT_TOKEN suffice")
-	db := fs.String("db", "", "DuckDB file (default okta.duckdb, or the config's destination.path)")
-	demo := fs.Bool("demo", false, "sync a simulated org started in-process (no credentials)")
-	tables := fs.String("tables", "", "comma-separated tables to sync (default all)")
-	d := connector.DefaultDemo
-	fs.Int64Var(&d.Seed, "demo-seed", d.Seed, "demo: org seed")
-	fs.IntVar(&d.Users, "demo-users", d.Users, "demo: users")
-	fs.IntVar(&d.Groups, "demo-groups", d.Groups, "demo: groups")
-	fs.IntVar(&d.Apps, "demo-apps", d.Apps, "demo: apps")
-	fs.IntVar(&d.Devices, "demo-devices", d.Devices, "demo: devices")
-	fs.IntVar(&d.Logs, "demo-logs", d.Logs, "demo: System Log events")
-	verbose := fs.Bool("v", false, "debug logging")
+func commandNames() string {
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, `oktasync copies an Okta org into a DuckDB file, table for table.
+
+usage: oktasync <command> [flags]
+
+commands:
+`)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for _, c := range commands() {
+		fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(tw, "  help\thelp on a command: oktasync help sync\n")
+	fmt.Fprintf(tw, "  version\tprint the version (also --version)\n")
+	tw.Flush()
+	fmt.Fprint(w, `
+Try it without an Okta org:  oktasync sync --demo
+With one:                    export OKTA_CLIENT_ORGURL=https://acme.okta.com OKTA_CLIENT_TOKEN=...
+                             oktasync check && oktasync sync --db okta.duckdb
+`)
+}
+
+// flags returns the command's flag set, for parsing and for help.
+func (c *command) flags() *flag.FlagSet {
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	// Errors are printed by main with the command's name; help goes to stdout.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+func (c *command) main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := c.flags()
+	body := c.setup(fs)
 	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	cfg, err := loadConfig(*configPath)
-	if err != nil {
-		fmt.Fprintln(stderr, "oktasync:", err)
-		return 1
-	}
-	if *db != "" {
-		cfg.Destination.Path = *db
-	}
-	if *tables != "" {
-		cfg.Tables = strings.Split(*tables, ",")
-	}
-	level := slog.LevelInfo
-	if *verbose {
-		level = slog.LevelDebug
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	opt := connector.SyncOptions{Logger: logger}
-	if v := os.Getenv("OKTASYNC_NOW"); v != "" {
-		// Fixes the sync clock (cursors, _fivetran_synced, the System Log start
-		// window): for reproducible runs against a simulated org.
-		now, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			fmt.Fprintln(stderr, "oktasync: OKTASYNC_NOW:", err)
-			return 2
+		if errors.Is(err, flag.ErrHelp) {
+			c.printHelp(stdout, fs)
+			return exitOK
 		}
-		opt.Now = func() time.Time { return now }
+		fmt.Fprintf(stderr, "oktasync %s: %v\nusage: %s (oktasync help %s)\n", c.name, err, c.usage, c.name)
+		return exitUsage
 	}
-	var live *connector.LiveProgress
-	if isTerminal(stderr) && !*verbose {
-		// The live line replaces per-table log lines on a terminal.
-		live = connector.NewLiveProgress(stderr)
-		opt.Progress = live.Update
-		opt.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if fs.NArg() > 0 {
+		// Arguments are never ignored: `sync my.duckdb` must not write to
+		// ./okta.duckdb.
+		arg := fs.Arg(0)
+		hint := c.name + " takes no arguments, only flags"
+		if c.stray != nil {
+			if h := c.stray(arg); h != "" {
+				hint = h
+			}
+		}
+		fmt.Fprintf(stderr, "oktasync %s: unexpected argument %q: %s\nusage: %s (oktasync help %s)\n", c.name, arg, hint, c.usage, c.name)
+		return exitUsage
 	}
-	var sum *runtime.Summary
-	if *demo {
-		sum, err = connector.Demo(ctx, cfg, d, opt)
-	} else {
-		cfg.ApplyEnv(os.Getenv)
-		sum, err = connector.Sync(ctx, cfg, opt)
+	return body(ctx, stdout, stderr)
+}
+
+func (c *command) printHelp(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "usage: %s\n\n%s\n", c.usage, strings.TrimSpace(c.about))
+	if hasFlags(fs) {
+		fmt.Fprint(w, "\nflags:\n")
+		printFlags(w, fs)
 	}
-	if live != nil {
-		live.Stop()
+	if c.more != "" {
+		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.more))
 	}
-	if sum != nil {
-		connector.PrintSummary(stdout, sum)
+}
+
+func hasFlags(fs *flag.FlagSet) bool {
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	return n > 0
+}
+
+// printFlags lists flags as --name VALUE  usage (default ...).
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fs.VisitAll(func(f *flag.Flag) {
+		arg, usage := flag.UnquoteUsage(f)
+		name := "  --" + f.Name
+		if len(f.Name) == 1 {
+			name = "  -" + f.Name
+		}
+		if arg != "" {
+			name += " " + arg
+		}
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "[]" {
+			usage += " (default " + f.DefValue + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", name, usage)
+	})
+	tw.Flush()
+}
+
+// version is the module version and the commit the binary was built from.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "oktasync (no build information)"
 	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, when, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			when = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = ", with uncommitted changes"
+			}
+		}
+	}
+	out := "oktasync " + v
+	if rev != "" {
+		out += " (commit " + rev
+		if when != "" {
+			out += " of " + when
+		}
+		out += modified + ")"
+	}
+	return out + " " + bi.GoVersion
+}
+
+// splitList splits a comma-separated flag value, trimming spaces and
+// dropping empty and repeated items (" users, groups," is users and groups).
+func splitList(s string) []string {
+	var out []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" && !slices.Contains(out, item) {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// tablesFlag is the value of --tables: nil when not given, a usage error
+// when it names no table.
+func tablesFlag(value string) ([]string, error) {
+	if value == "" {
+		return nil, nil
+	}
+	list := splitList(value)
+	if len(list) == 0 {
+		return nil, fmt.Errorf("--tables %q names no table; oktasync tables lists them", value)
+	}
+	return list, nil
+}
+
+// strayHint suggests the flag a stray argument was probably meant for.
+func strayHint(arg string) string {
+	lower := strings.ToLower(arg)
 	switch {
-	case errors.Is(err, runtime.ErrPartial):
-		fmt.Fprintln(stderr, "oktasync: sync incomplete: some tables were skipped or failed (see NOTE)")
-		return 3
-	case err != nil:
-		fmt.Fprintln(stderr, "oktasync:", err)
-		return 1
+	case strings.HasSuffix(lower, ".duckdb") || strings.HasSuffix(lower, ".db") || strings.HasSuffix(lower, ".ddb"):
+		return "did you mean --db " + arg + "?"
+	case strings.HasSuffix(lower, ".yaml") || strings.HasSuffix(lower, ".yml"):
+		return "did you mean --config " + arg + "?"
+	case connector.IsTable(strings.TrimSuffix(arg, ",")):
+		return "did you mean --tables " + arg + "?"
 	}
-	return 0
+	return ""
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+// usageFailure reports a flag value that makes no sense.
+func usageFailure(w io.Writer, cmd string, err error) int {
+	fmt.Fprintf(w, "oktasync %s: %v\nusage: oktasync %s [flags] (oktasync help %s)\n", cmd, err, cmd, cmd)
+	return exitUsage
 }
 
-func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "config file (YAML); optional: OKTA_CLIENT_ORGURL and OKTA_CLIENT_TOKEN suffice")
-	tables := fs.String("tables", "", "comma-separated tables to check (default all)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+// fail prints an error, one "oktasync:" line per line of it.
+func fail(w io.Writer, err error) {
+	for line := range strings.SplitSeq(err.Error(), "\n") {
+		fmt.Fprintln(w, "oktasync:", line)
 	}
-	cfg, err := loadConfig(*configPath)
-	if err != nil {
-		fmt.Fprintln(stderr, "oktasync:", err)
-		return 1
-	}
-	if *tables != "" {
-		cfg.Tables = strings.Split(*tables, ",")
-	}
-	cfg.ApplyEnv(os.Getenv)
-	results, ok, err := connector.Check(ctx, cfg, connector.SyncOptions{})
-	if err != nil {
-		fmt.Fprintln(stderr, "oktasync:", err)
-		return 1
-	}
-	connector.PrintCheck(stdout, results)
-	if !ok {
-		fmt.Fprintln(stderr, "oktasync: some tables cannot be read")
-		return 1
-	}
-	return 0
 }
 
 // loadConfig reads the config file, or starts from an empty config when no
@@ -196,4 +332,13 @@ func loadConfig(path string) (*connector.Config, error) {
 		return &connector.Config{}, nil
 	}
 	return connector.LoadConfig(path)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

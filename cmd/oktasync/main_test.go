@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,17 +22,40 @@ import (
 	"oktasync/runtime/dest/duckdb"
 )
 
+var (
+	binOnce sync.Once
+	binDir  string
+	binErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
 // buildBinary compiles oktasync once per test run.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "oktasync")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	binOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "oktasync-bin-"); binErr != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, "oktasync"), ".").CombinedOutput()
+		if err != nil {
+			binErr = errors.New("go build: " + err.Error() + "\n" + string(out))
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
 	}
-	return bin
+	return filepath.Join(binDir, "oktasync")
 }
 
+// dumpAll dumps every table as CSV ordered by key, without _fivetran_synced:
+// the time of a sync, which differs between any two.
 func dumpAll(t *testing.T, path string) map[string]string {
 	t.Helper()
 	db, err := duckdb.Open(path, duckdb.Options{})
@@ -42,9 +69,31 @@ func dumpAll(t *testing.T, path string) map[string]string {
 		if err := db.Dump(context.Background(), tb.Name, &b); err != nil {
 			t.Fatal(err)
 		}
-		out[tb.Name] = b.String()
+		out[tb.Name] = withoutColumn(t, b.String(), "_fivetran_synced")
 	})
 	return out
+}
+
+func withoutColumn(t *testing.T, dump, column string) string {
+	t.Helper()
+	recs, err := csv.NewReader(strings.NewReader(dump)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) == 0 {
+		return dump
+	}
+	i := slices.Index(recs[0], column)
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	for _, r := range recs {
+		if i >= 0 {
+			r = slices.Delete(r, i, i+1)
+		}
+		w.Write(r)
+	}
+	w.Flush()
+	return b.String()
 }
 
 // TestKill9Resume kills a real sync process with SIGKILL in the middle and
@@ -55,9 +104,10 @@ func TestKill9Resume(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	// The simulated org's rate-limit clock runs 60x faster, and the sync is
-	// told so (time_scale), so Okta's per-minute limits pass in seconds.
+	// told so (time_scale), so Okta's per-minute limits pass in seconds. Its
+	// clock starts now, as the binary's does.
 	org := oktasim.Config{Seed: 3, Users: 150, Groups: 20, Apps: 8, Devices: 20, Logs: 3000,
-		LinkBaseURL: "https://acme.okta.example", TimeScale: 60, Now: oktasim.DefaultNow}
+		LinkBaseURL: "https://acme.okta.example", TimeScale: 60, Now: time.Now().UTC().Truncate(time.Second)}
 
 	// Reference: an uninterrupted sync, in-process.
 	sim, err := oktasim.New(org)
@@ -99,9 +149,7 @@ func TestKill9Resume(t *testing.T) {
 	}
 	run := func() *exec.Cmd {
 		cmd := exec.Command(bin, "sync", "--config", config, "--db", db)
-		// The simulated org's clock is fixed; the binary must use it too.
-		cmd.Env = append(os.Environ(), "OKTA_CLIENT_ORGURL="+url2, "OKTA_CLIENT_TOKEN=demo-token",
-			"OKTASYNC_NOW="+sim2.Now().Format(time.RFC3339Nano))
+		cmd.Env = append(os.Environ(), "OKTA_CLIENT_ORGURL="+url2, "OKTA_CLIENT_TOKEN=demo-token")
 		return cmd
 	}
 	cmd := run()
@@ -138,5 +186,58 @@ func TestKill9Resume(t *testing.T) {
 		if got[name] != want[name] {
 			t.Errorf("%s differs after kill -9 and resume", name)
 		}
+	}
+}
+
+// TestSignalExitStatus: the binary stopped by SIGINT or SIGTERM says how to
+// resume and exits 130 or 143.
+func TestSignalExitStatus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	org := smallOrg
+	var err error
+	if org.Faults, err = oktasim.ParseFaults("slow=1:20ms"); err != nil {
+		t.Fatal(err)
+	}
+	sim := startSim(t, org, "demo-token")
+	for sig, want := range map[syscall.Signal]int{syscall.SIGINT: 130, syscall.SIGTERM: 143} {
+		sim.ResetStats()
+		cmd := exec.Command(bin, "sync", "--db", filepath.Join(t.TempDir(), "okta.duckdb"))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for sim.Stats().Requests < 3 {
+			time.Sleep(time.Millisecond)
+		}
+		cmd.Process.Signal(sig)
+		cmd.Wait()
+		if code := cmd.ProcessState.ExitCode(); code != want || !strings.Contains(stderr.String(), "run the same command again to resume") {
+			t.Errorf("%v: exit %d, want %d saying how to resume\n%s", sig, code, want, stderr.String())
+		}
+	}
+}
+
+// TestMakeInstallSaysWhenCgoIsOff: without cgo, make install says that
+// DuckDB needs it and a C compiler, instead of Go's "build constraints
+// exclude all Go files", and installs nothing.
+func TestMakeInstallSaysWhenCgoIsOff(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("no make")
+	}
+	bin := t.TempDir()
+	for _, env := range [][]string{{"CGO_ENABLED=0"}, {"CC=no-such-cc"}} {
+		cmd := exec.Command("make", "-C", "../..", "install")
+		cmd.Env = append(append(os.Environ(), "GOBIN="+bin), env...)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "oktasync needs") || !strings.Contains(string(out), "C compiler") {
+			t.Errorf("%s make install: %v\n%s", env, err, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(bin, "oktasync")); err == nil {
+		t.Error("make install installed a binary without cgo")
 	}
 }

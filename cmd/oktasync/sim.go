@@ -19,18 +19,36 @@ type simTokenFlag []string
 func (f *simTokenFlag) String() string     { return strings.Join(*f, ",") }
 func (f *simTokenFlag) Set(v string) error { *f = append(*f, v); return nil }
 
-// runSim implements `oktasync sim`; args exclude the subcommand name. It prints
-// "listening on http://127.0.0.1:PORT" as the first line on stdout and serves until ctx is done.
-func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func simCommand() *command {
+	return &command{
+		name:    "sim",
+		summary: "serve a simulated Okta org on a loopback port",
+		usage:   "oktasync sim [--addr 127.0.0.1:0] [--seed 1] [--users N] [flags]",
+		about: `Serve a simulated Okta org (seeded and deterministic) until interrupted. The first line on
+stdout is "listening on URL"; point a sync at it with OKTA_CLIENT_ORGURL=URL and
+OKTA_CLIENT_TOKEN=demo-token (a Super Admin; --token adds tokens with other roles).`,
+		more: `exit status:
+  0    served until stopped (Ctrl-C or SIGTERM)
+  1    could not start (address in use, a bad --token)
+  2    usage error
+
+example:
+  oktasync sim --users 1000 &       # prints: listening on http://127.0.0.1:PORT
+  OKTA_CLIENT_ORGURL=http://127.0.0.1:PORT OKTA_CLIENT_TOKEN=demo-token oktasync sync`,
+		setup: simFlags,
+	}
+}
+
+// simFlags defines the flags of `oktasync sim`; what it returns serves until
+// ctx is done.
+func simFlags(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer) int {
 	addr := fs.String("addr", "127.0.0.1:0", "listen address (loopback only unless --allow-non-loopback)")
 	seed := fs.Int64("seed", 1, "seed of the generated org")
-	users := fs.Int("users", 0, "number of users (0: default 200)")
-	groups := fs.Int("groups", 0, "number of groups incl. Everyone (0: proportional)")
-	apps := fs.Int("apps", 0, "number of apps (0: default 12)")
+	users := fs.Int("users", 0, "number of users (0: default 200, -1: none)")
+	groups := fs.Int("groups", 0, "number of groups incl. Everyone (0: proportional, -1: none)")
+	apps := fs.Int("apps", 0, "number of apps (0: default 12, -1: none)")
 	devices := fs.Int("devices", 0, "number of devices (0: proportional, -1: none)")
-	logs := fs.Int("logs", 0, "number of System Log events (0: proportional)")
+	logs := fs.Int("logs", 0, "number of System Log events (0: proportional, -1: none)")
 	now := fs.String("now", "", "a fixed org clock, RFC 3339, e.g. "+oktasim.DefaultNow.Format(time.RFC3339)+" (default: the real clock)")
 	rateLimits := fs.String("rate-limits", "okta", "okta (enforce Okta's default limits) or off")
 	timeScale := fs.Float64("time-scale", 1, "speed of the wire clock (Date, rate-limit windows) relative to real time")
@@ -41,57 +59,69 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	caOut := fs.String("ca-out", "", "with --tls, write the certificate (PEM) to this file")
 	linkBase := fs.String("link-base-url", "", "base URL for _links in bodies (default: the URL the client called)")
 	allowNonLoopback := fs.Bool("allow-non-loopback", false, "allow listening on non-loopback addresses")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil // usage already printed
+
+	return func(ctx context.Context, stdout, stderr io.Writer) int {
+		usage := func(err error) int { return usageFailure(stderr, "sim", err) }
+		for _, n := range []struct {
+			flag  string
+			value int
+		}{{"users", *users}, {"groups", *groups}, {"apps", *apps}, {"devices", *devices}, {"logs", *logs}} {
+			if n.value < -1 {
+				return usage(fmt.Errorf("--%s %d: want a count, 0 for the default or -1 for none", n.flag, n.value))
+			}
 		}
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("sim: unexpected arguments %q", fs.Args())
-	}
-	if *caOut != "" && !*useTLS {
-		return errors.New("sim: --ca-out needs --tls")
-	}
-	cfg := oktasim.Config{Seed: *seed, Users: *users, Groups: *groups, Apps: *apps, Devices: *devices, Logs: *logs,
-		TimeScale: *timeScale, LinkBaseURL: *linkBase, AllowNonLoopback: *allowNonLoopback}
-	var err error
-	if *now != "" {
-		if cfg.Now, err = time.Parse(time.RFC3339, *now); err != nil {
-			return fmt.Errorf("sim: --now: %w", err)
+		if *timeScale <= 0 {
+			return usage(fmt.Errorf("--time-scale %g: want a positive number", *timeScale))
 		}
+		if *caOut != "" && !*useTLS {
+			return usage(errors.New("--ca-out needs --tls"))
+		}
+		cfg := oktasim.Config{Seed: *seed, Users: *users, Groups: *groups, Apps: *apps, Devices: *devices, Logs: *logs,
+			TimeScale: *timeScale, LinkBaseURL: *linkBase, AllowNonLoopback: *allowNonLoopback}
+		var err error
+		if *now != "" {
+			if cfg.Now, err = time.Parse(time.RFC3339, *now); err != nil {
+				return usage(fmt.Errorf("--now: %w", err))
+			}
+		}
+		if cfg.RateLimits, err = oktasim.ParseRateLimitMode(*rateLimits); err != nil {
+			return usage(fmt.Errorf("--rate-limits: %w", err))
+		}
+		if cfg.Faults, err = oktasim.ParseFaults(*faults); err != nil {
+			return usage(fmt.Errorf("--faults: %w", err))
+		}
+		if cfg.Tokens, err = oktasim.ParseTokens(tokens); err != nil {
+			return usage(fmt.Errorf("--token: %w", err))
+		}
+		sim, err := oktasim.New(cfg)
+		if err != nil {
+			fail(stderr, err) // already "oktasim: ..."
+			return exitError
+		}
+		var url string
+		if *useTLS {
+			url, err = sim.StartTLS(*addr, *caOut)
+		} else {
+			url, err = sim.Start(*addr)
+		}
+		if err != nil {
+			fail(stderr, err)
+			return exitError
+		}
+		fmt.Fprintf(stdout, "listening on %s\n", url)
+		info := sim.Info()
+		toks := make([]string, 0, len(sim.Config().Tokens))
+		for t, r := range sim.Config().Tokens {
+			toks = append(toks, t+"="+r)
+		}
+		sort.Strings(toks)
+		fmt.Fprintf(stderr, "oktasim: seed %d, %d users, %d groups, %d apps, %d devices, %d log events; rate limits %s, time scale %g; tokens %s; control at %s/__sim/\n",
+			info.Seed, info.Users, info.Groups, info.Apps, info.Devices, info.LogEvents, info.RateLimits, info.TimeScale, strings.Join(toks, " "), url)
+		<-ctx.Done()
+		if err := sim.Close(); err != nil {
+			fail(stderr, err)
+			return exitError
+		}
+		return exitOK
 	}
-	if cfg.RateLimits, err = oktasim.ParseRateLimitMode(*rateLimits); err != nil {
-		return fmt.Errorf("sim: --rate-limits: %w", err)
-	}
-	if cfg.Faults, err = oktasim.ParseFaults(*faults); err != nil {
-		return fmt.Errorf("sim: --faults: %w", err)
-	}
-	if cfg.Tokens, err = oktasim.ParseTokens(tokens); err != nil {
-		return fmt.Errorf("sim: --token: %w", err)
-	}
-	sim, err := oktasim.New(cfg)
-	if err != nil {
-		return err // already "oktasim: ..."
-	}
-	var url string
-	if *useTLS {
-		url, err = sim.StartTLS(*addr, *caOut)
-	} else {
-		url, err = sim.Start(*addr)
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "listening on %s\n", url)
-	info := sim.Info()
-	toks := make([]string, 0, len(sim.Config().Tokens))
-	for t, r := range sim.Config().Tokens {
-		toks = append(toks, t+"="+r)
-	}
-	sort.Strings(toks)
-	fmt.Fprintf(stderr, "oktasim: seed %d, %d users, %d groups, %d apps, %d devices, %d log events; rate limits %s, time scale %g; tokens %s; control at %s/__sim/\n",
-		info.Seed, info.Users, info.Groups, info.Apps, info.Devices, info.LogEvents, info.RateLimits, info.TimeScale, strings.Join(toks, " "), url)
-	<-ctx.Done()
-	return sim.Close()
 }

@@ -30,6 +30,9 @@ func Check(ctx context.Context, cfg *Config, opt SyncOptions) (results []runtime
 	if err != nil {
 		return nil, false, err
 	}
+	if err := probeOrg(ctx, client); err != nil {
+		return nil, false, err
+	}
 	eng := &runtime.Engine{Registry: okta.Registry, Fetcher: client, Select: sel, Logger: opt.Logger}
 	results = eng.Check(ctx)
 	ok = true
@@ -37,6 +40,16 @@ func Check(ctx context.Context, cfg *Config, opt SyncOptions) (results []runtime
 		ok = ok && r.Status == runtime.CheckOK
 	}
 	return results, ok, nil
+}
+
+// NoneReadable reports whether no checked table can be read.
+func NoneReadable(results []runtime.CheckResult) bool {
+	for _, r := range results {
+		if r.Status == runtime.CheckOK {
+			return false
+		}
+	}
+	return true
 }
 
 // PrintCheck writes check results as a table.

@@ -4,12 +4,12 @@
 package connector
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -75,32 +75,182 @@ const (
 	EnvToken  = "OKTA_CLIENT_TOKEN"
 )
 
-// LoadConfig reads a config file strictly: unknown keys are errors.
+// LoadConfig reads a config file strictly: an unknown key, a repeated key
+// or a value of the wrong kind is an error naming the file, line and key,
+// with the closest known key for a misspelt one.
 func LoadConfig(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var cfg Config
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var cfg Config
+	if len(doc.Content) == 0 {
+		return &cfg, nil // an empty file
+	}
+	var errs []error
+	decodeMapping(path, doc.Content[0], reflect.ValueOf(&cfg).Elem(), "", &errs)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return &cfg, nil
 }
 
-// ApplyEnv fills what the config leaves empty from the environment.
-func (c *Config) ApplyEnv(getenv func(string) string) {
+// decodeMapping decodes a YAML mapping into the struct v, key by key, so
+// that each mistake is reported at its line with the key's full name.
+func decodeMapping(file string, n *yaml.Node, v reflect.Value, prefix string, errs *[]error) {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	where := func(n *yaml.Node) string { return fmt.Sprintf("%s:%d:%d", file, n.Line, n.Column) }
+	if n.Kind != yaml.MappingNode {
+		what := "the file"
+		if prefix != "" {
+			what = strings.TrimSuffix(prefix, ".")
+		}
+		*errs = append(*errs, fmt.Errorf("%s: %s must be a mapping of keys to values", where(n), what))
+		return
+	}
+	fields := map[string]int{}
+	var names []string
+	for i := range v.NumField() {
+		if tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ","); tag != "" && tag != "-" {
+			fields[tag] = i
+			names = append(names, tag)
+		}
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		key := prefix + k.Value
+		idx, ok := fields[k.Value]
+		if !ok {
+			msg := fmt.Sprintf("%s: unknown key %s", where(k), key)
+			if c := closest(k.Value, names); c != "" {
+				msg += "; did you mean " + prefix + c + "?"
+			} else {
+				msg += "; the keys are " + strings.Join(names, ", ")
+			}
+			*errs = append(*errs, errors.New(msg))
+			continue
+		}
+		if line, dup := seen[k.Value]; dup {
+			*errs = append(*errs, fmt.Errorf("%s: %s is already set on line %d", where(k), key, line))
+			continue
+		}
+		seen[k.Value] = k.Line
+		f := v.Field(idx)
+		if f.Kind() == reflect.Struct {
+			decodeMapping(file, val, f, key+".", errs)
+			continue
+		}
+		if err := val.Decode(f.Addr().Interface()); err != nil {
+			*errs = append(*errs, fmt.Errorf("%s: %s must be %s", where(val), key, kindOf(f.Type())))
+		}
+	}
+}
+
+// kindOf says in words what a config value of type t looks like.
+func kindOf(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int64:
+		return "a whole number"
+	case reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice:
+		return "a list, e.g. [users, groups]"
+	case reflect.Map:
+		return "a mapping, e.g. {memory_limit: 1GB}"
+	}
+	return "a single value"
+}
+
+// closest is the known key a misspelt one most likely meant, or "".
+func closest(key string, known []string) string {
+	best, bestDist := "", 3 // farther than two edits is a different word
+	for _, k := range known {
+		if d := editDistance(key, k); d < bestDist && d < max(len(key), len(k))/2+1 {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+// editDistance counts the insertions, deletions, substitutions and
+// transpositions of adjacent letters that turn a into b.
+func editDistance(a, b string) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
+}
+
+// ApplyEnv fills what the config leaves empty from the environment. A
+// token_env whose variable is unset is an error rather than a silent fall
+// back to OKTA_CLIENT_TOKEN; its value is never echoed if it may be a token.
+func (c *Config) ApplyEnv(getenv func(string) string) error {
 	if c.OrgURL == "" {
 		c.OrgURL = getenv(EnvOrgURL)
 	}
 	if c.Token == "" && c.TokenEnv != "" {
-		c.Token = getenv(c.TokenEnv)
+		name := c.TokenEnv
+		if !validEnvName(name) || looksLikeToken(name) {
+			return errors.New("token_env: no environment variable of that name is set (the value is not shown: " +
+				"it may be a token); token_env takes the NAME of the variable that holds the token, e.g. " +
+				"token_env: OKTA_TOKEN with export OKTA_TOKEN=...; if a token was pasted there, move it out of the file")
+		}
+		if c.Token = getenv(name); c.Token == "" {
+			return fmt.Errorf("token_env: the environment variable %s is unset or empty; export %s=<an API token>", name, name)
+		}
 	}
 	if c.Token == "" {
 		c.Token = getenv(EnvToken)
 	}
+	return nil
+}
+
+// validEnvName reports whether s can name an environment variable in a shell.
+func validEnvName(s string) bool {
+	for i, r := range s {
+		if r != '_' && !(r >= 'A' && r <= 'Z') && !(r >= 'a' && r <= 'z') && (i == 0 || !(r >= '0' && r <= '9')) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// looksLikeToken: long, and mixing upper case, lower case and digits, as
+// API tokens do and variable names rarely do.
+func looksLikeToken(s string) bool {
+	var upper, lower, digit bool
+	for _, r := range s {
+		upper = upper || (r >= 'A' && r <= 'Z')
+		lower = lower || (r >= 'a' && r <= 'z')
+		digit = digit || (r >= '0' && r <= '9')
+	}
+	return len(s) >= 20 && upper && lower && digit
 }
 
 // Validate checks the config and normalises the org URL.
@@ -121,6 +271,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Token == "" {
 		errs = append(errs, fmt.Errorf("no API token: set %s (or token_env in the config)", EnvToken))
+	}
+	if c.Parallel < 0 {
+		errs = append(errs, fmt.Errorf("parallel is %d; want the number of tables synced at once, 1 or more (default 4)", c.Parallel))
+	}
+	if c.TimeScale < 0 {
+		errs = append(errs, fmt.Errorf("time_scale is %g; want a positive number (default 1)", c.TimeScale))
 	}
 	switch c.Destination.Type {
 	case "", "duckdb":

@@ -15,9 +15,11 @@ func TestLoadConfigIsStrict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.ApplyEnv(func(k string) string {
+	if err := cfg.ApplyEnv(func(k string) string {
 		return map[string]string{"MY_TOKEN": "t0k", EnvToken: "other"}[k]
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if cfg.Token != "t0k" || cfg.Destination.Settings["memory_limit"] != "1GB" || cfg.ReimportEvery().Hours() != 72 {
 		t.Errorf("config = %+v", cfg)
 	}
@@ -68,5 +70,55 @@ func TestSelectionRefusesUnknownTables(t *testing.T) {
 	sel, err := selection(&Config{Exclude: []string{"system_log"}})
 	if err != nil || sel("system_log") || !sel("users") {
 		t.Errorf("exclude does not work: %v", err)
+	}
+}
+
+// TestConfigErrorsSayWhere: config mistakes name the file, line and key
+// (with the closest known key), never a Go type.
+func TestConfigErrorsSayWhere(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "oktasync.yaml")
+	os.WriteFile(path, []byte("org_url: https://acme.okta.com\ntabels: [users]\ndestination:\n  pth: x.duckdb\nparallel: many\ntables: users\nfoo: 1\n"), 0o644)
+	_, err := LoadConfig(path)
+	if err == nil {
+		t.Fatal("a bad config was accepted")
+	}
+	for _, want := range []string{
+		path + ":2:1: unknown key tabels; did you mean tables?",
+		path + ":4:3: unknown key destination.pth; did you mean destination.path?",
+		path + ":5:11: parallel must be a whole number",
+		path + ":6:9: tables must be a list",
+		path + ":7:1: unknown key foo; the keys are org_url, token,",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error lacks %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "connector.Config") {
+		t.Errorf("the error names a Go type:\n%v", err)
+	}
+}
+
+func TestValidateRefusesNegativeNumbers(t *testing.T) {
+	for _, cfg := range []*Config{{Parallel: -3}, {TimeScale: -1}} {
+		cfg.OrgURL, cfg.Token = "https://acme.okta.com", "t"
+		if err := cfg.Validate(); err == nil {
+			t.Errorf("%+v accepted", cfg)
+		}
+	}
+}
+
+// TestTokenEnv: a token_env whose variable is unset says so; one that holds
+// a pasted token says token_env takes a name, without echoing the token.
+func TestTokenEnv(t *testing.T) {
+	env := func(k string) string { return map[string]string{EnvToken: "fallback"}[k] }
+	cfg := &Config{TokenEnv: "MY_TOKEN"}
+	if err := cfg.ApplyEnv(env); err == nil || !strings.Contains(err.Error(), "MY_TOKEN is unset") {
+		t.Errorf("unset token_env variable: %v", err)
+	}
+	const pasted = "00aB3xYz9QwErTy7UiOp1AsDfGhJkLzXcVbNm42-x"
+	cfg = &Config{TokenEnv: pasted}
+	err := cfg.ApplyEnv(env)
+	if err == nil || !strings.Contains(err.Error(), "NAME") || strings.Contains(err.Error(), pasted[:10]) {
+		t.Errorf("token pasted into token_env: %v", err)
 	}
 }

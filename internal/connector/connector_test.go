@@ -6,12 +6,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -78,7 +83,7 @@ func (e *env) mustSync() *runtime.Summary {
 	if err != nil {
 		var b strings.Builder
 		if sum != nil {
-			PrintSummary(&b, sum)
+			PrintSummary(&b, sum, 0)
 		}
 		e.t.Fatalf("sync: %v\n%s", err, b.String())
 	}
@@ -198,8 +203,9 @@ func TestGoldenScenarios(t *testing.T) {
 			}
 		}
 	}
-	if got := e.sim.Stats().Requests; got != int64(total) {
-		t.Errorf("the simulator counted %d requests, the sync reports %d", got, total)
+	// The probe of the org (probeOrg) belongs to no table.
+	if got := e.sim.Stats().Requests; got != int64(total+1) {
+		t.Errorf("the simulator counted %d requests, the sync reports %d and 1 probe", got, total)
 	}
 }
 
@@ -356,7 +362,7 @@ func TestPermissions(t *testing.T) {
 		t.Errorf("only %d tables skipped", skipped)
 	}
 	var b strings.Builder
-	PrintSummary(&b, sum)
+	PrintSummary(&b, sum, 0)
 	if !strings.Contains(b.String(), "partial") {
 		t.Errorf("summary does not say partial:\n%s", b.String())
 	}
@@ -442,5 +448,165 @@ func TestCloseErrorFailsSync(t *testing.T) {
 	_, err := e.sync()
 	if err == nil || !strings.Contains(err.Error(), "close destination") || !strings.Contains(err.Error(), "injected close failure") {
 		t.Fatalf("sync: %v, want the close failure", err)
+	}
+}
+
+// refusingOrg answers the probe and refuses the token everywhere else, as an
+// org does whose token is revoked during a sync.
+func refusingOrg(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == probePath {
+			w.Write([]byte(`{"id":"00u1"}`))
+			return
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write([]byte(`{"errorCode":"E0000011","errorSummary":"Invalid token provided"}`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestAuthFailureStopsTheSync: the first 401 stops the sync; the tables
+// that never ran say so, and none quotes another table's error.
+func TestAuthFailureStopsTheSync(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "okta.duckdb")
+	cfg := &Config{OrgURL: refusingOrg(t), Token: "revoked", Destination: Destination{Path: db}, Parallel: 1}
+	sum, err := Sync(context.Background(), cfg, SyncOptions{})
+	if !errors.Is(err, fetch.ErrUnauthorized) || sum == nil {
+		t.Fatalf("sync: %v, want the 401", err)
+	}
+	notStarted := 0
+	for _, r := range sum.Tables {
+		switch {
+		case r.Status == runtime.StatusNotStarted:
+			notStarted++
+			if r.Reason != "not started: the sync stopped" {
+				t.Errorf("%s did not start; its reason is %q", r.Table, r.Reason)
+			}
+		case !strings.HasPrefix(r.Reason, r.Table+": "):
+			t.Errorf("%s (%s) gives another table's error: %q", r.Table, r.Status, r.Reason)
+		}
+	}
+	if notStarted != len(sum.Tables)-1 {
+		t.Errorf("%d of %d tables not started, want all but the one that met the 401", notStarted, len(sum.Tables))
+	}
+}
+
+// TestLogsOnANonTerminal: the log of a sync has no line per created table
+// and no empty reason; a skipped table is a warning.
+func TestLogsOnANonTerminal(t *testing.T) {
+	cfg := smallOrg
+	cfg.Tokens = map[string]string{"ro-token": "READ_ONLY_ADMIN"}
+	e := newEnv(t, cfg)
+	e.cfg.Tables = []string{"groups", "custom_role"}
+	var log bytes.Buffer
+	e.opt.Logger = slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if _, err := e.sync(); !errors.Is(err, runtime.ErrPartial) {
+		t.Fatalf("sync: %v, want partial", err)
+	}
+	for _, bad := range []string{"created table", `reason=""`} {
+		if strings.Contains(log.String(), bad) {
+			t.Errorf("the log has %q:\n%s", bad, log.String())
+		}
+	}
+	var warned bool
+	for line := range strings.Lines(log.String()) {
+		warned = warned || strings.Contains(line, "level=WARN") && strings.Contains(line, "table=custom_role")
+	}
+	if !warned {
+		t.Errorf("the skipped table is no warning:\n%s", log.String())
+	}
+}
+
+// TestSummaryTotals: the TOTAL line adds up requests, rows (child tables
+// included), invalid values and rate waits, and gives the sync's time.
+func TestSummaryTotals(t *testing.T) {
+	sum := &runtime.Summary{Tables: []runtime.TableReport{
+		{Table: "users", Status: runtime.StatusOK, Requests: 3, Rows: map[string]int64{"users": 10, "user_custom_profile": 5},
+			Invalid: 1, Waited: time.Second, Duration: 2 * time.Second},
+		{Table: "groups", Status: runtime.StatusOK, Requests: 4, Rows: map[string]int64{"groups": 7},
+			Waited: 500 * time.Millisecond, Duration: time.Second},
+	}}
+	var b strings.Builder
+	PrintSummary(&b, sum, 3*time.Second)
+	var total string
+	for line := range strings.Lines(b.String()) {
+		if strings.HasPrefix(line, "TOTAL") {
+			total = line
+		}
+	}
+	if got, want := strings.Fields(total), []string{"TOTAL", "complete", "7", "22", "1", "0", "3s", "1.5s"}; !slices.Equal(got, want) {
+		t.Errorf("TOTAL line %q, want the fields %q:\n%s", total, want, b.String())
+	}
+	doc := NewSummaryJSON(sum, 3*time.Second)
+	if doc.Requests != 7 || doc.Rows != 22 || doc.Tables[0].Rows != 15 || doc.Tables[0].RowsByTable["user_custom_profile"] != 5 {
+		t.Errorf("JSON summary: %+v", doc)
+	}
+}
+
+// TestProgressLine: the live line says how many tables are done of how
+// many, the rows so far and an estimate of the time left.
+func TestProgressLine(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := newLiveProgress(io.Discard, 4, 200, start)
+	p.Update(runtime.TableReport{Table: "groups", Status: runtime.StatusOK, Rows: map[string]int64{"groups": 7}})
+	p.Update(runtime.TableReport{Table: "device", Status: runtime.StatusOK, Rows: map[string]int64{"device": 3}})
+	p.Update(runtime.TableReport{Table: "users", Status: runtime.StatusRunning, Rows: map[string]int64{"users": 90}})
+	line := p.line(start.Add(10 * time.Second))
+	for _, want := range []string{"10s  2/4 tables done, 100 rows, about 10s left", "users 90 rows"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("progress line %q lacks %q", line, want)
+		}
+	}
+}
+
+// TestPrintTables: every fan-out table names what it is read per, periods
+// read as the config writes them (7d), and no line is wider than 120.
+func TestPrintTables(t *testing.T) {
+	var b strings.Builder
+	PrintTables(&b, false)
+	out := b.String()
+	for _, bad := range []string{"per  row", "168h0m0s", "24h0m0s"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("the listing has %q", bad)
+		}
+	}
+	for _, want := range []string{"per /api/v1/mappings record", "per fixed value (12)", "per /api/v1/iam/assignees/users",
+		"re-import every 7d", "SUPER_ADMIN, APP_ADMIN:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the listing lacks %q", want)
+		}
+	}
+	for line := range strings.Lines(out) {
+		if n := utf8.RuneCountInString(strings.TrimSuffix(line, "\n")); n > 120 {
+			t.Errorf("a line of %d characters: %q", n, line)
+		}
+	}
+}
+
+// TestPrintTablesVerbose: -v carries the specs' table and column
+// descriptions, wrapped to 120 columns.
+func TestPrintTablesVerbose(t *testing.T) {
+	var b strings.Builder
+	PrintTables(&b, true)
+	flat := strings.Join(strings.Fields(b.String()), " ")
+	users := okta.Registry.Lookup("users")
+	var col runtime.Column
+	for _, c := range users.Columns {
+		if len(c.Description) > len(col.Description) {
+			col = c
+		}
+	}
+	for _, want := range []string{users.Description, col.Description} {
+		if want == "" || !strings.Contains(flat, strings.Join(strings.Fields(want), " ")) {
+			t.Errorf("tables -v lacks the description %q", want)
+		}
+	}
+	for line := range strings.Lines(b.String()) {
+		if n := utf8.RuneCountInString(strings.TrimSuffix(line, "\n")); n > 120 {
+			t.Errorf("a line of %d characters: %q", n, line)
+		}
 	}
 }

@@ -50,6 +50,14 @@ func Sync(ctx context.Context, cfg *Config, opt SyncOptions) (*runtime.Summary, 
 	if err != nil {
 		return nil, err
 	}
+	sel, err := selection(cfg)
+	if err != nil {
+		return nil, err
+	}
+	// Before the destination is opened: a sync that cannot start creates no file.
+	if err := probeOrg(ctx, client); err != nil {
+		return nil, err
+	}
 	open := opt.OpenDest
 	if open == nil {
 		open = func(path string) (runtime.Destination, error) {
@@ -57,10 +65,6 @@ func Sync(ctx context.Context, cfg *Config, opt SyncOptions) (*runtime.Summary, 
 			maps.Copy(settings, cfg.Destination.Settings)
 			return duckdb.Open(path, duckdb.Options{Logger: opt.Logger, Settings: settings})
 		}
-	}
-	sel, err := selection(cfg)
-	if err != nil {
-		return nil, err
 	}
 	path := cfg.Destination.Path
 	if path == "" {
@@ -94,6 +98,36 @@ func Sync(ctx context.Context, cfg *Config, opt SyncOptions) (*runtime.Summary, 
 		err = errors.Join(err, fmt.Errorf("close destination %s: %w", path, cerr))
 	}
 	return sum, err
+}
+
+// probePath is what a sync and a check ask first: the token's own user,
+// which any valid token may read.
+const probePath = "/api/v1/users/me"
+
+// probeOrg asks the org once, without retries and within seconds, so that an
+// unreachable org or a refused token fails fast, in one line, before any
+// table runs or any file is created.
+func probeOrg(ctx context.Context, client *fetch.Client) error {
+	err := client.Probe(ctx, probePath)
+	if errors.Is(err, fetch.ErrUnauthorized) {
+		return fmt.Errorf("the org refused the API token (check %s, or the variable the config's token_env names): %w", EnvToken, err)
+	}
+	return err
+}
+
+// Selected lists the top-level and fan-out tables a sync of cfg covers.
+func Selected(cfg *Config) ([]string, error) {
+	sel, err := selection(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, t := range okta.Registry.Tables {
+		if sel == nil || sel(t.Name) {
+			out = append(out, t.Name)
+		}
+	}
+	return out, nil
 }
 
 // selection turns the config's table lists into the engine's filter,
@@ -139,44 +173,204 @@ func httpClientWithCA(file string) (*http.Client, error) {
 	return &http.Client{Transport: tr}, nil
 }
 
+// statusOf is how a table's outcome reads in a summary: a table the sync
+// stopped in the middle (an interrupt) was stopped, not failed, and resumes;
+// one it never reached was not started.
+func statusOf(r runtime.TableReport) (status, note string) {
+	switch {
+	case r.Status == runtime.StatusNotStarted:
+		return string(r.Status), ""
+	case cutShort(r):
+		return "stopped", ""
+	}
+	return string(r.Status), r.Reason
+}
+
+// childTables lists t's child tables, grandchildren included, by name.
+func childTables(t *runtime.Table) []string {
+	var out []string
+	var walk func(t *runtime.Table)
+	walk = func(t *runtime.Table) {
+		for _, c := range t.Children {
+			out = append(out, c.Name)
+			walk(c)
+		}
+	}
+	if t != nil {
+		walk(t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// BadRecordJSON is one skipped record: the page it came in (redacted) and why.
+type BadRecordJSON struct {
+	URL    string `json:"url"`
+	Reason string `json:"reason"`
+}
+
+// badRecords returns how many records of a table were skipped as unusable,
+// with up to five examples (contract C2).
+func badRecords(r runtime.TableReport) (int64, []BadRecordJSON) {
+	out := make([]BadRecordJSON, 0, len(r.BadRecordSamples))
+	for _, b := range r.BadRecordSamples {
+		out = append(out, BadRecordJSON{URL: b.URL, Reason: b.Reason})
+	}
+	return r.BadRecords, out
+}
+
+// Outcome is a sync's result in one word: complete; failed when no table
+// synced or an error no table can survive stopped it; interrupted when it
+// was stopped before it ended; partial when some tables did not sync.
+func Outcome(s *runtime.Summary) string {
+	switch {
+	case !s.Partial():
+		return "complete"
+	case stoppedByFatal(s):
+		return "failed"
+	case slices.ContainsFunc(s.Tables, cutShort):
+		return "interrupted"
+	case Failed(s):
+		return "failed"
+	}
+	return "partial"
+}
+
+// Failed reports whether no table synced, or a table met an error that no
+// request of the sync can survive (a refused token, fetch.ErrFatal): a
+// failure of the whole sync (exit 1), not a partial one.
+func Failed(s *runtime.Summary) bool {
+	return stoppedByFatal(s) || !slices.ContainsFunc(s.Tables, func(r runtime.TableReport) bool {
+		return r.Status == runtime.StatusOK
+	})
+}
+
+func stoppedByFatal(s *runtime.Summary) bool {
+	return slices.ContainsFunc(s.Tables, func(r runtime.TableReport) bool { return fatal(r.Err) })
+}
+
+// cutShort reports a table the sync never reached or stopped midway.
+func cutShort(r runtime.TableReport) bool {
+	return r.Status == runtime.StatusNotStarted || r.Status == runtime.StatusFailed && errors.Is(r.Err, context.Canceled)
+}
+
+// fatal reports errors that stop a whole sync (contract C4).
+func fatal(err error) bool {
+	return errors.Is(err, fetch.ErrUnauthorized) || errors.Is(err, fetch.ErrFatal)
+}
+
 // PrintSummary writes the per-table summary: one line per table and child
-// table, then the total.
-func PrintSummary(w io.Writer, s *runtime.Summary) {
+// table, then the totals; elapsed is the sync's wall time. Rate waits add
+// up over tables that waited at the same time, so their total can exceed it.
+func PrintSummary(w io.Writer, s *runtime.Summary, elapsed time.Duration) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TABLE\tSTATUS\tMODE\tREQUESTS\tROWS\tINVALID\tTIME\tRATE WAIT\tNOTE")
-	var total int64
-	reports := slices.Clone(s.Tables)
-	for _, r := range reports {
-		t := okta.Registry.Lookup(r.Table)
-		note := r.Reason
+	fmt.Fprintln(tw, "TABLE\tSTATUS\tMODE\tREQUESTS\tROWS\tINVALID\tBAD\tTIME\tRATE WAIT\tNOTE")
+	var rows, invalid, bad int64
+	var requests int
+	var waited time.Duration
+	for _, r := range s.Tables {
+		status, note := statusOf(r)
+		nbad, samples := badRecords(r)
+		if nbad > 0 {
+			skipped := fmt.Sprintf("%d bad records skipped", nbad)
+			if len(samples) > 0 {
+				skipped += fmt.Sprintf(" (e.g. %s: %s)", samples[0].URL, samples[0].Reason)
+			}
+			note = strings.TrimSpace(skipped + "; " + note)
+			note = strings.TrimSuffix(note, ";")
+		}
 		if r.Deleted {
 			note = strings.TrimSpace("deletes captured " + note)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", r.Table, r.Status, r.Mode, r.Requests, r.Rows[r.Table], r.Invalid,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", r.Table, status, r.Mode, r.Requests, r.Rows[r.Table], r.Invalid, nbad,
 			r.Duration.Round(time.Millisecond), r.Waited.Round(time.Millisecond), note)
-		total += r.Rows[r.Table]
-		if t == nil {
-			continue
+		rows += r.Rows[r.Table]
+		for _, c := range childTables(okta.Registry.Lookup(r.Table)) {
+			fmt.Fprintf(tw, "  %s\t\t\t\t%d\t\t\t\t\t\n", c, r.Rows[c])
+			rows += r.Rows[c]
 		}
-		var children []string
-		var walk func(t *runtime.Table)
-		walk = func(t *runtime.Table) {
-			for _, c := range t.Children {
-				children = append(children, c.Name)
-				walk(c)
-			}
-		}
-		walk(t)
-		sort.Strings(children)
-		for _, c := range children {
-			fmt.Fprintf(tw, "  %s\t\t\t\t%d\t\t\t\t\n", c, r.Rows[c])
-			total += r.Rows[c]
-		}
+		requests += r.Requests
+		invalid += r.Invalid
+		bad += nbad
+		waited += r.Waited
 	}
-	status := "complete"
-	if s.Partial() {
-		status = "partial"
-	}
-	fmt.Fprintf(tw, "TOTAL\t%s\t\t\t%d\t\t\t\t\n", status, total)
+	fmt.Fprintf(tw, "TOTAL\t%s\t\t%d\t%d\t%d\t%d\t%s\t%s\t\n", Outcome(s), requests, rows, invalid, bad,
+		elapsed.Round(time.Millisecond), waited.Round(time.Millisecond))
 	tw.Flush()
 }
+
+// SummaryJSON is what `oktasync sync --json` prints: snake_case names,
+// durations in seconds, rows including child tables'.
+type SummaryJSON struct {
+	// Status is complete, partial, failed or interrupted.
+	Status          string      `json:"status"`
+	Error           string      `json:"error,omitempty"`
+	Started         *time.Time  `json:"started,omitempty"`
+	DurationSeconds float64     `json:"duration_seconds"`
+	Requests        int         `json:"requests"`
+	Rows            int64       `json:"rows"`
+	RateWaitSeconds float64     `json:"rate_wait_seconds"`
+	BadRecords      int64       `json:"bad_records"`
+	Tables          []TableJSON `json:"tables"`
+}
+
+// TableJSON is one table of SummaryJSON.
+type TableJSON struct {
+	Table string `json:"table"`
+	// Status is ok, skipped, failed, stopped (by an interrupt) or not started.
+	Status string `json:"status"`
+	Mode   string `json:"mode,omitempty"`
+	// Rows counts the table's rows and its child tables'; RowsByTable
+	// splits them.
+	Rows             int64            `json:"rows"`
+	RowsByTable      map[string]int64 `json:"rows_by_table"`
+	Requests         int              `json:"requests"`
+	RateWaitSeconds  float64          `json:"rate_wait_seconds"`
+	DurationSeconds  float64          `json:"duration_seconds"`
+	InvalidValues    int64            `json:"invalid_values"`
+	BadRecords       int64            `json:"bad_records"`
+	BadRecordSamples []BadRecordJSON  `json:"bad_record_samples,omitempty"`
+	DeletesCaptured  bool             `json:"deletes_captured"`
+	Error            string           `json:"error,omitempty"`
+}
+
+// NewSummaryJSON turns a summary (nil for a sync that never started) into
+// SummaryJSON; the caller sets Status for outcomes the summary cannot tell
+// (interrupted) and Error.
+func NewSummaryJSON(s *runtime.Summary, elapsed time.Duration) *SummaryJSON {
+	out := &SummaryJSON{Status: "failed", DurationSeconds: seconds(elapsed), Tables: []TableJSON{}}
+	if s == nil {
+		return out
+	}
+	out.Status = Outcome(s)
+	var waited time.Duration
+	if !s.Started.IsZero() {
+		out.Started = &s.Started
+	}
+	for _, r := range s.Tables {
+		status, _ := statusOf(r)
+		t := TableJSON{Table: r.Table, Status: status, Mode: r.Mode, RowsByTable: map[string]int64{r.Table: r.Rows[r.Table]},
+			Requests: r.Requests, RateWaitSeconds: seconds(r.Waited), DurationSeconds: seconds(r.Duration),
+			InvalidValues: r.Invalid, DeletesCaptured: r.Deleted}
+		for _, c := range childTables(okta.Registry.Lookup(r.Table)) {
+			t.RowsByTable[c] = r.Rows[c]
+		}
+		for _, n := range t.RowsByTable {
+			t.Rows += n
+		}
+		t.BadRecords, t.BadRecordSamples = badRecords(r)
+		if r.Status != runtime.StatusOK && r.Status != runtime.StatusNotStarted && status != "stopped" {
+			t.Error = r.Reason
+		}
+		out.Tables = append(out.Tables, t)
+		out.Requests += t.Requests
+		out.Rows += t.Rows
+		waited += r.Waited
+		out.BadRecords += t.BadRecords
+	}
+	out.RateWaitSeconds = seconds(waited)
+	return out
+}
+
+// seconds is d in seconds, to the millisecond.
+func seconds(d time.Duration) float64 { return d.Round(time.Millisecond).Seconds() }

@@ -3,43 +3,131 @@ package connector
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
-	"text/tabwriter"
+	"time"
+	"unicode/utf8"
 
 	"oktasync/generated/okta"
 	"oktasync/runtime"
 )
 
+// tablesWidth is the width `oktasync tables` fits its lines into.
+const tablesWidth = 120
+
 // PrintTables lists every table of the registry: keys, how it is read, how
-// deletes are captured and who may read it; with columns when verbose.
+// deletes are captured, then which admin roles may read which tables; with
+// descriptions and columns when verbose.
 func PrintTables(w io.Writer, verbose bool) {
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TABLE\tPRIMARY KEY\tREAD\tDELETES\tROLES")
+	if verbose {
+		describeTables(w)
+		return
+	}
+	rows := [][]string{{"TABLE", "PRIMARY KEY", "READ", "DELETES"}}
 	okta.Registry.Walk(func(t *runtime.Table) {
-		indent := ""
-		for p := t.Parent; p != nil; p = p.Parent {
-			indent += "  "
+		read, deletes := readMode(t), deleteMode(t)
+		if t.Request == nil {
+			// Said once below, for every child table.
+			read, deletes = t.Breakout.Path, ""
 		}
-		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\n", indent, t.Name, strings.Join(t.PrimaryKey, ", "), readMode(t), deleteMode(t), strings.Join(t.Permissions.Roles, ","))
-		if verbose {
-			for _, c := range t.Columns {
-				fmt.Fprintf(tw, "%s    %s\t%s\t%s\t\t\n", indent, c.Name, c.Type, c.Source)
+		rows = append(rows, []string{indent(t) + t.Name, strings.Join(t.PrimaryKey, ", "), read, deletes})
+	})
+	writeGrid(w, tablesWidth, rows)
+	fmt.Fprintln(w)
+	writeWrapped(w, "", "Indented tables are child tables: read with their parent, from the field READ names, and "+
+		"deleted with it. DELETES says when rows gone from Okta are marked _fivetran_deleted: on a full read "+
+		"(every sync, or a periodic re-import) the rows not seen are. `oktasync tables -v` describes every table "+
+		"and column.", tablesWidth)
+	fmt.Fprintln(w)
+	printRoles(w)
+}
+
+func indent(t *runtime.Table) string {
+	s := ""
+	for p := t.Parent; p != nil; p = p.Parent {
+		s += "  "
+	}
+	return s
+}
+
+// printRoles groups the tables by the admin roles that may read them (child
+// tables go with their parent), as Okta's API reference lists them.
+func printRoles(w io.Writer) {
+	fmt.Fprintln(w, "WHO MAY READ WHICH TABLES (admin roles from Okta's API reference; `oktasync check` tries a token)")
+	var order []string
+	groups := map[string][]string{}
+	for _, t := range okta.Registry.Tables {
+		key := strings.Join(t.Permissions.Roles, ", ")
+		if key == "" {
+			key = "no role listed; the scope " + t.Permissions.Scope
+		}
+		if _, ok := groups[key]; !ok {
+			order = append(order, key)
+		}
+		groups[key] = append(groups[key], t.Name)
+	}
+	for _, key := range order {
+		writeWrapped(w, "  ", key+":", tablesWidth)
+		writeWrapped(w, "      ", strings.Join(groups[key], ", "), tablesWidth)
+	}
+}
+
+// describeTables is `oktasync tables -v`: per table its description, key,
+// reading, deletes, roles, and its columns with their descriptions.
+func describeTables(w io.Writer) {
+	first := true
+	okta.Registry.Walk(func(t *runtime.Table) {
+		if !first {
+			fmt.Fprintln(w)
+		}
+		first = false
+		name := t.Name
+		if t.Parent != nil {
+			name += " (child of " + t.Parent.Name + ")"
+		}
+		fmt.Fprintln(w, name)
+		if t.Description != "" {
+			writeWrapped(w, "  ", t.Description, tablesWidth)
+		}
+		writeWrapped(w, "  ", "primary key: "+strings.Join(t.PrimaryKey, ", "), tablesWidth)
+		writeWrapped(w, "  ", "read: "+readMode(t), tablesWidth)
+		writeWrapped(w, "  ", "deletes: "+deleteMode(t), tablesWidth)
+		if t.Parent == nil {
+			roles := "roles: " + strings.Join(t.Permissions.Roles, ", ")
+			if len(t.Permissions.Roles) == 0 {
+				roles = "roles: none listed"
 			}
+			if t.Permissions.Scope != "" {
+				roles += "; scope " + t.Permissions.Scope
+			}
+			writeWrapped(w, "  ", roles, tablesWidth)
+		}
+		rows := [][]string{{"COLUMN", "TYPE", "SOURCE", "DESCRIPTION"}}
+		for _, c := range t.Columns {
+			rows = append(rows, []string{c.Name, c.Type.String(), c.Source, c.Description})
+		}
+		for _, d := range t.Dynamic {
+			rows = append(rows, []string{d.Prefix + "*", d.Type.String(), d.Path + ".*", "a column per key of the object"})
+		}
+		var b strings.Builder
+		writeGrid(&b, tablesWidth-4, rows)
+		for line := range strings.Lines(b.String()) {
+			fmt.Fprint(w, "    "+line)
 		}
 	})
-	tw.Flush()
 }
 
 func readMode(t *runtime.Table) string {
+	fo := t.FanOut
 	switch {
 	case t.Request == nil:
-		return "with " + t.Parent.Name + " (" + t.Breakout.Path + ")"
-	case t.FanOut != nil && t.FanOut.Changes != nil:
-		return "per " + t.FanOut.Parent + " row on full passes, " + t.FanOut.Changes.Feed + " events in between"
-	case t.FanOut != nil && t.FanOut.ChangedSince != nil:
-		return "per " + t.FanOut.Parent + " row changed since last sync (" + t.FanOut.ChangedSince.CursorField + ")"
-	case t.FanOut != nil:
-		return "per " + t.FanOut.Parent + " row, every sync"
+		return "with its parent: " + t.Breakout.Path
+	case fo != nil && fo.Changes != nil:
+		return "per " + fanOutParent(fo) + " on full passes, " + fo.Changes.Feed + " events in between"
+	case fo != nil && fo.ChangedSince != nil:
+		return "per " + fanOutParent(fo) + " changed since the last sync (" + fo.ChangedSince.CursorField + ")"
+	case fo != nil:
+		return "per " + fanOutParent(fo) + ", every sync"
 	case t.Incremental == nil:
 		return "full, every sync"
 	case t.Incremental.Kind == runtime.IncrementalNextURL:
@@ -49,6 +137,20 @@ func readMode(t *runtime.Table) string {
 	}
 }
 
+// fanOutParent names what a fan-out table is read once per: a table's rows,
+// a listing's records or fixed values.
+func fanOutParent(fo *runtime.FanOut) string {
+	switch {
+	case fo.Parent != "":
+		return fo.Parent + " row"
+	case len(fo.Values) > 0:
+		return fmt.Sprintf("fixed value (%d)", len(fo.Values))
+	case fo.Request != nil:
+		return fo.Request.Path + " record"
+	}
+	return "parent"
+}
+
 func deleteMode(t *runtime.Table) string {
 	if t.Request == nil {
 		return "with parent"
@@ -56,12 +158,140 @@ func deleteMode(t *runtime.Table) string {
 	switch t.Deletes.Kind {
 	case runtime.DeletesFullReimport:
 		if t.Deletes.Every == 0 {
-			return "unseen rows, every sync"
+			return "every sync"
 		}
-		return "unseen rows, re-import every " + t.Deletes.Every.String()
+		return "re-import every " + days(t.Deletes.Every)
 	}
 	if t.FanOut != nil {
 		return "replaced per parent"
 	}
 	return "none"
+}
+
+// days writes whole days as 7d, the way the config's reimport_every takes
+// them, and other durations as Go does, without trailing zero units.
+func days(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d >= day && d%day == 0 {
+		return fmt.Sprintf("%dd", d/day)
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// IsTable reports whether name is a table (child tables included).
+func IsTable(name string) bool { return okta.Registry.Lookup(name) != nil }
+
+// writeGrid writes rows of cells in aligned columns two spaces apart. When
+// a line would be wider than width, the columns but the first narrow in
+// proportion to their natural widths and their cells wrap.
+func writeGrid(w io.Writer, width int, rows [][]string) {
+	if len(rows) == 0 {
+		return
+	}
+	n := len(rows[0])
+	natural := make([]int, n)
+	for _, r := range rows {
+		for i, cell := range r {
+			natural[i] = max(natural[i], utf8.RuneCountInString(cell))
+		}
+	}
+	widths := slices.Clone(natural)
+	// Short columns keep their width: wrapping them saves little.
+	const narrowest = 18
+	for sum(widths)+2*(n-1) > width {
+		// Narrow the column that has kept the most of its natural width.
+		c := -1
+		for i := 1; i < n; i++ {
+			if widths[i] > narrowest && (c < 0 || widths[i]*natural[c] > widths[c]*natural[i]) {
+				c = i
+			}
+		}
+		if c < 0 {
+			break
+		}
+		widths[c]--
+	}
+	for _, r := range rows {
+		cells := make([][]string, n)
+		height := 1
+		for i, cell := range r {
+			if i == 0 {
+				cells[i] = []string{cell}
+			} else {
+				cells[i] = wrap(cell, widths[i])
+			}
+			height = max(height, len(cells[i]))
+		}
+		for l := range height {
+			var b strings.Builder
+			for i := range n {
+				part := ""
+				if l < len(cells[i]) {
+					part = cells[i][l]
+				}
+				b.WriteString(part)
+				if i < n-1 {
+					b.WriteString(strings.Repeat(" ", max(widths[i]-utf8.RuneCountInString(part), 0)+2))
+				}
+			}
+			fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+		}
+	}
+}
+
+func sum(xs []int) int {
+	s := 0
+	for _, x := range xs {
+		s += x
+	}
+	return s
+}
+
+// writeWrapped writes text wrapped at spaces to width, each line indented.
+func writeWrapped(w io.Writer, indent, text string, width int) {
+	for _, line := range wrap(text, width-len(indent)) {
+		fmt.Fprintln(w, indent+line)
+	}
+}
+
+// wrap breaks text at spaces into lines of at most width runes; a longer
+// word is broken after a dot, comma or underscore, or else where it must.
+func wrap(text string, width int) []string {
+	width = max(width, 1)
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(text) {
+		switch {
+		case line == "":
+			line = word
+		case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) <= width:
+			line += " " + word
+		default:
+			lines = append(lines, line)
+			line = word
+		}
+		for utf8.RuneCountInString(line) > width {
+			r := []rune(line)
+			cut := width
+			for i := width; i > width/2; i-- {
+				if strings.ContainsRune("._,/", r[i-1]) {
+					cut = i
+					break
+				}
+			}
+			lines = append(lines, string(r[:cut]))
+			line = string(r[cut:])
+		}
+	}
+	if line != "" || len(lines) == 0 {
+		lines = append(lines, line)
+	}
+	return lines
 }

@@ -492,7 +492,7 @@ func (d *DB) prepareTable(ctx context.Context, x *txn, t *runtime.Table, have []
 		if err := x.exec(ctx, b.String()); err != nil {
 			return nil, fmt.Errorf("create table: %w", err)
 		}
-		d.log.Info("duckdb: created table", "table", t.Name)
+		d.log.Debug("duckdb: created table", "table", t.Name)
 		return info, nil
 	}
 

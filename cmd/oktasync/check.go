@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"oktasync/internal/connector"
+)
+
+func checkCommand() *command {
+	return &command{
+		name:    "check",
+		summary: "report, per table, whether the token can read it (writes nothing)",
+		usage:   "oktasync check [--config FILE] [--tables T1,T2]",
+		about: `Ask the org, per table, for the first page a sync would read, and report whether the
+token may read it; for the tables it may not, the admin roles and scope they need. Nothing
+is written.
+
+` + configHelp,
+		more: envHelp + `
+
+exit status:
+  0    every table can be read
+  1    a config error, an unreachable org, a refused token, or no table can be read
+  2    usage error
+  3    some tables cannot be read (forbidden, feature off, or an error): a sync would be
+       partial (sync exits 3 too)
+  130  interrupted (SIGINT), 143 terminated (SIGTERM)
+
+example:
+  export OKTA_CLIENT_ORGURL=https://acme.okta.com OKTA_CLIENT_TOKEN=...
+  oktasync check`,
+		stray: strayHint,
+		setup: func(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer) int {
+			configPath := fs.String("config", "", "config `file` (YAML); optional: OKTA_CLIENT_ORGURL and OKTA_CLIENT_TOKEN suffice")
+			tables := fs.String("tables", "", "comma-separated `tables` to check (default all)")
+			return func(ctx context.Context, stdout, stderr io.Writer) int {
+				tables, err := tablesFlag(*tables)
+				if err != nil {
+					return usageFailure(stderr, "check", err)
+				}
+				cfg, err := loadConfig(*configPath)
+				if err != nil {
+					fail(stderr, err)
+					return exitError
+				}
+				if tables != nil {
+					cfg.Tables = tables
+				}
+				if err := cfg.ApplyEnv(os.Getenv); err != nil {
+					fail(stderr, err)
+					return exitError
+				}
+				results, ok, err := connector.Check(ctx, cfg, connector.SyncOptions{})
+				if code, stopped := interruptStatus(ctx); stopped {
+					fmt.Fprintln(stderr, "oktasync: interrupted")
+					return code
+				}
+				if err != nil {
+					fail(stderr, err)
+					return exitError
+				}
+				connector.PrintCheck(stdout, results)
+				if connector.NoneReadable(results) {
+					fmt.Fprintln(stderr, "oktasync: no table can be read (see DETAIL)")
+					return exitError
+				}
+				if !ok {
+					fmt.Fprintln(stderr, "oktasync: some tables cannot be read (see DETAIL); a sync would be partial")
+					return exitPartial
+				}
+				return exitOK
+			}
+		},
+	}
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"oktasync/internal/connector"
+	"oktasync/runtime"
+)
+
+const envHelp = `environment:
+  OKTA_CLIENT_ORGURL  the org, e.g. https://acme.okta.com (the config's org_url wins)
+  OKTA_CLIENT_TOKEN   an SSWS API token (the config's token_env names another variable)`
+
+const configHelp = `The config file (YAML; unknown keys are errors) takes org_url, token_env, destination
+(type, path, settings), tables, exclude, reimport_every, parallel, ca_file and time_scale;
+see README.md.`
+
+func syncCommand() *command {
+	return &command{
+		name:    "sync",
+		summary: "copy an Okta org into DuckDB (--demo: a simulated org, no credentials)",
+		usage:   "oktasync sync [--config FILE] [--db FILE] [--tables T1,T2] [--demo]",
+		about: `Copy an Okta org into a DuckDB file. The first sync reads every table; later syncs
+read only what changed, and a periodic full re-import captures deletes. Each batch commits
+with the table's cursor, so an interrupted sync (Ctrl-C, kill -9) resumes where it stopped
+when the same command runs again.
+
+` + configHelp,
+		more: envHelp + `
+
+exit status:
+  0    every table synced
+  1    nothing synced: a config error, an unreachable org, a refused token, an error no
+       request can survive (an untrusted certificate), or every table failed
+  2    usage error
+  3    partial: some tables synced, others were skipped (forbidden, feature off) or failed;
+       the summary's NOTE says why
+  130  interrupted (SIGINT, Ctrl-C), 143 terminated (SIGTERM): run the same command again
+       to resume; a second Ctrl-C stops at once, and the next sync still resumes
+
+examples:
+  oktasync sync --demo                              # a simulated org, no credentials
+  export OKTA_CLIENT_ORGURL=https://acme.okta.com OKTA_CLIENT_TOKEN=...
+  oktasync sync --db okta.duckdb --tables users,groups,group_member`,
+		stray: strayHint,
+		setup: func(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer) int {
+			configPath := fs.String("config", "", "config `file` (YAML); optional: OKTA_CLIENT_ORGURL and OKTA_CLIENT_TOKEN suffice")
+			db := fs.String("db", "", "DuckDB `file` (default okta.duckdb, or the config's destination.path)")
+			demo := fs.Bool("demo", false, "sync a simulated org started in-process (no credentials)")
+			tables := fs.String("tables", "", "comma-separated `tables` to sync (default all; oktasync tables lists them)")
+			jsonOut := fs.Bool("json", false, "print the summary as JSON on stdout, for scripts (see README.md)")
+			verbose := fs.Bool("v", false, "debug logging")
+			d := connector.DefaultDemo
+			fs.Int64Var(&d.Seed, "demo-seed", d.Seed, "demo: org seed")
+			fs.IntVar(&d.Users, "demo-users", d.Users, "demo: users")
+			fs.IntVar(&d.Groups, "demo-groups", d.Groups, "demo: groups")
+			fs.IntVar(&d.Apps, "demo-apps", d.Apps, "demo: apps")
+			fs.IntVar(&d.Devices, "demo-devices", d.Devices, "demo: devices")
+			fs.IntVar(&d.Logs, "demo-logs", d.Logs, "demo: System Log events")
+			return func(ctx context.Context, stdout, stderr io.Writer) int {
+				tables, err := tablesFlag(*tables)
+				if err != nil {
+					return usageFailure(stderr, "sync", err)
+				}
+				cfg, err := loadConfig(*configPath)
+				if err != nil {
+					fail(stderr, err)
+					return exitError
+				}
+				if tables != nil {
+					cfg.Tables = tables
+				}
+				if !*demo {
+					if err := cfg.ApplyEnv(os.Getenv); err != nil {
+						fail(stderr, err)
+						return exitError
+					}
+				}
+				if *db != "" {
+					cfg.Destination.Path = *db
+				}
+				return runSync(ctx, cfg, syncRun{demo: *demo, demoOrg: d, verbose: *verbose, jsonOut: *jsonOut}, stdout, stderr)
+			}
+		},
+	}
+}
+
+// syncRun is what a sync was asked to do, besides its config.
+type syncRun struct {
+	demo    bool
+	demoOrg connector.DemoOptions
+	verbose bool
+	jsonOut bool
+}
+
+func runSync(ctx context.Context, cfg *connector.Config, o syncRun, stdout, stderr io.Writer) int {
+	level := slog.LevelInfo
+	if o.verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	opt := connector.SyncOptions{Logger: logger}
+	var live *connector.LiveProgress
+	if isTerminal(stderr) && !o.verbose {
+		// The live line replaces per-table log lines on a terminal.
+		total := 0
+		if names, err := connector.Selected(cfg); err == nil {
+			total = len(names)
+		}
+		width, _ := strconv.Atoi(os.Getenv("COLUMNS"))
+		live = connector.NewLiveProgress(stderr, total, width)
+		opt.Progress = live.Update
+		opt.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	begin := time.Now()
+	var sum *runtime.Summary
+	var err error
+	if o.demo {
+		sum, err = connector.Demo(ctx, cfg, o.demoOrg, opt)
+	} else {
+		sum, err = connector.Sync(ctx, cfg, opt)
+	}
+	elapsed := time.Since(begin)
+	if live != nil {
+		live.Stop()
+	}
+	code, status, msg := syncResult(ctx, sum, err)
+	switch {
+	case o.jsonOut:
+		doc := connector.NewSummaryJSON(sum, elapsed)
+		doc.Status = status
+		if status == "failed" && err != nil {
+			doc.Error = err.Error()
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(doc); err != nil {
+			fail(stderr, err)
+			return exitError
+		}
+	case sum != nil:
+		connector.PrintSummary(stdout, sum, elapsed)
+	}
+	if msg != "" {
+		fail(stderr, errors.New(msg))
+	}
+	return code
+}
+
+// syncResult is a sync's exit status, its outcome in a word (complete,
+// partial, failed, interrupted) and what to tell the user.
+func syncResult(ctx context.Context, sum *runtime.Summary, err error) (code int, status, msg string) {
+	if err == nil {
+		return exitOK, "complete", ""
+	}
+	if code, ok := interruptStatus(ctx); ok {
+		return code, "interrupted", "interrupted; run the same command again to resume"
+	}
+	if onlyPartial(err) && sum != nil && connector.Failed(sum) {
+		return exitError, "failed", "sync failed: no table synced (see NOTE)"
+	}
+	if onlyPartial(err) {
+		return exitPartial, "partial", "sync incomplete: some tables were skipped or failed (see NOTE)"
+	}
+	return exitError, "failed", err.Error()
+}
+
+// onlyPartial reports whether err says nothing but that some tables did not
+// sync; a failure besides (closing the destination) is an error of its own.
+func onlyPartial(err error) bool {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if !onlyPartial(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return errors.Is(err, runtime.ErrPartial)
+}
