@@ -261,6 +261,9 @@ func methodIn(methods, m string) bool {
 	return false
 }
 
+// BucketOf names the rate-limit bucket the simulator counts a request in.
+func BucketOf(method, path string) string { return bucketFor(method, path).name }
+
 // bucketFor picks the bucket for a request.
 func bucketFor(method, path string) *bucket {
 	path = strings.TrimRight(path, "/")

@@ -11,6 +11,8 @@ import (
 	"github.com/tidwall/gjson"
 
 	"oktasync/generated/okta"
+	"oktasync/internal/connector"
+	"oktasync/oktasim"
 	"oktasync/runtime"
 )
 
@@ -85,7 +87,9 @@ func bucketOf(shapes map[string]string, path string) string {
 }
 
 // perBucket sums the simulator's per-route request counts ("GET /api/v1/x/{id}")
-// by bucket. Routes no spec request has are counted under "?".
+// by bucket. The connector's probe of the org is no table's request: it
+// counts where the simulator counts it. Other routes no spec request has
+// are counted under "?".
 func perBucket(byEndpoint map[string]int64) (map[string]int64, error) {
 	shapes, err := bucketsByShape()
 	if err != nil {
@@ -95,7 +99,10 @@ func perBucket(byEndpoint map[string]int64) (map[string]int64, error) {
 	for ep, n := range byEndpoint {
 		_, path, _ := strings.Cut(ep, " ")
 		b, ok := shapes[shape(path)]
-		if !ok {
+		switch {
+		case path == connector.ProbePath:
+			b = oktasim.BucketOf("GET", path)
+		case !ok:
 			b = "?"
 		}
 		out[b] += n

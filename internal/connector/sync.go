@@ -100,15 +100,15 @@ func Sync(ctx context.Context, cfg *Config, opt SyncOptions) (*runtime.Summary, 
 	return sum, err
 }
 
-// probePath is what a sync and a check ask first: the token's own user,
+// ProbePath is what a sync and a check ask first: the token's own user,
 // which any valid token may read.
-const probePath = "/api/v1/users/me"
+const ProbePath = "/api/v1/users/me"
 
 // probeOrg asks the org once, without retries and within seconds, so that an
 // unreachable org or a refused token fails fast, in one line, before any
 // table runs or any file is created.
 func probeOrg(ctx context.Context, client *fetch.Client) error {
-	err := client.Probe(ctx, probePath)
+	err := client.Probe(ctx, ProbePath)
 	if errors.Is(err, fetch.ErrUnauthorized) {
 		return fmt.Errorf("the org refused the API token (check %s, or the variable the config's token_env names): %w", EnvToken, err)
 	}

@@ -125,7 +125,7 @@ func readMode(t *runtime.Table) string {
 	case fo != nil && fo.Changes != nil:
 		return "per " + fanOutParent(fo) + " on full passes, " + fo.Changes.Feed + " events in between"
 	case fo != nil && fo.ChangedSince != nil:
-		return "per " + fanOutParent(fo) + " changed since the last sync (" + fo.ChangedSince.CursorField + ")"
+		return "per " + fanOutParent(fo) + " changed since the last sync (" + strings.Join(fo.ChangedSince.Fields(), ", ") + ")"
 	case fo != nil:
 		return "per " + fanOutParent(fo) + ", every sync"
 	case t.Incremental == nil:
@@ -133,7 +133,7 @@ func readMode(t *runtime.Table) string {
 	case t.Incremental.Kind == runtime.IncrementalNextURL:
 		return "polling, resumes at the stored next link"
 	default:
-		return "incremental on " + t.Incremental.CursorField
+		return "incremental on " + strings.Join(t.Incremental.Fields(), ", ")
 	}
 }
 
