@@ -457,7 +457,7 @@ func refusingOrg(t *testing.T) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		if r.URL.Path == probePath {
+		if r.URL.Path == ProbePath {
 			w.Write([]byte(`{"id":"00u1"}`))
 			return
 		}
