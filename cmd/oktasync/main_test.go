@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -121,8 +122,16 @@ func TestKill9Resume(t *testing.T) {
 	defer sim.Close()
 	refDB := filepath.Join(t.TempDir(), "ref.duckdb")
 	cfg := &connector.Config{OrgURL: url, Token: "demo-token", Destination: connector.Destination{Path: refDB}, TimeScale: 60}
-	if _, err := connector.Sync(context.Background(), cfg, connector.SyncOptions{Now: sim.Now}); err != nil {
-		t.Fatal(err)
+	if sum, err := connector.Sync(context.Background(), cfg, connector.SyncOptions{Now: sim.Now}); err != nil {
+		// Name the tables: a table the simulator does not serve yet fails
+		// here first.
+		var why []string
+		for _, r := range summaryTables(sum) {
+			if r.Status != runtime.StatusOK {
+				why = append(why, fmt.Sprintf("%s %s: %s", r.Table, r.Status, r.Reason))
+			}
+		}
+		t.Fatalf("reference sync: %v\n%s", err, strings.Join(why, "\n"))
 	}
 	want := dumpAll(t, refDB)
 
@@ -187,6 +196,13 @@ func TestKill9Resume(t *testing.T) {
 			t.Errorf("%s differs after kill -9 and resume", name)
 		}
 	}
+}
+
+func summaryTables(s *runtime.Summary) []runtime.TableReport {
+	if s == nil {
+		return nil
+	}
+	return s.Tables
 }
 
 // TestSignalExitStatus: the binary stopped by SIGINT or SIGTERM says how to
