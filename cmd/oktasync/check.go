@@ -38,17 +38,9 @@ example:
 			configPath := fs.String("config", "", "config `file` (YAML); optional: OKTA_CLIENT_ORGURL and OKTA_CLIENT_TOKEN suffice")
 			tables := fs.String("tables", "", "comma-separated `tables` to check (default all)")
 			return func(ctx context.Context, stdout, stderr io.Writer) int {
-				tables, err := tablesFlag(*tables)
-				if err != nil {
-					return usageFailure(stderr, "check", err)
-				}
-				cfg, err := loadConfig(*configPath)
-				if err != nil {
-					fail(stderr, err)
-					return exitError
-				}
-				if tables != nil {
-					cfg.Tables = tables
+				cfg, code := commandConfig(stderr, "check", *configPath, *tables)
+				if cfg == nil {
+					return code
 				}
 				if err := cfg.ApplyEnv(os.Getenv); err != nil {
 					fail(stderr, err)

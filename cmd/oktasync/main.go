@@ -313,6 +313,24 @@ func strayHint(arg string) string {
 }
 
 // usageFailure reports a flag value that makes no sense.
+// commandConfig is the config a command runs with: the file, if any, with
+// the --tables flag over it. A nil config comes with the exit status.
+func commandConfig(stderr io.Writer, cmd, configPath, tablesValue string) (*connector.Config, int) {
+	tables, err := tablesFlag(tablesValue)
+	if err != nil {
+		return nil, usageFailure(stderr, cmd, err)
+	}
+	cfg, err := loadConfig(configPath)
+	if err != nil {
+		fail(stderr, err)
+		return nil, exitError
+	}
+	if tables != nil {
+		cfg.Tables = tables
+	}
+	return cfg, 0
+}
+
 func usageFailure(w io.Writer, cmd string, err error) int {
 	fmt.Fprintf(w, "oktasync %s: %v\nusage: oktasync %s [flags] (oktasync help %s)\n", cmd, err, cmd, cmd)
 	return exitUsage

@@ -66,17 +66,9 @@ examples:
 			fs.IntVar(&d.Devices, "demo-devices", d.Devices, "demo: devices")
 			fs.IntVar(&d.Logs, "demo-logs", d.Logs, "demo: System Log events")
 			return func(ctx context.Context, stdout, stderr io.Writer) int {
-				tables, err := tablesFlag(*tables)
-				if err != nil {
-					return usageFailure(stderr, "sync", err)
-				}
-				cfg, err := loadConfig(*configPath)
-				if err != nil {
-					fail(stderr, err)
-					return exitError
-				}
-				if tables != nil {
-					cfg.Tables = tables
+				cfg, code := commandConfig(stderr, "sync", *configPath, *tables)
+				if cfg == nil {
+					return code
 				}
 				if !*demo {
 					if err := cfg.ApplyEnv(os.Getenv); err != nil {

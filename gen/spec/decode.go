@@ -484,16 +484,17 @@ func closest(name string, keys []string, written map[string]bool) string {
 		if written[k] {
 			continue
 		}
-		if d := editDistance(name, k); d < bestDist && d < len(k)/2+1 {
+		if d := EditDistance(name, k); d < bestDist && d < len(k)/2+1 {
 			best, bestDist = k, d
 		}
 	}
 	return best
 }
 
-// editDistance counts the letters to insert, delete, change or swap with
-// their neighbour to turn a into b.
-func editDistance(a, b string) int {
+// EditDistance counts the letters to insert, delete, change or swap with
+// their neighbour to turn a into b: how far a misspelling is from a name
+// (specs here, config keys in the connector).
+func EditDistance(a, b string) int {
 	prev2, prev, cur := make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)
 	for j := range prev {
 		prev[j] = j

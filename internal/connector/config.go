@@ -174,37 +174,11 @@ func kindOf(t reflect.Type) string {
 func closest(key string, known []string) string {
 	best, bestDist := "", 3 // farther than two edits is a different word
 	for _, k := range known {
-		if d := editDistance(key, k); d < bestDist && d < max(len(key), len(k))/2+1 {
+		if d := spec.EditDistance(key, k); d < bestDist && d < max(len(key), len(k))/2+1 {
 			best, bestDist = k, d
 		}
 	}
 	return best
-}
-
-// editDistance counts the insertions, deletions, substitutions and
-// transpositions of adjacent letters that turn a into b.
-func editDistance(a, b string) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }
 
 // ApplyEnv fills what the config leaves empty from the environment. A
