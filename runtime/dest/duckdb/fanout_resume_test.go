@@ -70,12 +70,14 @@ func (o *foOrg) Get(_ context.Context, _, _, url string) (*fetch.Page, error) {
 // table through failing requests and crashing commits until it finishes:
 // every run gets further, and after every run, finished or not, the table
 // holds each key once.
-func TestFanOutUnderFaultsNeverDuplicates(t *testing.T) {
+// groupMembers is a groups table, deleting as groupDeletes says, and a
+// group_member table read per group at membersPath.
+func groupMembers(groupDeletes runtime.Deletes, membersPath string) (groups, members *runtime.Table) {
 	s := runtime.TypeString
-	groups := &runtime.Table{Name: "groups", Request: &runtime.Request{Path: "/groups"},
-		Pagination: runtime.Pagination{Kind: runtime.PaginationNone}, Deletes: runtime.Deletes{Kind: runtime.DeletesFullReimport},
+	groups = &runtime.Table{Name: "groups", Request: &runtime.Request{Path: "/groups"},
+		Pagination: runtime.Pagination{Kind: runtime.PaginationNone}, Deletes: groupDeletes,
 		PrimaryKey: []string{"id"}, Columns: []runtime.Column{{Name: "id", Type: s, Source: "id"}}}
-	members := &runtime.Table{Name: "group_member", Request: &runtime.Request{Path: "/groups/{parent.id}/users?after=0"},
+	members = &runtime.Table{Name: "group_member", Request: &runtime.Request{Path: membersPath},
 		Pagination: runtime.Pagination{Kind: runtime.PaginationLinkHeader, Rel: "next"},
 		FanOut:     &runtime.FanOut{Parent: "groups", Fields: []string{"id"}},
 		Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport, Every: 7 * 24 * time.Hour},
@@ -85,6 +87,11 @@ func TestFanOutUnderFaultsNeverDuplicates(t *testing.T) {
 		e.Emit(members, foRow{e.String(parent.Get("id")).Any(), e.String(rec.Get("id")).Any()})
 	}
 	groups.Extract = func(rec, _ gjson.Result, e *runtime.Emitter) { e.Emit(groups, foRow{e.String(rec.Get("id")).Any()}) }
+	return groups, members
+}
+
+func TestFanOutUnderFaultsNeverDuplicates(t *testing.T) {
+	groups, members := groupMembers(runtime.Deletes{Kind: runtime.DeletesFullReimport}, "/groups/{parent.id}/users?after=0")
 
 	rnd := rand.New(rand.NewPCG(7, 8))
 	crash := func(stage string) error {
@@ -206,20 +213,7 @@ func (s *scripted) Get(_ context.Context, _, _, url string) (*fetch.Page, error)
 // its end must not leave the key twice either: a failed run dedupes what it
 // saves, and a resumed run dedupes with its first commit.
 func TestInterruptedAppendRunEndsDeduped(t *testing.T) {
-	s := runtime.TypeString
-	groups := &runtime.Table{Name: "groups", Request: &runtime.Request{Path: "/groups"},
-		Pagination: runtime.Pagination{Kind: runtime.PaginationNone}, PrimaryKey: []string{"id"},
-		Columns: []runtime.Column{{Name: "id", Type: s, Source: "id"}}}
-	members := &runtime.Table{Name: "group_member", Request: &runtime.Request{Path: "/groups/{parent.id}/users"},
-		Pagination: runtime.Pagination{Kind: runtime.PaginationLinkHeader, Rel: "next"},
-		FanOut:     &runtime.FanOut{Parent: "groups", Fields: []string{"id"}},
-		Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport, Every: 7 * 24 * time.Hour},
-		ParentKey:  []string{"groups_id"}, PrimaryKey: []string{"groups_id", "users_id"},
-		Columns: []runtime.Column{{Name: "groups_id", Type: s, Source: "parent.id"}, {Name: "users_id", Type: s, Source: "id"}}}
-	members.Extract = func(rec, parent gjson.Result, e *runtime.Emitter) {
-		e.Emit(members, foRow{e.String(parent.Get("id")).Any(), e.String(rec.Get("id")).Any()})
-	}
-	groups.Extract = func(rec, _ gjson.Result, e *runtime.Emitter) { e.Emit(groups, foRow{e.String(rec.Get("id")).Any()}) }
+	groups, members := groupMembers(runtime.Deletes{}, "/groups/{parent.id}/users")
 	src := &scripted{
 		pages: map[string]string{
 			"/groups":             `[{"id":"a"},{"id":"b"},{"id":"c"}]`,
