@@ -18,17 +18,64 @@ import (
 //     _fivetran_synced alone;
 //   - a NULL primary key value fails the commit.
 //
+// History tables (Table.History) keep versions instead (type 2, as
+// Fivetran's history mode), with no _fivetran_deleted:
+//   - system columns _fivetran_start, _fivetran_end, _fivetran_active
+//     (and _fivetran_synced); the destination key is the primary key plus
+//     _fivetran_start; at most one version per key is active, and its
+//     _fivetran_end is HistoryEnd;
+//   - a row written whose values (system columns aside) equal its key's
+//     active version adds no version: the active version's _fivetran_synced
+//     moves to the batch's Synced;
+//   - a row that differs, or whose key has no active version, opens a
+//     version at its start (RowSet.Start, else Synced), moved later when
+//     needed so that it starts after every earlier version of its key; the
+//     active version, if any, closes at that start minus 1ms
+//     (_fivetran_active false), so versions of a key never overlap or leave
+//     a gap;
+//   - marking a row deleted closes its active version at the batch's Synced
+//     (or at its start, if later) and opens none; replacements, sweeps and
+//     cutoffs on _fivetran_synced look at active versions only;
+//   - a key is deleted when it has no active version (child rows follow a
+//     deleted parent key as in soft-delete mode).
+//
+// A table's mode may change between syncs: Prepare turns a soft-delete
+// table into a history table by making each live row an active version
+// starting at the table's latest _fivetran_synced and each deleted row a
+// closed version (start = end = HistoryMin), and a history table back by
+// keeping the latest version of each key (deleted unless active).
+//
 // Commit may be called from several goroutines at once.
 type Destination interface {
 	// Prepare creates the tables that do not exist yet (columns, primary key,
-	// system columns) and adds columns a table lacks. It never drops anything.
+	// system columns), adds columns a table lacks, drops the columns listed
+	// in Table.Drop and switches write modes (see above). Blocked tables get
+	// no table; their children do.
 	Prepare(ctx context.Context, tables []*Table) error
-	// State returns the saved state of every table that has one.
+	// State returns the saved state of every table that has one; before the
+	// first Prepare of a new destination, none.
 	State(ctx context.Context) (map[string]TableState, error)
+	// Columns lists the columns of every table the destination holds,
+	// system columns included, by lower-cased table name; before the first
+	// Prepare of a new destination, none.
+	Columns(ctx context.Context) (map[string][]string, error)
 	// Commit applies one batch atomically: all of it, or nothing.
 	Commit(ctx context.Context, b *Batch) error
+	// Value and SetValue keep values of the sync as a whole with the sync
+	// state (the hashing salt): Value's ok is false for a key never set.
+	// They work before the first Prepare too.
+	Value(ctx context.Context, key string) (value string, ok bool, err error)
+	SetValue(ctx context.Context, key, value string) error
 	Close() error
 }
+
+// HistoryEnd is the _fivetran_end of an active version; HistoryMin the
+// start and end of a version made of a row that was already deleted when
+// its table turned to history mode.
+var (
+	HistoryEnd = time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC)
+	HistoryMin = time.Unix(0, 0).UTC()
+)
 
 // Batch is a unit of exactly-once delivery: the rows of some pages of one
 // table (with its breakout children), the replacement of child rows of the
@@ -75,6 +122,11 @@ type Batch struct {
 	// or a crash ended: for Table and its breakout children, only the last
 	// row written of each key since the run began is kept.
 	Dedupe bool
+	// Truncate deletes every row of Table and its breakout children, for
+	// good, before anything else of the batch: the first batch of a table
+	// rebuilt from scratch (its hashing changed, and old values must not
+	// mix with new ones).
+	Truncate bool
 	// DedupeSince, when before Synced, is where the run that Dedupe covers
 	// began: a run resumed by a later sync writes at that sync's Synced,
 	// and the rows of the earlier syncs are deduplicated too.
@@ -87,6 +139,10 @@ type RowSet struct {
 	// Dynamic holds, per row (same index as Rows), its dynamic columns; nil
 	// for tables without them.
 	Dynamic [][]Field
+	// Start holds, per row of a History table, when its values took effect
+	// at the source (zero: the batch's Synced); nil for other tables, or
+	// when every row starts at Synced.
+	Start []time.Time
 }
 
 // Match selects rows by column values: Values[i], a driver value of the
@@ -132,6 +188,25 @@ type TableState struct {
 	LastSynced time.Time `json:"last_synced,omitzero"`
 	// Pending is an unfinished run, resumed by the next sync.
 	Pending *Pending `json:"pending,omitempty"`
+
+	// Resync, when set, says why the table's next run reads it whole from
+	// scratch (a re-sync asked for, a column to fill, hashing changed); a
+	// completed full import clears it.
+	Resync string `json:"resync,omitempty"`
+	// Rebuild marks a Resync that starts by deleting the table's rows
+	// (Batch.Truncate): its hashing changed.
+	Rebuild bool `json:"rebuild,omitempty"`
+	// History is the table's write mode as last prepared.
+	History bool `json:"history,omitempty"`
+	// Hashed lists the hashed columns ("table.column", the table's and its
+	// breakout children's) its rows were written with.
+	Hashed []string `json:"hashed,omitempty"`
+	// NotWritten marks a table the schema-change policy kept out when it
+	// appeared after the first sync: it stays out until a setting enables it.
+	NotWritten bool `json:"not_written,omitempty"`
+	// BlockedColumns lists the dynamic columns ("table.column") the policy
+	// kept out when they appeared: they stay out until a setting enables them.
+	BlockedColumns []string `json:"blocked_columns,omitempty"`
 }
 
 // Pending is where an interrupted run stands.

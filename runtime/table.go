@@ -4,6 +4,7 @@
 package runtime
 
 import (
+	"strings"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -85,10 +86,41 @@ type Table struct {
 	// Breakout says how a breakout child's rows are cut out of the parent record.
 	Breakout *Breakout
 
+	// Set on the engine's views of tables, made from the registry's by the
+	// sync's Settings (see Settings.Views); the registry's own are zero.
+	//
+	// History makes the destination keep versions of rows (see Destination).
+	History bool
+	// Blocked tables are read for their breakout children but never
+	// written: a destination makes no table of them.
+	Blocked bool
+	// Drop names columns that a destination holding them drops in Prepare
+	// (blocked after they were synced).
+	Drop []string
+	// hashedDynamic names dynamic columns whose values are hashed: they
+	// are text whatever their prefix's type (see DynamicType).
+	hashedDynamic map[string]bool
+
 	// Extract walks one record of this table (top-level and fan-out tables)
 	// and emits its row and the rows of its breakout children. parent is the
 	// parent record of a fan-out table, which fills its parent key columns.
 	Extract func(rec, parent gjson.Result, e *Emitter)
+}
+
+// DynamicType is the type of the dynamic column name: that of the longest
+// prefix of the table's Dynamic it has (text when its values are hashed);
+// ok is false when no prefix matches.
+func (t *Table) DynamicType(name string) (typ ColumnType, ok bool) {
+	best := -1
+	for _, dc := range t.Dynamic {
+		if strings.HasPrefix(name, dc.Prefix) && len(dc.Prefix) > best && len(name) > len(dc.Prefix) {
+			best, typ = len(dc.Prefix), dc.Type
+		}
+	}
+	if best >= 0 && t.hashedDynamic[name] {
+		typ = TypeString
+	}
+	return typ, best >= 0
 }
 
 // Request is an HTTP list endpoint.

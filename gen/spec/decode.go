@@ -3,6 +3,7 @@ package spec
 import (
 	"bytes"
 	"fmt"
+	"oktasync/naming"
 	"reflect"
 	"regexp"
 	"slices"
@@ -484,36 +485,11 @@ func closest(name string, keys []string, written map[string]bool) string {
 		if written[k] {
 			continue
 		}
-		if d := EditDistance(name, k); d < bestDist && d < len(k)/2+1 {
+		if d := naming.EditDistance(name, k); d < bestDist && d < len(k)/2+1 {
 			best, bestDist = k, d
 		}
 	}
 	return best
-}
-
-// EditDistance counts the letters to insert, delete, change or swap with
-// their neighbour to turn a into b: how far a misspelling is from a name
-// (specs here, config keys in the connector).
-func EditDistance(a, b string) int {
-	prev2, prev, cur := make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }
 
 func keys(t reflect.Type) []string {

@@ -49,8 +49,11 @@ func (discard) Prepare(context.Context, []*runtime.Table) error { return nil }
 func (discard) State(context.Context) (map[string]runtime.TableState, error) {
 	return map[string]runtime.TableState{}, nil
 }
-func (discard) Commit(context.Context, *runtime.Batch) error { return nil }
-func (discard) Close() error                                 { return nil }
+func (discard) Columns(context.Context) (map[string][]string, error) { return nil, nil }
+func (discard) Value(context.Context, string) (string, bool, error)  { return "", false, nil }
+func (discard) SetValue(context.Context, string, string) error       { return nil }
+func (discard) Commit(context.Context, *runtime.Batch) error         { return nil }
+func (discard) Close() error                                         { return nil }
 
 // newClient is the HTTP client connector.Sync makes (connector.newClient),
 // for the runs that need the engine itself.

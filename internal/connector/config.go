@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"oktasync/gen/spec"
+	"oktasync/naming"
 )
 
 // Config is the sync configuration: oktasync.yaml, environment variables
@@ -174,7 +175,7 @@ func kindOf(t reflect.Type) string {
 func closest(key string, known []string) string {
 	best, bestDist := "", 3 // farther than two edits is a different word
 	for _, k := range known {
-		if d := spec.EditDistance(key, k); d < bestDist && d < max(len(key), len(k))/2+1 {
+		if d := naming.EditDistance(key, k); d < bestDist && d < max(len(key), len(k))/2+1 {
 			best, bestDist = k, d
 		}
 	}

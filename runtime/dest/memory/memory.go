@@ -279,3 +279,8 @@ func encode(vals []any) string {
 	}
 	return b.String()
 }
+
+// Columns, Value and SetValue: placeholders until the settings work lands.
+func (db *DB) Columns(context.Context) (map[string][]string, error) { return nil, nil }
+func (db *DB) Value(context.Context, string) (string, bool, error)  { return "", false, nil }
+func (db *DB) SetValue(context.Context, string, string) error       { return nil }
