@@ -50,8 +50,16 @@ type Engine struct {
 	// server's clock instead when the Fetcher knows it (ServerClock).
 	Now func() time.Time
 	// Select limits the sync to some tables (top-level and fan-out names);
-	// nil syncs all. Children follow their parent.
+	// nil syncs all. Children follow their parent. Unlike a blocked table
+	// (Settings), a table not selected is left as it is.
 	Select func(table string) bool
+	// Settings decide what lands and how (blocking, hashing, history mode,
+	// schema-change policy); nil syncs everything as it comes.
+	Settings *Settings
+	// Resync names tables (top-level, fan-out or child: a child re-syncs its
+	// top-level table) to read whole from scratch this time; "*" names all
+	// selected tables. A re-sync interrupted resumes with the next sync.
+	Resync []string
 	// ReimportEvery overrides a table's full re-import period.
 	ReimportEvery map[string]time.Duration
 	// Parallel is how many tables sync at once (default 4); FanOutParallel how
@@ -108,6 +116,9 @@ type TableReport struct {
 	BadRecords int64
 	// BadRecordSamples describe the first bad records (at most 5).
 	BadRecordSamples []BadRecord
+	// Resync says why the table was read whole from scratch this time (a
+	// re-sync asked for, a column to fill, hashing changed); empty otherwise.
+	Resync string
 }
 
 // BadRecord is where a bad record was found and why it was skipped.
@@ -122,6 +133,9 @@ type BadRecord struct {
 type Summary struct {
 	Started time.Time
 	Tables  []TableReport
+	// SchemaChanges are the schema changes the sync made or refused (also
+	// recorded in SchemaChangesTable).
+	SchemaChanges []SchemaChange
 }
 
 // Partial reports whether some table was skipped or failed, or skipped bad

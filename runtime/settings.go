@@ -216,3 +216,19 @@ type SchemaChange struct {
 	Decision string
 	Reason   string
 }
+
+// SchemaChangesTable records every SchemaChange; the engine writes it
+// like any table.
+var SchemaChangesTable = &Table{
+	Name:        "_oktasync_schema_changes",
+	Description: "Every change of the destination's schema a sync made or refused (schema-change policy, blocking, new columns).",
+	PrimaryKey:  []string{"changed_at", "table_name", "column_name"},
+	Columns: []Column{
+		{Name: "changed_at", Type: TypeTimestamp, Description: "When the sync decided (UTC)."},
+		{Name: "table_name", Type: TypeString, Description: "The table."},
+		{Name: "column_name", Type: TypeString, Description: "The column; empty for a change of the table."},
+		{Name: "column_type", Type: TypeString, Description: "The column's type."},
+		{Name: "decision", Type: TypeString, Description: "added, not added, dropped, table added, table not added, re-import."},
+		{Name: "reason", Type: TypeString, Description: "Why."},
+	},
+}
