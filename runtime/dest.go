@@ -201,12 +201,11 @@ type TableState struct {
 	// Hashed lists the hashed columns ("table.column", the table's and its
 	// breakout children's) its rows were written with.
 	Hashed []string `json:"hashed,omitempty"`
-	// NotWritten marks a table the schema-change policy kept out when it
-	// appeared after the first sync: it stays out until a setting enables it.
-	NotWritten bool `json:"not_written,omitempty"`
-	// BlockedColumns lists the dynamic columns ("table.column") the policy
-	// kept out when they appeared: they stay out until a setting enables them.
-	BlockedColumns []string `json:"blocked_columns,omitempty"`
+	// KeptOut lists the tables (by name) and dynamic columns
+	// ("table.column") the schema-change policy kept out when they appeared
+	// after the first sync: they stay out until a setting enables them. A
+	// top-level or fan-out table kept out has a state of its own saying so.
+	KeptOut []string `json:"kept_out,omitempty"`
 }
 
 // Pending is where an interrupted run stands.
