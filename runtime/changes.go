@@ -275,8 +275,17 @@ func (c *changeRun) rowKey(rec, parent gjson.Result) ([]any, bool) {
 	r := c.r
 	var key []any
 	r.t.Extract(rec, parent, NewEmitter(SinkFunc(func(t *Table, row Row) {
-		if t == r.t && key == nil {
-			key = r.keyValues(t, row.AppendValues(nil))
+		if t == r.view.src && key == nil {
+			vals := row.AppendValues(nil)
+			cols := make([]string, len(t.PrimaryKey))
+			key = make([]any, len(t.PrimaryKey))
+			for i, pos := range KeyPositions(t) {
+				cols[i] = t.PrimaryKey[i]
+				if pos >= 0 {
+					key[i] = vals[pos]
+				}
+			}
+			key = r.hashColumns(r.view, cols, key)
 		}
 	})))
 	return key, key != nil && !slices.Contains(key, nil)
@@ -287,19 +296,23 @@ func (c *changeRun) rowKey(rec, parent gjson.Result) ([]any, bool) {
 func (c *changeRun) match(ev gjson.Result, fields []FieldPath) (Match, bool) {
 	r := c.r
 	m := Match{}
+	src := r.view.src
 	for _, f := range fields {
-		i := slices.IndexFunc(r.t.Columns, func(col Column) bool { return col.Name == f.Field })
+		i := slices.IndexFunc(src.Columns, func(col Column) bool { return col.Name == f.Field })
 		v := ev.Get(f.Path)
 		if i < 0 || !v.Exists() {
 			return Match{}, false
 		}
-		val := r.em.Value(r.t.Columns[i].Type, v)
+		// Converted as the extractor converts the column, then hashed if the
+		// column is.
+		val := r.em.Value(src.Columns[i].Type, v)
 		if val == nil {
 			return Match{}, false
 		}
 		m.Columns = append(m.Columns, f.Field)
 		m.Values = append(m.Values, val)
 	}
+	m.Values = r.hashColumns(r.view, m.Columns, m.Values)
 	return m, len(m.Columns) > 0
 }
 
@@ -349,6 +362,9 @@ func (c *changeRun) drop(t *Table, m Match) {
 		if rs.Dynamic != nil {
 			rs.Dynamic[kept] = rs.Dynamic[i]
 		}
+		if rs.Start != nil {
+			rs.Start[kept] = rs.Start[i]
+		}
 		kept++
 	}
 	clear(rs.Rows[kept:])
@@ -356,6 +372,9 @@ func (c *changeRun) drop(t *Table, m Match) {
 	if rs.Dynamic != nil {
 		clear(rs.Dynamic[kept:])
 		rs.Dynamic = rs.Dynamic[:kept]
+	}
+	if rs.Start != nil {
+		rs.Start = rs.Start[:kept]
 	}
 	r.rows -= len(gone)
 	for _, ch := range t.Children {

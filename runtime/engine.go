@@ -76,6 +76,9 @@ type Engine struct {
 	// Progress, when set, is called after every committed batch and when a
 	// table ends. It must not block.
 	Progress func(TableReport)
+
+	// plan is set on the copy of the engine a sync runs (see with).
+	plan *settled
 }
 
 // TableStatus is how a table's sync ended.
@@ -159,17 +162,37 @@ var ErrPartial = errors.New("sync incomplete")
 func (e *Engine) Sync(ctx context.Context) (*Summary, error) {
 	e.defaults()
 	started := e.Now().UTC()
-	if err := e.Dest.Prepare(ctx, e.selected()); err != nil {
-		return nil, fmt.Errorf("prepare destination: %w", err)
-	}
 	states, err := e.Dest.State(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read sync state: %w", err)
 	}
+	cols, err := e.Dest.Columns(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the destination's tables: %w", err)
+	}
+	plan, err := e.settle(ctx, states, cols, started)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Dest.Prepare(ctx, []*Table{SchemaChangesTable}); err != nil {
+		return nil, fmt.Errorf("prepare destination: %w", err)
+	}
+	// What the settings changed is saved before any table is touched, so a
+	// crash from here on still re-imports what must be.
+	for _, b := range plan.saves {
+		if err := e.Dest.Commit(ctx, b); err != nil {
+			return nil, fmt.Errorf("save the settings' effects: %w", err)
+		}
+		states[b.Table.Name] = b.State
+	}
+	if err := e.Dest.Prepare(ctx, plan.run); err != nil {
+		return nil, fmt.Errorf("prepare destination: %w", err)
+	}
+	e = e.with(plan)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
-	tables := e.selected()
+	tables := plan.run
 	reports := make([]TableReport, len(tables))
 	// Tables start in priority order as slots free up: fan-out tables first,
 	// because they make most of a sync's requests and take longest, so the
@@ -210,7 +233,8 @@ func (e *Engine) Sync(ctx context.Context) (*Summary, error) {
 		})
 	}
 	wg.Wait()
-	sum := &Summary{Started: started, Tables: reports}
+	reports = append(reports, plan.refused...)
+	sum := &Summary{Started: started, Tables: reports, SchemaChanges: plan.changes}
 	if cause := context.Cause(ctx); cause != nil && errors.Is(cause, fetch.ErrUnauthorized) {
 		return sum, fmt.Errorf("authentication failed, sync stopped: %w", cause)
 	}
@@ -267,16 +291,18 @@ func (e *Engine) defaults() {
 	}
 }
 
-// selected lists the tables with a request that the sync covers, parents
-// before their fan-out tables.
+// with is a copy of e that runs a sync planned by plan: its tables are
+// the plan's views.
+func (e *Engine) with(plan *settled) *Engine {
+	c := *e
+	c.plan = plan
+	return &c
+}
+
+// selected lists the views of the tables the sync runs, parents before
+// their fan-out tables.
 func (e *Engine) selected() []*Table {
-	var out []*Table
-	for _, t := range e.Registry.Tables {
-		if e.Select == nil || e.Select(t.Name) {
-			out = append(out, t)
-		}
-	}
-	return out
+	return e.plan.run
 }
 
 // tableRun is one table's part of a sync.
@@ -314,6 +340,30 @@ type tableRun struct {
 	// keeps its first start, Pending.ServerStart): the end of a change
 	// feed's window and what a completed full pass guarantees.
 	serverStart time.Time
+
+	// view is how the settings write the table (see views); hasher hashes
+	// its hashed columns, nil when the sync hashes none.
+	view   *view
+	hasher *Hasher
+	// resync is why the run reads the table whole from scratch (state's
+	// Resync), rebuild that it deletes the table's rows first; truncated
+	// that the batch deleting them has been handed to the destination.
+	resync    string
+	rebuild   bool
+	truncated bool
+	// keptOut are the dynamic columns the policy keeps out, by view table
+	// ("table.column" entries of TableState.KeptOut).
+	keptOut map[string]bool
+	// recStart is when the record being extracted changed at the source,
+	// the start of its rows' versions in a history table (zero: the sync
+	// time).
+	recStart time.Time
+	// changes are schema changes made by the run, waiting for its next
+	// batch.
+	changes []SchemaChange
+	// scratch holds a row's source values while the stage cuts its
+	// written values out of them.
+	scratch []any
 }
 
 // newTableRun prepares a table's part of a sync. The run sees the engine
@@ -324,7 +374,16 @@ func newTableRun(e *Engine, t *Table, st TableState, started time.Time) *tableRu
 	waits := newWaitClock()
 	own := *e
 	own.Fetcher = &timedFetcher{Fetcher: e.Fetcher, clock: waits}
-	return &tableRun{e: &own, t: t, state: st, started: started, waits: waits}
+	r := &tableRun{e: &own, t: t, state: st, started: started, waits: waits, view: e.plan.vs.byName[t.Name]}
+	if e.plan.salt != "" {
+		r.hasher = NewHasher(e.plan.salt)
+	}
+	r.resync, r.rebuild = st.Resync, st.Rebuild && st.Resync != ""
+	r.keptOut = map[string]bool{}
+	for _, k := range st.KeptOut {
+		r.keptOut[k] = true
+	}
+	return r
 }
 
 func (r *tableRun) sync(ctx context.Context) TableReport {
@@ -333,6 +392,11 @@ func (r *tableRun) sync(ctx context.Context) TableReport {
 	r.ctx = ctx
 	r.started = runSynced(r.started, r.state)
 	r.serverStart = r.e.serverNow()
+	r.report.Resync = r.resync
+	if p := r.state.Pending; p != nil && r.resync != "" && !p.Full {
+		// An incremental run under way gives way to the re-import.
+		r.state.Pending = nil
+	}
 	if p := r.state.Pending; p != nil {
 		// State saved before Pending had ServerStart only has the local start.
 		r.serverStart = p.ServerStart
@@ -431,7 +495,7 @@ func (r *tableRun) plan() plan {
 		pl.url = listURL(t.Request, "", "")
 	case in.Kind == IncrementalNextURL:
 		r.report.Mode = "poll"
-		if st.Cursor != "" {
+		if st.Cursor != "" && !r.restart() {
 			pl.url = st.Cursor
 		} else {
 			start := r.e.serverNow().Add(-in.StartLookback)
@@ -462,6 +526,9 @@ func (r *tableRun) plan() plan {
 // read for changed parents only goes over every parent, which also catches
 // changes that do not move the parents' changed_since field.
 func (r *tableRun) fullPassDue() bool {
+	if r.resync != "" {
+		return true
+	}
 	if r.t.Deletes.Kind != DeletesFullReimport {
 		return false
 	}
@@ -514,6 +581,9 @@ func (r *tableRun) claim(prev, seen string) string {
 // (Batch.Append).
 func (r *tableRun) firstRun() bool {
 	st := r.state
+	if r.rebuild {
+		return true // the run starts by deleting every row
+	}
 	return st.Cursor == "" && st.ParentCursor == "" && st.LastFullImport.IsZero() && st.Pending == nil
 }
 
@@ -521,6 +591,12 @@ func (r *tableRun) firstRun() bool {
 // on its first sync, and when its re-import period has passed.
 func (r *tableRun) reimportDue() bool {
 	return r.state.Cursor == "" || r.fullPassDue()
+}
+
+// restart reports whether a polling table reads again from its start: a
+// re-sync reads what the source still serves.
+func (r *tableRun) restart() bool {
+	return r.resync != ""
 }
 
 // syncList reads a table with its own list endpoint, page after page,
@@ -531,7 +607,7 @@ func (r *tableRun) syncList(ctx context.Context) error {
 	// A polling table's cursor commits with its rows, so a page is never read
 	// twice: continuing the stream appends too.
 	poll := t.Pagination.Poll
-	r.append = pl.append || (poll && r.state.Cursor != "")
+	r.append = pl.append || (poll && r.state.Cursor != "" && !r.restart())
 	r.newBatch(pl.synced)
 	maxCursor := pl.maxCursor
 	guard := newLoopGuard(t.Name)
@@ -1062,7 +1138,23 @@ func (r *tableRun) fanOutPage(ctx context.Context, parents []gjson.Result, here 
 
 // parentKey is a fan-out table's parent key for a parent record.
 func (r *tableRun) parentKey(parent gjson.Result) []any {
-	return FanOutParentKey(r.e.Registry, r.t, parent, r.em)
+	return r.hashColumns(r.view, r.t.ParentKey, FanOutParentKey(r.e.Registry, r.view.src, parent, r.em))
+}
+
+// hashColumns hashes the values of the columns of v named by cols
+// (values[i] for cols[i]) that v hashes: values read from a record or an
+// event meet the rows they select as the row stage wrote them.
+func (r *tableRun) hashColumns(v *view, cols []string, values []any) []any {
+	if v.hashed == nil {
+		return values
+	}
+	for i, name := range cols {
+		j := slices.IndexFunc(v.t.Columns, func(c Column) bool { return c.Name == name })
+		if j >= 0 && v.hashed[j] && i < len(values) {
+			values[i] = r.hasher.Hash(values[i])
+		}
+	}
+	return values
 }
 
 // FanOutParentKey is fan-out table t's parent key for a parent record: a
@@ -1155,6 +1247,9 @@ func (r *tableRun) record(v, parent gjson.Result, t *Table, pageURL string) bool
 func (r *tableRun) extract(v, parent gjson.Result, t *Table) (why string) {
 	r.staged, r.badWhy = r.staged[:0], ""
 	if v.IsObject() {
+		if t.History {
+			r.recStart = r.changedAt(v, parent)
+		}
 		t.Extract(v, parent, r.em)
 		why = r.badWhy
 	} else {
@@ -1198,9 +1293,15 @@ func jsonKind(v gjson.Result) string {
 }
 
 // stage is the emitter's sink: a row waits in staged until its record is
-// known to be good (see extract).
-func (r *tableRun) stage(t *Table, row Row) {
-	vals, dyn := r.values(t, row)
+// known to be good (see extract). t is the registry's table; the row is
+// staged as its view writes it, or not at all for a table not read.
+func (r *tableRun) stage(src *Table, row Row) {
+	v := r.e.plan.vs.of(src)
+	if v == nil || !v.written && !v.t.Blocked {
+		return
+	}
+	t := v.t
+	vals, dyn := r.values(v, row)
 	if r.badWhy == "" {
 		for i, pos := range r.keyPositions(t) {
 			if pos >= 0 && pos < len(vals) && vals[pos] == nil {
@@ -1212,8 +1313,11 @@ func (r *tableRun) stage(t *Table, row Row) {
 	r.staged = append(r.staged, stagedRow{t, vals, dyn})
 }
 
-// values copies a row's values out of it, with its dynamic columns.
-func (r *tableRun) values(t *Table, row Row) ([]any, []Field) {
+// values copies a row's values out of it as its view writes them (the
+// row stage: blocked columns left out, hashed ones hashed), with its
+// dynamic columns.
+func (r *tableRun) values(v *view, row Row) ([]any, []Field) {
+	t := v.t
 	// Rows are cut from a shared slab: one allocation per few hundred rows
 	// instead of one per row.
 	n := len(t.Columns)
@@ -1221,34 +1325,140 @@ func (r *tableRun) values(t *Table, row Row) ([]any, []Field) {
 		r.slab = make([]any, 0, max(256*n, 4096))
 	}
 	at := len(r.slab)
-	vals := row.AppendValues(r.slab[at : at : at+n])
+	var vals []any
+	if v.keep == nil {
+		vals = row.AppendValues(r.slab[at : at : at+n])
+	} else {
+		r.scratch = row.AppendValues(r.scratch[:0])
+		vals = r.slab[at : at : at+n]
+		for _, i := range v.keep {
+			if i < len(r.scratch) {
+				vals = append(vals, r.scratch[i])
+			}
+		}
+		clear(r.scratch)
+	}
 	if len(vals) <= n {
 		r.slab = r.slab[:at+len(vals)]
+	}
+	if v.hashed != nil {
+		for i, h := range v.hashed {
+			if h && i < len(vals) {
+				vals[i] = r.hasher.Hash(vals[i])
+			}
+		}
 	}
 	var dyn []Field
 	if len(t.Dynamic) > 0 {
 		if d, ok := row.(DynamicRow); ok {
-			dyn = d.DynamicFields()
+			dyn = r.dynamic(v, d.DynamicFields())
 		}
 	}
 	return vals, dyn
 }
 
+// dynamic applies the settings and the schema-change policy to a row's
+// dynamic columns: blocked ones are left out, hashed ones hashed, and one
+// the destination does not have yet is added or kept out as the policy
+// says, once, and recorded.
+func (r *tableRun) dynamic(v *view, fields []Field) []Field {
+	if v.dynamic == nil && v.hashDynamic == nil && r.e.plan.fresh[v.t] {
+		return fields // the table's first sync takes every column
+	}
+	var out []Field // nil until a field is dropped or changed
+	for i, f := range fields {
+		keep, hash := r.dynamicField(v, f.Name), v.hashDynamic[f.Name]
+		if out == nil && (!keep || hash) {
+			out = append(make([]Field, 0, len(fields)), fields[:i]...)
+		}
+		if !keep {
+			continue
+		}
+		if hash {
+			f.Value = r.hasher.Hash(f.Value)
+		}
+		if out != nil {
+			out = append(out, f)
+		}
+	}
+	if out == nil {
+		return fields
+	}
+	return out
+}
+
+// dynamicField decides whether a dynamic column is written: as the
+// settings say, else when the destination has it, else as the
+// schema-change policy says the first time it appears (recorded, and kept
+// in the table's state when it keeps the column out).
+func (r *tableRun) dynamicField(v *view, name string) bool {
+	if on, set := v.dynamic[name]; set {
+		return on
+	}
+	if r.e.plan.fresh[v.t] {
+		return true
+	}
+	lower := strings.ToLower(name)
+	known := r.e.plan.known[v.t]
+	if known == nil {
+		known = map[string]bool{}
+		r.e.plan.known[v.t] = known
+	}
+	if known[lower] {
+		return true
+	}
+	key := v.t.Name + "." + name
+	if r.keptOut[key] {
+		return false
+	}
+	typ, _ := v.t.DynamicType(name)
+	c := SchemaChange{At: r.started, Table: v.t.Name, Column: name, Type: typ.String(), Decision: "added",
+		Reason: "new column; schema_change_handling is " + string(r.e.plan.policy)}
+	if r.e.plan.policy == BlockAll {
+		c.Decision = "not added"
+		r.keptOut[key] = true
+	} else {
+		known[lower] = true
+	}
+	r.changes = append(r.changes, c)
+	r.e.plan.record(c)
+	return c.Decision == "added"
+}
+
+// changedAt is when a record changed at the source: the latest of its
+// table's cursor fields, read from the parent record for a breakout
+// child; zero (the sync time) when the table has none.
+func (r *tableRun) changedAt(rec, parent gjson.Result) time.Time {
+	in := r.view.owner.src.Incremental
+	if in == nil || len(in.Fields()) == 0 {
+		return time.Time{}
+	}
+	t, _ := ParseTimestamp(recordCursor(rec, in))
+	return t
+}
+
 // add puts a row's values into the batch and notes the parents whose
 // children it replaces.
 func (r *tableRun) add(t *Table, vals []any, dyn []Field) {
-	rs := r.batch.Rows[t]
-	if rs == nil {
-		rs = &RowSet{}
-		r.batch.Rows[t] = rs
+	// A blocked table's rows are not written, but they still replace their
+	// children's.
+	if !t.Blocked {
+		rs := r.batch.Rows[t]
+		if rs == nil {
+			rs = &RowSet{}
+			r.batch.Rows[t] = rs
+		}
+		rs.Rows = append(rs.Rows, vals)
+		r.held += RowBytes(vals)
+		if len(t.Dynamic) > 0 {
+			rs.Dynamic = append(rs.Dynamic, dyn)
+		}
+		if t.History {
+			rs.Start = append(rs.Start, r.recStart)
+		}
+		r.rows++
+		r.report.Rows[t.Name]++
 	}
-	rs.Rows = append(rs.Rows, vals)
-	r.held += RowBytes(vals)
-	if len(t.Dynamic) > 0 {
-		rs.Dynamic = append(rs.Dynamic, dyn)
-	}
-	r.rows++
-	r.report.Rows[t.Name]++
 	if len(t.Children) > 0 {
 		key := r.keyValues(t, vals)
 		for _, c := range t.Children {
@@ -1336,12 +1546,44 @@ func (r *tableRun) commit() error {
 		b.State.Pending = &cp
 	}
 	b.State.LastSynced = lastSynced(b, r.state)
+	r.settle(b)
 	r.state = b.State
 	done := make(chan error, 1)
 	r.committing = done
 	go func() { done <- r.e.Dest.Commit(r.ctx, b) }()
 	r.newBatch(b.Synced)
 	return nil
+}
+
+// settle completes a batch with what the settings ask of it: the table's
+// settings in its state, the deletion of every row before the first batch
+// of a rebuild, the schema changes made since the last batch, and the end
+// of a re-sync once its full import is complete.
+func (r *tableRun) settle(b *Batch) {
+	st := &b.State
+	st.History = r.t.History
+	st.Hashed = r.e.plan.vs.hashedNames(r.view)
+	st.KeptOut = r.state.KeptOut
+	for k := range r.keptOut {
+		if !slices.Contains(st.KeptOut, k) {
+			st.KeptOut = append(slices.Clone(st.KeptOut), k)
+		}
+	}
+	slices.Sort(st.KeptOut)
+	if r.rebuild && !r.truncated {
+		b.Truncate, r.truncated = true, true
+	}
+	st.Rebuild = false
+	// A re-sync ends with its full import; a polling table's re-read goes
+	// on from its cursor.
+	st.Resync = ""
+	if r.resync != "" && st.Pending != nil && st.Pending.Full {
+		st.Resync = r.resync
+	}
+	for _, c := range r.changes {
+		addChange(b, c)
+	}
+	r.changes = nil
 }
 
 // checkStateURLs refuses a state whose resume URLs the Fetcher would not

@@ -186,7 +186,7 @@ type TableEffect struct {
 	// Written: the table lands in the destination. ReadForChildren: it is
 	// blocked but still read, because a breakout child is written.
 	Written, ReadForChildren bool
-	History bool
+	History                  bool
 	// HistoryStart names the record field whose time opens a version
 	// (the source's change time), or "" when versions open at the sync time.
 	HistoryStart string

@@ -21,6 +21,7 @@ type DB struct {
 	mu     sync.Mutex
 	tables map[string]*table
 	state  map[string]runtime.TableState
+	values map[string]string
 	// FailCommit, when set, is called at the start of every Commit; an error
 	// aborts the commit before anything changes.
 	FailCommit func(b *runtime.Batch) error
@@ -50,7 +51,7 @@ func (db *DB) Prepare(_ context.Context, ts []*runtime.Table) error {
 	defer db.mu.Unlock()
 	var add func(t *runtime.Table)
 	add = func(t *runtime.Table) {
-		if _, ok := db.tables[t.Name]; !ok {
+		if _, ok := db.tables[t.Name]; !ok && !t.Blocked {
 			db.tables[t.Name] = &table{desc: t, rows: map[string]*Row{}}
 		}
 		for _, c := range t.Children {
@@ -86,6 +87,18 @@ func (db *DB) Commit(ctx context.Context, b *runtime.Batch) error {
 		if err := db.FailCommit(b); err != nil {
 			return err
 		}
+	}
+	if b.Truncate {
+		var wipe func(t *runtime.Table)
+		wipe = func(t *runtime.Table) {
+			if tb, ok := db.tables[t.Name]; ok {
+				tb.rows = map[string]*Row{}
+			}
+			for _, c := range t.Children {
+				wipe(c)
+			}
+		}
+		wipe(b.Table)
 	}
 	// A NULL key fails the whole batch, as in a real destination.
 	for t, rs := range b.Rows {
@@ -161,6 +174,9 @@ func (db *DB) Commit(ctx context.Context, b *runtime.Batch) error {
 		parent := db.tables[b.Table.Name]
 		deleted := map[string]bool{}
 		pk := columnIndexes(b.Table, b.Table.PrimaryKey)
+		if parent == nil {
+			parent = &table{} // blocked: its fan-out tables cannot follow it
+		}
 		for _, r := range parent.rows {
 			if r.Deleted {
 				deleted[encode(pick(r.Values, pk))] = true
@@ -281,6 +297,39 @@ func encode(vals []any) string {
 }
 
 // Columns, Value and SetValue: placeholders until the settings work lands.
-func (db *DB) Columns(context.Context) (map[string][]string, error) { return nil, nil }
-func (db *DB) Value(context.Context, string) (string, bool, error)  { return "", false, nil }
-func (db *DB) SetValue(context.Context, string, string) error       { return nil }
+func (db *DB) Columns(context.Context) (map[string][]string, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	out := map[string][]string{}
+	for name, t := range db.tables {
+		var cols []string
+		for _, c := range t.desc.Columns {
+			cols = append(cols, c.Name)
+		}
+		for _, r := range t.rows {
+			for k := range r.Dynamic {
+				if !slices.Contains(cols, k) {
+					cols = append(cols, k)
+				}
+			}
+		}
+		out[strings.ToLower(name)] = cols
+	}
+	return out, nil
+}
+func (db *DB) Value(_ context.Context, key string) (string, bool, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	v, ok := db.values[key]
+	return v, ok, nil
+}
+
+func (db *DB) SetValue(_ context.Context, key, value string) error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.values == nil {
+		db.values = map[string]string{}
+	}
+	db.values[key] = value
+	return nil
+}
