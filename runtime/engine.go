@@ -345,6 +345,9 @@ type tableRun struct {
 	// its hashed columns, nil when the sync hashes none.
 	view   *view
 	hasher *Hasher
+	// lastView is the view of the last row staged: rows of one table come
+	// in runs.
+	lastView *view
 	// resync is why the run reads the table whole from scratch (state's
 	// Resync), rebuild that it deletes the table's rows first; truncated
 	// that the batch deleting them has been handed to the destination.
@@ -1296,7 +1299,11 @@ func jsonKind(v gjson.Result) string {
 // known to be good (see extract). t is the registry's table; the row is
 // staged as its view writes it, or not at all for a table not read.
 func (r *tableRun) stage(src *Table, row Row) {
-	v := r.e.plan.vs.of(src)
+	v := r.lastView
+	if v == nil || v.src != src {
+		v = r.e.plan.vs.of(src)
+		r.lastView = v
+	}
 	if v == nil || !v.written && !v.t.Blocked {
 		return
 	}
