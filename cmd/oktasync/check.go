@@ -38,7 +38,7 @@ example:
 			configPath := fs.String("config", "", "config `file` (YAML); optional: OKTA_CLIENT_ORGURL and OKTA_CLIENT_TOKEN suffice")
 			tables := fs.String("tables", "", "comma-separated `tables` to check (default all)")
 			return func(ctx context.Context, stdout, stderr io.Writer) int {
-				cfg, code := commandConfig(stderr, "check", *configPath, *tables)
+				cfg, only, code := commandConfig(stderr, "check", *configPath, *tables)
 				if cfg == nil {
 					return code
 				}
@@ -46,7 +46,7 @@ example:
 					fail(stderr, err)
 					return exitError
 				}
-				results, ok, err := connector.Check(ctx, cfg, connector.SyncOptions{})
+				results, ok, err := connector.Check(ctx, cfg, connector.SyncOptions{Only: only})
 				if code, stopped := interruptStatus(ctx); stopped {
 					fmt.Fprintln(stderr, "oktasync: interrupted")
 					return code

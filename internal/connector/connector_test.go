@@ -432,7 +432,7 @@ func TestCheck(t *testing.T) {
 // README's example) leaves the other's delete sweep working.
 func TestExcludedFanOut(t *testing.T) {
 	e := newEnv(t, smallOrg)
-	e.cfg.Exclude = []string{"user_enrolled_factor", "user_authenticator_enrollment", "group_member"}
+	e.opt.Skip = []string{"user_enrolled_factor", "user_authenticator_enrollment", "group_member"}
 	sum := e.mustSync()
 	if r := findTable(sum, "users"); r.Status != runtime.StatusOK || !r.Deleted {
 		t.Errorf("users: %+v", r)
@@ -454,7 +454,7 @@ func (d failingClose) Close() error {
 // checkpoint, for DuckDB) fails a sync that otherwise went well.
 func TestCloseErrorFailsSync(t *testing.T) {
 	e := newEnv(t, smallOrg)
-	e.cfg.Tables = []string{"groups"}
+	e.opt.Only = []string{"groups"}
 	e.opt.OpenDest = func(path string) (runtime.Destination, error) {
 		d, err := duckdb.Open(path, duckdb.Options{})
 		return failingClose{d}, err
@@ -514,7 +514,7 @@ func TestLogsOnANonTerminal(t *testing.T) {
 	cfg := smallOrg
 	cfg.Tokens = map[string]string{"ro-token": "READ_ONLY_ADMIN"}
 	e := newEnv(t, cfg)
-	e.cfg.Tables = []string{"groups", "custom_role"}
+	e.opt.Only = []string{"groups", "custom_role"}
 	var log bytes.Buffer
 	e.opt.Logger = slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if _, err := e.sync(); !errors.Is(err, runtime.ErrPartial) {

@@ -34,6 +34,13 @@ type SyncOptions struct {
 	OpenDest func(path string) (runtime.Destination, error)
 	// Fetch adjusts the HTTP client configuration (tests shorten retries).
 	Fetch func(*fetch.Config)
+	// Only limits the run to these top-level and fan-out tables (--tables);
+	// Skip leaves these out (the benchmark's costly tables). Tables left
+	// out of a run are left as they are, unlike tables the config blocks.
+	Only, Skip []string
+	// Resync names tables to re-import from scratch (child tables name
+	// their top-level table; "*" all of them).
+	Resync []string
 }
 
 // Sync runs one sync of the configured org into the configured destination.
@@ -50,8 +57,15 @@ func Sync(ctx context.Context, cfg *Config, opt SyncOptions) (*runtime.Summary, 
 	if err != nil {
 		return nil, err
 	}
-	sel, err := selection(cfg)
+	sel, err := selection(opt)
 	if err != nil {
+		return nil, err
+	}
+	settings, err := cfg.Settings()
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckTableNames("resync", opt.Resync); err != nil {
 		return nil, err
 	}
 	// Before the destination is opened: a sync that cannot start creates no file.
@@ -80,6 +94,8 @@ func Sync(ctx context.Context, cfg *Config, opt SyncOptions) (*runtime.Summary, 
 		Dest:     dest,
 		Now:      opt.Now,
 		Select:   sel,
+		Settings: settings,
+		Resync:   opt.Resync,
 		Parallel: cfg.Parallel,
 		Logger:   opt.Logger,
 		Progress: opt.Progress,
@@ -115,45 +131,71 @@ func probeOrg(ctx context.Context, client *fetch.Client) error {
 	return err
 }
 
-// Selected lists the top-level and fan-out tables a sync of cfg covers.
-func Selected(cfg *Config) ([]string, error) {
-	sel, err := selection(cfg)
+// Selected lists the top-level and fan-out tables a run covers: those opt
+// selects, less those the config blocks that no written child needs.
+func Selected(cfg *Config, opt SyncOptions) ([]string, error) {
+	sel, err := selection(opt)
+	if err != nil {
+		return nil, err
+	}
+	settings, err := cfg.Settings()
 	if err != nil {
 		return nil, err
 	}
 	var out []string
-	for _, t := range okta.Registry.Tables {
-		if sel == nil || sel(t.Name) {
+	for _, e := range settings.Effective(okta.Registry) {
+		t := e.Table
+		if slices.Contains(okta.Registry.Tables, t) && (sel == nil || sel(t.Name)) && (e.Written || e.ReadForChildren) {
 			out = append(out, t.Name)
 		}
 	}
 	return out, nil
 }
 
-// selection turns the config's table lists into the engine's filter,
+// selection turns the run's table lists into the engine's filter,
 // refusing names that are not tables.
-func selection(cfg *Config) (func(string) bool, error) {
-	known := map[string]bool{}
-	for _, t := range okta.Registry.Tables {
-		known[t.Name] = true
-	}
-	for _, n := range slices.Concat(cfg.Tables, cfg.Exclude) {
-		if !known[n] {
-			if okta.Registry.Lookup(n) != nil {
-				return nil, fmt.Errorf("table %q is a child table; select its parent", n)
-			}
-			return nil, fmt.Errorf("unknown table %q; `oktasync tables` lists them", n)
+func selection(opt SyncOptions) (func(string) bool, error) {
+	for _, n := range slices.Concat(opt.Only, opt.Skip) {
+		if t := okta.Registry.Lookup(n); t != nil && !slices.Contains(okta.Registry.Tables, t) {
+			return nil, fmt.Errorf("table %q is a child table; select its parent", n)
 		}
 	}
-	if len(cfg.Tables) == 0 && len(cfg.Exclude) == 0 {
+	if err := CheckTableNames("", slices.Concat(opt.Only, opt.Skip)); err != nil {
+		return nil, err
+	}
+	if len(opt.Only) == 0 && len(opt.Skip) == 0 {
 		return nil, nil
 	}
 	return func(name string) bool {
-		if slices.Contains(cfg.Exclude, name) {
+		if slices.Contains(opt.Skip, name) {
 			return false
 		}
-		return len(cfg.Tables) == 0 || slices.Contains(cfg.Tables, name)
+		return len(opt.Only) == 0 || slices.Contains(opt.Only, name)
 	}, nil
+}
+
+// CheckTableNames refuses names that are no table (child tables included),
+// with the closest table name; "*" passes for a re-sync (what names it).
+func CheckTableNames(what string, names []string) error {
+	var all []string
+	okta.Registry.Walk(func(t *runtime.Table) { all = append(all, t.Name) })
+	var errs []error
+	for _, n := range names {
+		if slices.Contains(all, n) || n == "*" && what == "resync" {
+			continue
+		}
+		msg := fmt.Sprintf("unknown table %q", n)
+		if what != "" {
+			msg = what + ": " + msg
+		}
+		if c := closest(n, all); c != "" {
+			msg += "; did you mean " + c + "?"
+		} else {
+			msg += "; `oktasync tables` lists them"
+		}
+		errs = append(errs, errors.New(msg))
+	}
+	return errors.Join(errs...)
 }
 
 func httpClientWithCA(file string) (*http.Client, error) {
