@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -352,5 +353,21 @@ func TestResyncAsks(t *testing.T) {
 		if !slices.Equal(got[0].Resync, want) || got[0].Only != nil {
 			t.Errorf("%s: Resync %q, Only %q; want Resync %q and every table", args, got[0].Resync, got[0].Only, want)
 		}
+	}
+}
+
+// TestTablesConfig: tables --config shows that config's settings; a config
+// with a mistake exits 1 saying where.
+func TestTablesConfig(t *testing.T) {
+	config := filepath.Join(t.TempDir(), "oktasync.yaml")
+	os.WriteFile(config, []byte("tables:\n  user_enrolled_factor: {enabled: false}\n"), 0o644)
+	code, out, errOut := runCLI(t, context.Background(), "tables", "--config", config)
+	if code != 0 || !regexp.MustCompile(`\n  user_enrolled_factor +blocked\n`).MatchString(out) {
+		t.Errorf("tables --config: exit %d\n%s%s", code, out, errOut)
+	}
+	os.WriteFile(config, []byte("tables:\n  user_enrolled_factr: {enabled: false}\n"), 0o644)
+	code, out, errOut = runCLI(t, context.Background(), "tables", "--config", config)
+	if code != 1 || out != "" || !strings.Contains(errOut, config+":2:3: tables.user_enrolled_factr: no such table; did you mean user_enrolled_factor?") {
+		t.Errorf("tables --config with an unknown table: exit %d\n%s%s", code, out, errOut)
 	}
 }

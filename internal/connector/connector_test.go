@@ -580,7 +580,7 @@ func TestProgressLine(t *testing.T) {
 // read as the config writes them (7d), and no line is wider than 120.
 func TestPrintTables(t *testing.T) {
 	var b strings.Builder
-	PrintTables(&b, false)
+	PrintTables(&b, false, nil)
 	out := b.String()
 	for _, bad := range []string{"per  row", "168h0m0s", "24h0m0s"} {
 		if strings.Contains(out, bad) {
@@ -604,7 +604,7 @@ func TestPrintTables(t *testing.T) {
 // descriptions, wrapped to 120 columns.
 func TestPrintTablesVerbose(t *testing.T) {
 	var b strings.Builder
-	PrintTables(&b, true)
+	PrintTables(&b, true, nil)
 	flat := strings.Join(strings.Fields(b.String()), " ")
 	users := okta.Registry.Lookup("users")
 	var col runtime.Column
@@ -622,5 +622,78 @@ func TestPrintTablesVerbose(t *testing.T) {
 		if n := utf8.RuneCountInString(strings.TrimSuffix(line, "\n")); n > 120 {
 			t.Errorf("a line of %d characters: %q", n, line)
 		}
+	}
+}
+
+// TestPrintTablesSettings: the listing says what the config's settings make
+// of each table they touch (blocked, read for its children, history and
+// what opens a version, hashed and blocked columns), and -v marks each
+// column and its type as written; without settings -v has no SETTING column.
+func TestPrintTablesSettings(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "oktasync.yaml")
+	os.WriteFile(path, []byte(`schema_change_handling: BLOCK_ALL
+tables:
+  users:
+    history: true
+    columns:
+      profile_email: {hashed: true}
+      profile_mobile_phone: {enabled: false}
+  user_enrolled_factor: {enabled: false}
+  application: {enabled: false}
+`), 0o644)
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var start string
+	for _, e := range cfg.runtimeSettings().Effective(okta.Registry) {
+		if e.Table.Name == "users" {
+			start = e.HistoryStart
+		}
+	}
+	if start == "" {
+		start = "the sync time"
+	}
+	var b strings.Builder
+	PrintTables(&b, false, cfg)
+	// Spaces as one: the alignment depends on the names listed.
+	var lines []string
+	for line := range strings.Lines(b.String()) {
+		lines = append(lines, strings.Join(strings.Fields(line), " "))
+	}
+	out := strings.Join(lines, "\n") + "\n"
+	for _, want := range []string{
+		"\nschema_change_handling: BLOCK_ALL\n",
+		"\nusers written, history on (versions open at " + start + "), 1 hashed column, 1 blocked column\n",
+		"\nuser_custom_profile written, history on, as users (versions open with the parent's)\n",
+		"\nuser_enrolled_factor blocked\n",
+		"\napplication blocked, read for its written child tables\n",
+		"\nevery other table is written, every column as it comes, history off\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("tables lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "\ngroups written") {
+		t.Errorf("a table without settings is listed under SETTINGS:\n%s", out)
+	}
+	b.Reset()
+	PrintTables(&b, true, cfg)
+	out = b.String()
+	users := out[strings.Index(out, "\nusers\n"):]
+	users = users[:strings.Index(users[1:], "\n\n")+1]
+	for _, want := range []string{"setting: written", "history: on; versions open at ", "SETTING",
+		"profile_email                    string     hashed", "profile_mobile_phone             string     blocked"} {
+		if !strings.Contains(users, want) {
+			t.Errorf("tables -v, users, lacks %q:\n%s", want, users)
+		}
+	}
+	if !strings.Contains(out, "\nuser_enrolled_factor\n") || !strings.Contains(out, "setting: blocked; neither read nor written") {
+		t.Errorf("tables -v does not say user_enrolled_factor is blocked")
+	}
+	b.Reset()
+	PrintTables(&b, true, nil)
+	if out := b.String(); strings.Contains(out, "SETTING") || strings.Contains(out, "history: on") || strings.Contains(out, "blocked") {
+		t.Errorf("tables -v without settings shows some")
 	}
 }
