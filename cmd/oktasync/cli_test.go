@@ -331,7 +331,9 @@ func TestResyncAsks(t *testing.T) {
 	os.WriteFile(config, []byte("org_url: https://acme.okta.com\ntables: {users: {history: true}}\n"), 0o644)
 	t.Setenv("OKTA_CLIENT_TOKEN", "t")
 	var got []connector.SyncOptions
-	defer func(f func(context.Context, *connector.Config, connector.SyncOptions) (*runtime.Summary, error)) { syncOrg = f }(syncOrg)
+	defer func(f func(context.Context, *connector.Config, connector.SyncOptions) (*runtime.Summary, error)) {
+		syncOrg = f
+	}(syncOrg)
 	syncOrg = func(_ context.Context, cfg *connector.Config, opt connector.SyncOptions) (*runtime.Summary, error) {
 		if !cfg.Tables["users"].History {
 			t.Errorf("the config's settings did not reach the sync: %+v", cfg.Tables)
@@ -340,7 +342,7 @@ func TestResyncAsks(t *testing.T) {
 		return &runtime.Summary{}, nil
 	}
 	for args, want := range map[string][]string{
-		"resync":                                    {"*"},
+		"resync": {"*"},
 		"resync --tables users,user_custom_profile": {"users", "user_custom_profile"},
 		"sync": nil,
 	} {
