@@ -3,6 +3,7 @@ package connector
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -695,5 +696,56 @@ tables:
 	PrintTables(&b, true, nil)
 	if out := b.String(); strings.Contains(out, "SETTING") || strings.Contains(out, "history: on") || strings.Contains(out, "blocked") {
 		t.Errorf("tables -v without settings shows some")
+	}
+}
+
+// TestSummaryResyncAndSchemaChanges: a table re-imported says why in its
+// NOTE and in JSON; the schema changes follow the table, one a line, and
+// are in JSON as schema_changes (an empty list when there were none).
+func TestSummaryResyncAndSchemaChanges(t *testing.T) {
+	at := time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
+	sum := &runtime.Summary{Tables: []runtime.TableReport{
+		{Table: "users", Status: runtime.StatusOK, Mode: "full", Rows: map[string]int64{"users": 10}, Deleted: true,
+			Resync: "column profile_mobile_phone unblocked"},
+		{Table: "groups", Status: runtime.StatusOK, Mode: "incremental", Rows: map[string]int64{"groups": 2}},
+	}, SchemaChanges: []runtime.SchemaChange{
+		{At: at, Table: "system_log", Column: "debug_context_debug_data_new_key", Type: "string", Decision: "not added",
+			Reason: "schema_change_handling BLOCK_ALL"},
+		{At: at, Table: "users", Decision: "re-import", Reason: "column profile_mobile_phone unblocked"},
+	}}
+	var b strings.Builder
+	PrintSummary(&b, sum, time.Second)
+	out := b.String()
+	var users string
+	for line := range strings.Lines(out) {
+		if strings.HasPrefix(line, "users ") {
+			users = line
+		}
+	}
+	if !strings.HasSuffix(users, "re-imported: column profile_mobile_phone unblocked; deletes captured\n") {
+		t.Errorf("the users line does not say why it was re-imported: %q", users)
+	}
+	want := "\nschema changes:\n" +
+		"  system_log.debug_context_debug_data_new_key (string): not added; schema_change_handling BLOCK_ALL\n" +
+		"  users: re-import; column profile_mobile_phone unblocked\n"
+	if !strings.HasSuffix(out, want) {
+		t.Errorf("the summary does not end with the schema changes:\n%s", out)
+	}
+	doc := NewSummaryJSON(sum, time.Second)
+	if doc.Tables[0].Resync != "column profile_mobile_phone unblocked" || doc.Tables[1].Resync != "" {
+		t.Errorf("JSON resync: %+v", doc.Tables)
+	}
+	js, _ := json.Marshal(doc)
+	if !strings.Contains(string(js), `"schema_changes":[{"at":"2026-01-15T12:00:00Z","table":"system_log","column":"debug_context_debug_data_new_key","type":"string","decision":"not added","reason":"schema_change_handling BLOCK_ALL"},`) {
+		t.Errorf("JSON schema changes: %s", js)
+	}
+	sum.SchemaChanges = nil
+	b.Reset()
+	PrintSummary(&b, sum, time.Second)
+	if strings.Contains(b.String(), "schema changes") {
+		t.Errorf("a summary without schema changes lists some:\n%s", b.String())
+	}
+	if js, _ := json.Marshal(NewSummaryJSON(sum, time.Second)); !strings.Contains(string(js), `"schema_changes":[]`) {
+		t.Errorf("JSON without schema changes: %s", js)
 	}
 }

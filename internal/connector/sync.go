@@ -324,6 +324,9 @@ func PrintSummary(w io.Writer, s *runtime.Summary, elapsed time.Duration) {
 		if r.Deleted {
 			note = strings.TrimSpace("deletes captured " + note)
 		}
+		if r.Resync != "" {
+			note = strings.TrimSuffix("re-imported: "+r.Resync+"; "+note, "; ")
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", r.Table, status, r.Mode, r.Requests, r.Rows[r.Table], r.Invalid, nbad,
 			r.Duration.Round(time.Millisecond), r.Waited.Round(time.Millisecond), note)
 		rows += r.Rows[r.Table]
@@ -339,6 +342,38 @@ func PrintSummary(w io.Writer, s *runtime.Summary, elapsed time.Duration) {
 	fmt.Fprintf(tw, "TOTAL\t%s\t\t%d\t%d\t%d\t%d\t%s\t%s\t\n", Outcome(s), requests, rows, invalid, bad,
 		elapsed.Round(time.Millisecond), waited.Round(time.Millisecond))
 	tw.Flush()
+	printSchemaChanges(w, s.SchemaChanges)
+}
+
+// maxSchemaChanges is how many schema changes a summary lists; the table
+// _oktasync_schema_changes holds them all.
+const maxSchemaChanges = 20
+
+// printSchemaChanges lists the schema changes a sync made or refused, one a
+// line: the table or column, its type, the decision and why.
+func printSchemaChanges(w io.Writer, changes []runtime.SchemaChange) {
+	if len(changes) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nschema changes:")
+	for i, c := range changes {
+		if i == maxSchemaChanges {
+			fmt.Fprintf(w, "  ... and %d more (all in table %s)\n", len(changes)-i, runtime.SchemaChangesTable.Name)
+			break
+		}
+		what := c.Table
+		if c.Column != "" {
+			what += "." + c.Column
+		}
+		if c.Type != "" {
+			what += " (" + c.Type + ")"
+		}
+		line := "  " + what + ": " + c.Decision
+		if c.Reason != "" {
+			line += "; " + c.Reason
+		}
+		fmt.Fprintln(w, line)
+	}
 }
 
 // SummaryJSON is what `oktasync sync --json` prints: snake_case names,
@@ -354,6 +389,19 @@ type SummaryJSON struct {
 	RateWaitSeconds float64     `json:"rate_wait_seconds"`
 	BadRecords      int64       `json:"bad_records"`
 	Tables          []TableJSON `json:"tables"`
+	// SchemaChanges are the schema changes the sync made or refused.
+	SchemaChanges []SchemaChangeJSON `json:"schema_changes"`
+}
+
+// SchemaChangeJSON is one runtime.SchemaChange; Column is empty for a
+// change of a table.
+type SchemaChangeJSON struct {
+	At       time.Time `json:"at"`
+	Table    string    `json:"table"`
+	Column   string    `json:"column"`
+	Type     string    `json:"type"`
+	Decision string    `json:"decision"`
+	Reason   string    `json:"reason"`
 }
 
 // TableJSON is one table of SummaryJSON.
@@ -373,14 +421,16 @@ type TableJSON struct {
 	BadRecords       int64            `json:"bad_records"`
 	BadRecordSamples []BadRecordJSON  `json:"bad_record_samples,omitempty"`
 	DeletesCaptured  bool             `json:"deletes_captured"`
-	Error            string           `json:"error,omitempty"`
+	// Resync says why the table was re-imported from scratch this time.
+	Resync string `json:"resync,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
 // NewSummaryJSON turns a summary (nil for a sync that never started) into
 // SummaryJSON; the caller sets Status for outcomes the summary cannot tell
 // (interrupted) and Error.
 func NewSummaryJSON(s *runtime.Summary, elapsed time.Duration) *SummaryJSON {
-	out := &SummaryJSON{Status: "failed", DurationSeconds: seconds(elapsed), Tables: []TableJSON{}}
+	out := &SummaryJSON{Status: "failed", DurationSeconds: seconds(elapsed), Tables: []TableJSON{}, SchemaChanges: []SchemaChangeJSON{}}
 	if s == nil {
 		return out
 	}
@@ -393,7 +443,7 @@ func NewSummaryJSON(s *runtime.Summary, elapsed time.Duration) *SummaryJSON {
 		status, _ := statusOf(r)
 		t := TableJSON{Table: r.Table, Status: status, Mode: r.Mode, RowsByTable: map[string]int64{r.Table: r.Rows[r.Table]},
 			Requests: r.Requests, RateWaitSeconds: seconds(r.Waited), DurationSeconds: seconds(r.Duration),
-			InvalidValues: r.Invalid, DeletesCaptured: r.Deleted}
+			InvalidValues: r.Invalid, DeletesCaptured: r.Deleted, Resync: r.Resync}
 		for _, c := range childTables(okta.Registry.Lookup(r.Table)) {
 			t.RowsByTable[c] = r.Rows[c]
 		}
@@ -411,6 +461,10 @@ func NewSummaryJSON(s *runtime.Summary, elapsed time.Duration) *SummaryJSON {
 		out.BadRecords += t.BadRecords
 	}
 	out.RateWaitSeconds = seconds(waited)
+	for _, c := range s.SchemaChanges {
+		out.SchemaChanges = append(out.SchemaChanges, SchemaChangeJSON{At: c.At, Table: c.Table, Column: c.Column,
+			Type: c.Type, Decision: c.Decision, Reason: c.Reason})
+	}
 	return out
 }
 
