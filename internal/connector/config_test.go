@@ -282,3 +282,27 @@ func TestHashSaltEnv(t *testing.T) {
 		}
 	}
 }
+
+// TestDocumentedConfigsLoad: every YAML example of README.md and
+// docs/SETTINGS.md is a config LoadConfig accepts.
+func TestDocumentedConfigsLoad(t *testing.T) {
+	n := 0
+	for _, doc := range []string{"../../README.md", "../../docs/SETTINGS.md"} {
+		data, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, block := range strings.Split(string(data), "```yaml\n")[1:] {
+			block, _, _ = strings.Cut(block, "```")
+			path := filepath.Join(t.TempDir(), "oktasync.yaml")
+			os.WriteFile(path, []byte(block), 0o644)
+			if _, err := LoadConfig(path); err != nil {
+				t.Errorf("%s, YAML example %d: %v", doc, i+1, err)
+			}
+			n++
+		}
+	}
+	if n < 3 {
+		t.Errorf("%d YAML examples found, want README's and SETTINGS.md's", n)
+	}
+}

@@ -429,8 +429,9 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-// TestExcludedFanOut: excluding a table read per row of another (the
-// README's example) leaves the other's delete sweep working.
+// TestExcludedFanOut: leaving out of a run a table read per row of another
+// (as the benchmark leaves out the costly ones) leaves the other's delete
+// sweep working.
 func TestExcludedFanOut(t *testing.T) {
 	e := newEnv(t, smallOrg)
 	e.opt.Skip = []string{"user_enrolled_factor", "user_authenticator_enrollment", "group_member"}
