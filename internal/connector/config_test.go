@@ -3,6 +3,7 @@ package connector
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -304,5 +305,25 @@ func TestDocumentedConfigsLoad(t *testing.T) {
 	}
 	if n < 3 {
 		t.Errorf("%d YAML examples found, want README's and SETTINGS.md's", n)
+	}
+}
+
+// TestSelectedLeavesOutBlocked: the tables a run covers are those selected,
+// less the blocked ones no written child needs; a blocked table with a
+// written child is still read. The salt is not needed to tell.
+func TestSelectedLeavesOutBlocked(t *testing.T) {
+	no := false
+	cfg := &Config{HashSaltEnv: "OKTASYNC_TEST_UNSET_SALT", Tables: map[string]TableConfig{
+		"user_enrolled_factor": {Enabled: &no},
+		"application":          {Enabled: &no},
+	}}
+	names, err := Selected(cfg, SyncOptions{Skip: []string{"system_log"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"users": true, "application": true, "user_enrolled_factor": false, "system_log": false} {
+		if slices.Contains(names, name) != want {
+			t.Errorf("Selected has %s: %v, want %v (%v)", name, !want, want, names)
+		}
 	}
 }

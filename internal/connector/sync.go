@@ -138,12 +138,9 @@ func Selected(cfg *Config, opt SyncOptions) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	settings, err := cfg.Settings()
-	if err != nil {
-		return nil, err
-	}
+	// Without the salt, which only a sync needs: check runs without it.
 	var out []string
-	for _, e := range settings.Effective(okta.Registry) {
+	for _, e := range cfg.runtimeSettings().Effective(okta.Registry) {
 		t := e.Table
 		if slices.Contains(okta.Registry.Tables, t) && (sel == nil || sel(t.Name)) && (e.Written || e.ReadForChildren) {
 			out = append(out, t.Name)
