@@ -16,8 +16,9 @@ func checkCommand() *command {
 		summary: "report, per table, whether the token can read it (writes nothing)",
 		usage:   "oktasync check [--config FILE] [--tables T1,T2]",
 		about: `Ask the org, per table, for the first page a sync would read, and report whether the
-token may read it; for the tables it may not, the admin roles and scope they need. Nothing
-is written.
+token may read it; for the tables it may not, the admin roles and scope they need. Tables
+the config blocks are not asked, unless a child table written needs them read. Nothing is
+written.
 
 ` + configHelp,
 		more: envHelp + `

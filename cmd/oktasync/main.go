@@ -3,7 +3,7 @@
 //	oktasync sync [--config oktasync.yaml] [--db okta.duckdb] [--demo] [--json]
 //	oktasync resync [--tables t1,t2] [the flags of sync]
 //	oktasync check [--config oktasync.yaml] [--tables t1,t2]
-//	oktasync tables [-v]
+//	oktasync tables [-v] [--config oktasync.yaml]
 //	oktasync sim [--addr 127.0.0.1:0] [--seed 1] [--users N] ...
 //
 // `oktasync help COMMAND` describes each command, its environment variables
