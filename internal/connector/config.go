@@ -158,15 +158,18 @@ type posError struct {
 type decoder struct {
 	file string
 	errs []posError
-	pos  map[string]yaml.Node // by dotted path: the value's node
+	// pos holds nodes by dotted path: the value's; path + "#" the key's of
+	// a table or column, where an unknown name is reported.
+	pos map[string]yaml.Node
 }
 
 func (d *decoder) fail(n *yaml.Node, format string, args ...any) {
 	d.errs = append(d.errs, posError{n.Line, n.Column, fmt.Sprintf("%s:%d:%d: ", d.file, n.Line, n.Column) + fmt.Sprintf(format, args...)})
 }
 
-// migrations explain keys and forms a config may still use from before
-// table settings: one way to say a thing, and a way from the old one.
+// migrateNote points a config still in the list forms of tables and
+// exclude, which table settings replace (one way to say a thing), at how
+// to move on.
 const migrateNote = "see README.md, 'Migrating from tables/exclude lists'"
 
 // mapping decodes the YAML mapping n into the struct v.
