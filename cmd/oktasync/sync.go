@@ -68,13 +68,13 @@ func resyncCommand() *command {
 		name:    "resync",
 		summary: "sync, re-importing some tables (default all) from scratch",
 		usage:   "oktasync resync [--tables T1,T2] [--config FILE] [--db FILE] [--demo]",
-		about: `Run a sync that re-imports the named tables (default all) from scratch: after a setting
-changed outside oktasync's sight, to turn a table's history mode off, or to start over. The
-other tables sync as usual. A child table names its top-level table. Rows stay readable
-throughout: new and changed rows land as they are read, and rows no longer in Okta are marked deleted (or
-their versions closed, in history mode) only once the re-import completed. An interrupted
-re-sync resumes with the next sync or resync. The System Log re-reads what Okta still serves
-(about 90 days) and keeps older events.
+		about: `Run a sync that re-imports the named tables (default all) from scratch, for instance to
+turn a table's history mode off or to start a table over; the other tables sync as usual. A
+child table names its top-level table. Rows stay readable throughout: new and changed rows
+land as they are read, and rows no longer in Okta are marked deleted (or their versions
+closed, in history mode) only once the re-import completed. An interrupted re-sync resumes
+with the next sync or resync. The System Log re-reads what Okta still serves (about 90 days)
+and keeps older events.
 
 ` + configHelp + `
 
