@@ -750,3 +750,24 @@ func TestSummaryResyncAndSchemaChanges(t *testing.T) {
 		t.Errorf("JSON without schema changes: %s", js)
 	}
 }
+
+// TestHistoryText: the field that opens a version, the latest of several,
+// or the sync time.
+func TestHistoryText(t *testing.T) {
+	users := okta.Registry.Lookup("users")
+	for _, c := range []struct {
+		e    runtime.TableEffect
+		want string
+	}{
+		{runtime.TableEffect{Table: users}, "history: off"},
+		{runtime.TableEffect{Table: users, History: true, HistoryStart: "lastUpdated"},
+			"history: on; versions open at the record's lastUpdated (the source's change time)"},
+		{runtime.TableEffect{Table: users, History: true, HistoryStart: "lastUpdated, lastMembershipUpdated"},
+			"history: on; versions open at the record's latest of lastUpdated and lastMembershipUpdated (the source's change time)"},
+		{runtime.TableEffect{Table: users, History: true}, "history: on; versions open at the sync time (the table has no change time)"},
+	} {
+		if got := historyText(c.e); got != c.want {
+			t.Errorf("historyText = %q, want %q", got, c.want)
+		}
+	}
+}

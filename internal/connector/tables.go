@@ -92,7 +92,7 @@ func tableSetting(e runtime.TableEffect) string {
 		case rootOf(e.Table) != e.Table:
 			h = "history on, as " + rootOf(e.Table).Name + " (versions open with the parent's"
 		case e.HistoryStart != "":
-			h += e.HistoryStart
+			h += startFields(e.HistoryStart)
 		default:
 			h += "the sync time"
 		}
@@ -130,7 +130,7 @@ func historyText(e runtime.TableEffect) string {
 	}
 	s := "history: on; versions open at "
 	if e.HistoryStart != "" {
-		s += "the record's " + e.HistoryStart + " (the source's change time)"
+		s += "the record's " + startFields(e.HistoryStart) + " (the source's change time)"
 	} else {
 		s += "the sync time (the table has no change time)"
 	}
@@ -138,6 +138,16 @@ func historyText(e runtime.TableEffect) string {
 		s = "history: on, as " + root.Name + "; a version opens with its parent's, at " + strings.TrimPrefix(s, "history: on; versions open at ")
 	}
 	return s
+}
+
+// startFields names the field that opens a version, or the latest of
+// several (TableEffect.HistoryStart lists them comma-separated).
+func startFields(list string) string {
+	fields := strings.Split(list, ", ")
+	if len(fields) == 1 {
+		return list
+	}
+	return "latest of " + strings.Join(fields[:len(fields)-1], ", ") + " and " + fields[len(fields)-1]
 }
 
 func rootOf(t *runtime.Table) *runtime.Table {
