@@ -16,8 +16,9 @@ func checkCommand() *command {
 		summary: "report, per table, whether the token can read it (writes nothing)",
 		usage:   "oktasync check [--config FILE] [--tables T1,T2]",
 		about: `Ask the org, per table, for the first page a sync would read, and report whether the
-token may read it; for the tables it may not, the admin roles and scope they need. Nothing
-is written.
+token may read it; for the tables it may not, the admin roles and scope they need. Tables
+the config blocks are not asked, unless a child table written needs them read. Nothing is
+written.
 
 ` + configHelp,
 		more: envHelp + `
@@ -38,7 +39,7 @@ example:
 			configPath := fs.String("config", "", "config `file` (YAML); optional: OKTA_CLIENT_ORGURL and OKTA_CLIENT_TOKEN suffice")
 			tables := fs.String("tables", "", "comma-separated `tables` to check (default all)")
 			return func(ctx context.Context, stdout, stderr io.Writer) int {
-				cfg, code := commandConfig(stderr, "check", *configPath, *tables)
+				cfg, only, code := commandConfig(stderr, "check", *configPath, *tables)
 				if cfg == nil {
 					return code
 				}
@@ -46,7 +47,7 @@ example:
 					fail(stderr, err)
 					return exitError
 				}
-				results, ok, err := connector.Check(ctx, cfg, connector.SyncOptions{})
+				results, ok, err := connector.Check(ctx, cfg, connector.SyncOptions{Only: only})
 				if code, stopped := interruptStatus(ctx); stopped {
 					fmt.Fprintln(stderr, "oktasync: interrupted")
 					return code

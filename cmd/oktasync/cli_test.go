@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,6 +17,7 @@ import (
 
 	"oktasync/internal/connector"
 	"oktasync/oktasim"
+	"oktasync/runtime"
 )
 
 // runCLI runs the command line in-process and returns its exit status and output.
@@ -52,7 +55,7 @@ var smallOrg = oktasim.Config{Seed: 7, Users: 30, Groups: 5, Apps: 4, Devices: 6
 // TestHelpAndVersion: --help and `help CMD` exit 0 for every command, with a
 // description, the flags, exit statuses and an example; --version works.
 func TestHelpAndVersion(t *testing.T) {
-	for _, name := range []string{"sync", "check", "tables", "sim"} {
+	for _, name := range []string{"sync", "resync", "check", "tables", "sim"} {
 		for _, args := range [][]string{{name, "--help"}, {name, "-h"}, {"help", name}} {
 			code, out, errOut := runCLI(t, context.Background(), args...)
 			if code != 0 || errOut != "" {
@@ -63,7 +66,7 @@ func TestHelpAndVersion(t *testing.T) {
 					t.Errorf("%q: help lacks %q:\n%s", args, want, out)
 				}
 			}
-			if (name == "sync" || name == "check") && !strings.Contains(out, "OKTA_CLIENT_TOKEN") {
+			if (name == "sync" || name == "resync" || name == "check") && !strings.Contains(out, "OKTA_CLIENT_TOKEN") {
 				t.Errorf("%q: help names no environment variable:\n%s", args, out)
 			}
 		}
@@ -291,5 +294,82 @@ func TestNoTableSyncedExits1(t *testing.T) {
 	}
 	if code, out, errOut := runCLI(t, context.Background(), "check", "--tables", "users,groups"); code != 1 {
 		t.Errorf("check with no table readable: exit %d, want 1\n%s%s", code, out, errOut)
+	}
+}
+
+// TestTablesFlagNames: --tables of sync, check and resync refuses a name
+// that is no table, with the closest one, as a usage error before anything
+// runs; resync takes child tables (they name their parent), sync does not.
+func TestTablesFlagNames(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv("OKTA_CLIENT_ORGURL", "http://127.0.0.1:1")
+	t.Setenv("OKTA_CLIENT_TOKEN", "t")
+	for _, cmd := range []string{"sync", "check", "resync"} {
+		code, out, errOut := runCLI(t, context.Background(), cmd, "--tables", "users,groupz")
+		if code != 2 || !strings.Contains(errOut, `--tables: unknown table "groupz"; did you mean groups?`) || out != "" {
+			t.Errorf("%s --tables users,groupz: exit %d, want 2 and the closest name\n%s%s", cmd, code, out, errOut)
+		}
+	}
+	if code, _, errOut := runCLI(t, context.Background(), "resync", "--tables", " , "); code != 2 || !strings.Contains(errOut, "names no table") {
+		t.Errorf(`resync --tables " , ": exit %d, want 2: %s`, code, errOut)
+	}
+	// A child table passes the flag check; the unreachable org then fails the run.
+	code, _, errOut := runCLI(t, context.Background(), "resync", "--tables", "user_custom_profile")
+	if code != 1 || strings.Contains(errOut, "unknown table") || !strings.Contains(errOut, "127.0.0.1:1") {
+		t.Errorf("resync --tables user_custom_profile: exit %d, want 1 from the org\n%s", code, errOut)
+	}
+	if _, err := os.Stat("okta.duckdb"); err == nil {
+		t.Error("a refused command wrote okta.duckdb")
+	}
+}
+
+// TestResyncAsks: resync runs a sync re-importing the tables --tables
+// names, or all ("*"), over the config's settings; sync re-imports none.
+func TestResyncAsks(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "oktasync.yaml")
+	os.WriteFile(config, []byte("org_url: https://acme.okta.com\ntables: {users: {history: true}}\n"), 0o644)
+	t.Setenv("OKTA_CLIENT_TOKEN", "t")
+	var got []connector.SyncOptions
+	defer func(f func(context.Context, *connector.Config, connector.SyncOptions) (*runtime.Summary, error)) {
+		syncOrg = f
+	}(syncOrg)
+	syncOrg = func(_ context.Context, cfg *connector.Config, opt connector.SyncOptions) (*runtime.Summary, error) {
+		if !cfg.Tables["users"].History {
+			t.Errorf("the config's settings did not reach the sync: %+v", cfg.Tables)
+		}
+		got = append(got, opt)
+		return &runtime.Summary{}, nil
+	}
+	for args, want := range map[string][]string{
+		"resync": {"*"},
+		"resync --tables users,user_custom_profile": {"users", "user_custom_profile"},
+		"sync": nil,
+	} {
+		got = nil
+		code, out, errOut := runCLI(t, context.Background(), append(strings.Fields(args), "--config", config, "--db", filepath.Join(dir, "x.duckdb"))...)
+		if code != 0 || len(got) != 1 {
+			t.Errorf("%s: exit %d, %d syncs\n%s%s", args, code, len(got), out, errOut)
+			continue
+		}
+		if !slices.Equal(got[0].Resync, want) || got[0].Only != nil {
+			t.Errorf("%s: Resync %q, Only %q; want Resync %q and every table", args, got[0].Resync, got[0].Only, want)
+		}
+	}
+}
+
+// TestTablesConfig: tables --config shows that config's settings; a config
+// with a mistake exits 1 saying where.
+func TestTablesConfig(t *testing.T) {
+	config := filepath.Join(t.TempDir(), "oktasync.yaml")
+	os.WriteFile(config, []byte("tables:\n  user_enrolled_factor: {enabled: false}\n"), 0o644)
+	code, out, errOut := runCLI(t, context.Background(), "tables", "--config", config)
+	if code != 0 || !regexp.MustCompile(`\n  user_enrolled_factor +blocked\n`).MatchString(out) {
+		t.Errorf("tables --config: exit %d\n%s%s", code, out, errOut)
+	}
+	os.WriteFile(config, []byte("tables:\n  user_enrolled_factr: {enabled: false}\n"), 0o644)
+	code, out, errOut = runCLI(t, context.Background(), "tables", "--config", config)
+	if code != 1 || out != "" || !strings.Contains(errOut, config+":2:3: tables.user_enrolled_factr: no such table; did you mean user_enrolled_factor?") {
+		t.Errorf("tables --config with an unknown table: exit %d\n%s%s", code, out, errOut)
 	}
 }

@@ -1,8 +1,9 @@
 // Command oktasync copies an Okta org into DuckDB.
 //
 //	oktasync sync [--config oktasync.yaml] [--db okta.duckdb] [--demo] [--json]
+//	oktasync resync [--tables t1,t2] [the flags of sync]
 //	oktasync check [--config oktasync.yaml] [--tables t1,t2]
-//	oktasync tables [-v]
+//	oktasync tables [-v] [--config oktasync.yaml]
 //	oktasync sim [--addr 127.0.0.1:0] [--seed 1] [--users N] ...
 //
 // `oktasync help COMMAND` describes each command, its environment variables
@@ -93,7 +94,7 @@ type command struct {
 }
 
 func commands() []*command {
-	return []*command{syncCommand(), checkCommand(), tablesCommand(), simCommand()}
+	return []*command{syncCommand(), resyncCommand(), checkCommand(), tablesCommand(), simCommand()}
 }
 
 func lookup(name string) *command {
@@ -312,25 +313,26 @@ func strayHint(arg string) string {
 	return ""
 }
 
-// usageFailure reports a flag value that makes no sense.
-// commandConfig is the config a command runs with: the file, if any, with
-// the --tables flag over it. A nil config comes with the exit status.
-func commandConfig(stderr io.Writer, cmd, configPath, tablesValue string) (*connector.Config, int) {
+// commandConfig is the config a command runs with, the file's if any, and
+// the tables the --tables flag names (nil: all); a table that does not
+// exist is a usage error. A nil config comes with the exit status.
+func commandConfig(stderr io.Writer, cmd, configPath, tablesValue string) (*connector.Config, []string, int) {
 	tables, err := tablesFlag(tablesValue)
+	if err == nil {
+		err = connector.CheckTableNames("--tables", tables)
+	}
 	if err != nil {
-		return nil, usageFailure(stderr, cmd, err)
+		return nil, nil, usageFailure(stderr, cmd, err)
 	}
 	cfg, err := loadConfig(configPath)
 	if err != nil {
 		fail(stderr, err)
-		return nil, exitError
+		return nil, nil, exitError
 	}
-	if tables != nil {
-		cfg.Tables = tables
-	}
-	return cfg, 0
+	return cfg, tables, 0
 }
 
+// usageFailure reports a flag value that makes no sense.
 func usageFailure(w io.Writer, cmd string, err error) int {
 	fmt.Fprintf(w, "oktasync %s: %v\nusage: oktasync %s [flags] (oktasync help %s)\n", cmd, err, cmd, cmd)
 	return exitUsage

@@ -20,8 +20,19 @@ const envHelp = `environment:
   OKTA_CLIENT_TOKEN   an SSWS API token (the config's token_env names another variable)`
 
 const configHelp = `The config file (YAML; unknown keys are errors) takes org_url, token_env, destination
-(type, path, settings), tables, exclude, reimport_every, parallel, ca_file and time_scale;
-see README.md.`
+(type, path, settings), reimport_every, parallel, ca_file, time_scale, and the settings:
+schema_change_handling, hash_salt_env and tables (blocking, hashing, history mode per table
+and column; docs/SETTINGS.md); see README.md.`
+
+const syncExit = `exit status:
+  0    every table synced
+  1    nothing synced: a config error, an unreachable org, a refused token, an error no
+       request can survive (an untrusted certificate), or every table failed
+  2    usage error
+  3    partial: some tables synced, others were skipped (forbidden, feature off) or failed;
+       the summary's NOTE says why
+  130  interrupted (SIGINT, Ctrl-C), 143 terminated (SIGTERM): run the same command again
+       to resume; a second Ctrl-C stops at once, and the next sync still resumes`
 
 func syncCommand() *command {
 	return &command{
@@ -31,20 +42,11 @@ func syncCommand() *command {
 		about: `Copy an Okta org into a DuckDB file. The first sync reads every table; later syncs
 read only what changed, and a periodic full re-import captures deletes. Each batch commits
 with the table's cursor, so an interrupted sync (Ctrl-C, kill -9) resumes where it stopped
-when the same command runs again.
+when the same command runs again. --tables limits one run to some tables and leaves the
+others as they are; to leave a table out for good, block it in the config.
 
 ` + configHelp,
-		more: envHelp + `
-
-exit status:
-  0    every table synced
-  1    nothing synced: a config error, an unreachable org, a refused token, an error no
-       request can survive (an untrusted certificate), or every table failed
-  2    usage error
-  3    partial: some tables synced, others were skipped (forbidden, feature off) or failed;
-       the summary's NOTE says why
-  130  interrupted (SIGINT, Ctrl-C), 143 terminated (SIGTERM): run the same command again
-       to resume; a second Ctrl-C stops at once, and the next sync still resumes
+		more: envHelp + "\n\n" + syncExit + `
 
 examples:
   oktasync sync --demo                              # a simulated org, no credentials
@@ -52,38 +54,93 @@ examples:
   oktasync sync --db okta.duckdb --tables users,groups,group_member`,
 		stray: strayHint,
 		setup: func(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer) int {
-			configPath := fs.String("config", "", "config `file` (YAML); optional: OKTA_CLIENT_ORGURL and OKTA_CLIENT_TOKEN suffice")
-			db := fs.String("db", "", "DuckDB `file` (default okta.duckdb, or the config's destination.path)")
-			demo := fs.Bool("demo", false, "sync a simulated org started in-process (no credentials)")
 			tables := fs.String("tables", "", "comma-separated `tables` to sync (default all; oktasync tables lists them)")
-			jsonOut := fs.Bool("json", false, "print the summary as JSON on stdout, for scripts (see README.md)")
-			verbose := fs.Bool("v", false, "debug logging")
-			d := connector.DefaultDemo
-			fs.Int64Var(&d.Seed, "demo-seed", d.Seed, "demo: org seed")
-			fs.IntVar(&d.Users, "demo-users", d.Users, "demo: users")
-			fs.IntVar(&d.Groups, "demo-groups", d.Groups, "demo: groups")
-			fs.IntVar(&d.Apps, "demo-apps", d.Apps, "demo: apps")
-			fs.IntVar(&d.Devices, "demo-devices", d.Devices, "demo: devices")
-			fs.IntVar(&d.Logs, "demo-logs", d.Logs, "demo: System Log events")
+			run := syncFlags(fs)
 			return func(ctx context.Context, stdout, stderr io.Writer) int {
-				cfg, code := commandConfig(stderr, "sync", *configPath, *tables)
-				if cfg == nil {
-					return code
-				}
-				if !*demo {
-					if err := cfg.ApplyEnv(os.Getenv); err != nil {
-						fail(stderr, err)
-						return exitError
-					}
-				}
-				if *db != "" {
-					cfg.Destination.Path = *db
-				}
-				return runSync(ctx, cfg, syncRun{demo: *demo, demoOrg: d, verbose: *verbose, jsonOut: *jsonOut}, stdout, stderr)
+				return run(ctx, "sync", *tables, nil, stdout, stderr)
 			}
 		},
 	}
 }
+
+func resyncCommand() *command {
+	return &command{
+		name:    "resync",
+		summary: "sync, re-importing some tables (default all) from scratch",
+		usage:   "oktasync resync [--tables T1,T2] [--config FILE] [--db FILE] [--demo]",
+		about: `Run a sync that re-imports the named tables (default all) from scratch, for instance to
+turn a table's history mode off or to start a table over; the other tables sync as usual. A
+child table names its top-level table. Rows stay readable throughout: new and changed rows
+land as they are read, and rows no longer in Okta are marked deleted (or their versions
+closed, in history mode) only once the re-import completed. An interrupted re-sync resumes
+with the next sync or resync. The System Log re-reads what Okta still serves (about 90 days)
+and keeps older events.
+
+` + configHelp + `
+
+docs/SETTINGS.md says when a sync re-imports a table by itself (a column unblocked, hashing
+changed, a column added to a spec).`,
+		more: envHelp + "\n\n" + syncExit + `
+
+examples:
+  oktasync resync --db okta.duckdb --tables users   # users and its child tables
+  oktasync resync --config oktasync.yaml            # every table`,
+		stray: strayHint,
+		setup: func(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer) int {
+			tables := fs.String("tables", "", "comma-separated `tables` to re-import (default all; a child table names its parent)")
+			run := syncFlags(fs)
+			return func(ctx context.Context, stdout, stderr io.Writer) int {
+				resync, err := tablesFlag(*tables)
+				if err == nil {
+					err = connector.CheckTableNames("--tables", resync)
+				}
+				if err != nil {
+					return usageFailure(stderr, "resync", err)
+				}
+				if resync == nil {
+					resync = []string{"*"}
+				}
+				return run(ctx, "resync", "", resync, stdout, stderr)
+			}
+		},
+	}
+}
+
+// syncFlags defines the flags sync and resync share and returns what runs a
+// sync with them: of the tables only names (nil: all), re-importing resync.
+func syncFlags(fs *flag.FlagSet) func(ctx context.Context, cmd, only string, resync []string, stdout, stderr io.Writer) int {
+	configPath := fs.String("config", "", "config `file` (YAML); optional: OKTA_CLIENT_ORGURL and OKTA_CLIENT_TOKEN suffice")
+	db := fs.String("db", "", "DuckDB `file` (default okta.duckdb, or the config's destination.path)")
+	demo := fs.Bool("demo", false, "sync a simulated org started in-process (no credentials)")
+	jsonOut := fs.Bool("json", false, "print the summary as JSON on stdout, for scripts (see README.md)")
+	verbose := fs.Bool("v", false, "debug logging")
+	d := connector.DefaultDemo
+	fs.Int64Var(&d.Seed, "demo-seed", d.Seed, "demo: org seed")
+	fs.IntVar(&d.Users, "demo-users", d.Users, "demo: users")
+	fs.IntVar(&d.Groups, "demo-groups", d.Groups, "demo: groups")
+	fs.IntVar(&d.Apps, "demo-apps", d.Apps, "demo: apps")
+	fs.IntVar(&d.Devices, "demo-devices", d.Devices, "demo: devices")
+	fs.IntVar(&d.Logs, "demo-logs", d.Logs, "demo: System Log events")
+	return func(ctx context.Context, cmd, only string, resync []string, stdout, stderr io.Writer) int {
+		cfg, tables, code := commandConfig(stderr, cmd, *configPath, only)
+		if cfg == nil {
+			return code
+		}
+		if !*demo {
+			if err := cfg.ApplyEnv(os.Getenv); err != nil {
+				fail(stderr, err)
+				return exitError
+			}
+		}
+		if *db != "" {
+			cfg.Destination.Path = *db
+		}
+		return runSync(ctx, cfg, syncRun{demo: *demo, demoOrg: d, verbose: *verbose, jsonOut: *jsonOut, only: tables, resync: resync}, stdout, stderr)
+	}
+}
+
+// syncOrg runs a sync of a real org; tests see what it is asked.
+var syncOrg = connector.Sync
 
 // syncRun is what a sync was asked to do, besides its config.
 type syncRun struct {
@@ -91,6 +148,8 @@ type syncRun struct {
 	demoOrg connector.DemoOptions
 	verbose bool
 	jsonOut bool
+	only    []string // --tables of sync
+	resync  []string
 }
 
 func runSync(ctx context.Context, cfg *connector.Config, o syncRun, stdout, stderr io.Writer) int {
@@ -99,12 +158,12 @@ func runSync(ctx context.Context, cfg *connector.Config, o syncRun, stdout, stde
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	opt := connector.SyncOptions{Logger: logger}
+	opt := connector.SyncOptions{Logger: logger, Only: o.only, Resync: o.resync}
 	var live *connector.LiveProgress
 	if isTerminal(stderr) && !o.verbose {
 		// The live line replaces per-table log lines on a terminal.
 		total := 0
-		if names, err := connector.Selected(cfg); err == nil {
+		if names, err := connector.Selected(cfg, opt); err == nil {
 			total = len(names)
 		}
 		width, _ := strconv.Atoi(os.Getenv("COLUMNS"))
@@ -118,7 +177,7 @@ func runSync(ctx context.Context, cfg *connector.Config, o syncRun, stdout, stde
 	if o.demo {
 		sum, err = connector.Demo(ctx, cfg, o.demoOrg, opt)
 	} else {
-		sum, err = connector.Sync(ctx, cfg, opt)
+		sum, err = syncOrg(ctx, cfg, opt)
 	}
 	elapsed := time.Since(begin)
 	if live != nil {

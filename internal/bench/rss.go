@@ -85,13 +85,13 @@ func Child(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	cfg := &connector.Config{
 		OrgURL: *url, Token: token, Destination: connector.Destination{Path: *db},
-		Tables: []string{"system_log"}, TimeScale: *scale,
+		TimeScale: *scale,
 	}
 	settings, err := ParseSettings(*set)
 	if err != nil {
 		return err
 	}
-	opt := connector.SyncOptions{Now: func() time.Time { return t }}
+	opt := connector.SyncOptions{Now: func() time.Time { return t }, Only: []string{"system_log"}}
 	var r childResult
 	var mu sync.Mutex
 	var dest *duckdb.DB

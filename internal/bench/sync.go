@@ -137,10 +137,9 @@ func runSync(ctx context.Context, s *simServer, spec syncSpec) (*SyncRun, error)
 	cfg := &connector.Config{
 		OrgURL: s.URL, Token: token,
 		Destination: connector.Destination{Type: "duckdb", Path: spec.DB},
-		Exclude:     spec.Exclude,
 		TimeScale:   spec.TimeScale,
 	}
-	opt := connector.SyncOptions{Now: s.Now}
+	opt := connector.SyncOptions{Now: s.Now, Skip: spec.Exclude}
 	timed := &timedDest{}
 	opt.OpenDest = func(path string) (runtime.Destination, error) {
 		d, err := duckdb.Open(path, duckdb.Options{Settings: destSettings(spec.Settings), CrashPoint: timed.stage})

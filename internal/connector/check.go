@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"text/tabwriter"
 
 	"oktasync/generated/okta"
@@ -26,10 +27,13 @@ func Check(ctx context.Context, cfg *Config, opt SyncOptions) (results []runtime
 	if err != nil {
 		return nil, false, err
 	}
-	sel, err := selection(cfg)
+	// A blocked table no written child needs is never read: whether the
+	// token may read it does not matter.
+	names, err := Selected(cfg, opt)
 	if err != nil {
 		return nil, false, err
 	}
+	sel := func(name string) bool { return slices.Contains(names, name) }
 	if err := probeOrg(ctx, client); err != nil {
 		return nil, false, err
 	}

@@ -4,19 +4,23 @@
 package connector
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"oktasync/gen/spec"
+	"oktasync/generated/okta"
 	"oktasync/naming"
+	"oktasync/runtime"
 )
 
 // Config is the sync configuration: oktasync.yaml, environment variables
@@ -30,10 +34,16 @@ type Config struct {
 	TokenEnv string `yaml:"token_env"`
 	// Destination is where rows go.
 	Destination Destination `yaml:"destination"`
-	// Tables limits the sync to these tables (top-level or fan-out names);
-	// empty means all. Exclude removes tables.
-	Tables  []string `yaml:"tables"`
-	Exclude []string `yaml:"exclude"`
+	// SchemaChangeHandling is what happens to columns and tables that
+	// appear after the first sync: ALLOW_ALL (default), ALLOW_COLUMNS or
+	// BLOCK_ALL (runtime.SchemaChangePolicy).
+	SchemaChangeHandling string `yaml:"schema_change_handling"`
+	// HashSaltEnv names the environment variable holding the salt of hashed
+	// columns; empty keeps the destination's own salt.
+	HashSaltEnv string `yaml:"hash_salt_env"`
+	// Tables holds table settings by table name (docs/SETTINGS.md); a table
+	// not named syncs as it comes.
+	Tables map[string]TableConfig `yaml:"tables"`
 	// Reimport overrides the period of the full re-import that captures
 	// deletes, for every table that has one ("168h", "7d").
 	Reimport string `yaml:"reimport_every"`
@@ -43,6 +53,25 @@ type Config struct {
 	CAFile string `yaml:"ca_file"`
 	// TimeScale is for simulators whose clock runs faster than real time.
 	TimeScale float64 `yaml:"time_scale"`
+
+	// file and pos locate the settings' nodes in the file the config was
+	// loaded from ("tables.users.columns.id.enabled"), for errors found
+	// after decoding.
+	file string
+	pos  map[string]yaml.Node
+}
+
+// TableConfig is one table's settings (runtime.TableSettings).
+type TableConfig struct {
+	Enabled *bool                   `yaml:"enabled"`
+	History bool                    `yaml:"history"`
+	Columns map[string]ColumnConfig `yaml:"columns"`
+}
+
+// ColumnConfig is one column's settings (runtime.ColumnSettings).
+type ColumnConfig struct {
+	Enabled *bool `yaml:"enabled"`
+	Hashed  bool  `yaml:"hashed"`
 }
 
 // Destination names a destination.
@@ -76,9 +105,10 @@ const (
 	EnvToken  = "OKTA_CLIENT_TOKEN"
 )
 
-// LoadConfig reads a config file strictly: an unknown key, a repeated key
-// or a value of the wrong kind is an error naming the file, line and key,
-// with the closest known key for a misspelt one.
+// LoadConfig reads a config file strictly: an unknown key, a repeated key,
+// a value of the wrong kind or a setting that cannot apply is an error
+// naming the file, line and key, with the closest known key for a misspelt
+// one; all of them at once, in the order of the file.
 func LoadConfig(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -88,31 +118,71 @@ func LoadConfig(path string) (*Config, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	var cfg Config
+	cfg := Config{file: path, pos: map[string]yaml.Node{}}
 	if len(doc.Content) == 0 {
 		return &cfg, nil // an empty file
 	}
-	var errs []error
-	decodeMapping(path, doc.Content[0], reflect.ValueOf(&cfg).Elem(), "", &errs)
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	d := &decoder{file: path, pos: cfg.pos}
+	d.mapping(doc.Content[0], reflect.ValueOf(&cfg).Elem(), "")
+	// What failed to decode is left zero, which no settings problem comes
+	// of: every mistake is reported once.
+	for _, p := range cfg.runtimeSettings().Problems(okta.Registry) {
+		n := cfg.nodeOf(p)
+		d.errs = append(d.errs, posError{n.Line, n.Column, cfg.where(n) + problemText(p)})
+	}
+	if n, ok := cfg.pos["hash_salt_env"]; ok && cfg.HashSaltEnv != "" && !showableEnvName(cfg.HashSaltEnv) {
+		d.errs = append(d.errs, posError{n.Line, n.Column, cfg.where(n) + saltNameError})
+	}
+	if len(d.errs) > 0 {
+		slices.SortStableFunc(d.errs, func(a, b posError) int {
+			return cmp.Or(cmp.Compare(a.line, b.line), cmp.Compare(a.col, b.col))
+		})
+		errs := make([]error, len(d.errs))
+		for i, e := range d.errs {
+			errs[i] = errors.New(e.msg)
+		}
+		return nil, errors.Join(errs...)
 	}
 	return &cfg, nil
 }
 
-// decodeMapping decodes a YAML mapping into the struct v, key by key, so
-// that each mistake is reported at its line with the key's full name.
-func decodeMapping(file string, n *yaml.Node, v reflect.Value, prefix string, errs *[]error) {
+// posError is a config mistake and where it is, for sorting.
+type posError struct {
+	line, col int
+	msg       string
+}
+
+// decoder decodes YAML nodes into the config's structs key by key, so that
+// each mistake is reported at its line with the key's full name, and notes
+// where each key and value is.
+type decoder struct {
+	file string
+	errs []posError
+	// pos holds nodes by dotted path: the value's; path + "#" the key's of
+	// a table or column, where an unknown name is reported.
+	pos map[string]yaml.Node
+}
+
+func (d *decoder) fail(n *yaml.Node, format string, args ...any) {
+	d.errs = append(d.errs, posError{n.Line, n.Column, fmt.Sprintf("%s:%d:%d: ", d.file, n.Line, n.Column) + fmt.Sprintf(format, args...)})
+}
+
+// migrateNote points a config still in the list forms of tables and
+// exclude, which table settings replace (one way to say a thing), at how
+// to move on.
+const migrateNote = "see README.md, 'Migrating from tables/exclude lists'"
+
+// mapping decodes the YAML mapping n into the struct v.
+func (d *decoder) mapping(n *yaml.Node, v reflect.Value, prefix string) {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
-	where := func(n *yaml.Node) string { return fmt.Sprintf("%s:%d:%d", file, n.Line, n.Column) }
 	if n.Kind != yaml.MappingNode {
 		what := "the file"
 		if prefix != "" {
 			what = strings.TrimSuffix(prefix, ".")
 		}
-		*errs = append(*errs, fmt.Errorf("%s: %s must be a mapping of keys to values", where(n), what))
+		d.fail(n, "%s must be a mapping of keys to values", what)
 		return
 	}
 	fields := map[string]int{}
@@ -128,35 +198,133 @@ func decodeMapping(file string, n *yaml.Node, v reflect.Value, prefix string, er
 		k, val := n.Content[i], n.Content[i+1]
 		key := prefix + k.Value
 		idx, ok := fields[k.Value]
+		if key == "exclude" {
+			d.fail(k, "exclude was removed: tables are left out by their settings now; for these tables write "+
+				"%s (child tables included: a child table not blocked is still written); %s", blockSnippet(stringsOf(val)), migrateNote)
+			continue
+		}
 		if !ok {
-			msg := fmt.Sprintf("%s: unknown key %s", where(k), key)
+			msg := "unknown key " + key
 			if c := closest(k.Value, names); c != "" {
 				msg += "; did you mean " + prefix + c + "?"
 			} else {
 				msg += "; the keys are " + strings.Join(names, ", ")
 			}
-			*errs = append(*errs, errors.New(msg))
+			d.fail(k, "%s", msg)
 			continue
 		}
 		if line, dup := seen[k.Value]; dup {
-			*errs = append(*errs, fmt.Errorf("%s: %s is already set on line %d", where(k), key, line))
+			d.fail(k, "%s is already set on line %d", key, line)
 			continue
 		}
 		seen[k.Value] = k.Line
-		f := v.Field(idx)
-		if f.Kind() == reflect.Struct {
-			decodeMapping(file, val, f, key+".", errs)
-			continue
+		d.pos[key] = *val
+		d.value(k, val, v.Field(idx), key)
+	}
+}
+
+// value decodes one value into f: structs and maps of structs key by key,
+// anything else as YAML does.
+func (d *decoder) value(k, val *yaml.Node, f reflect.Value, key string) {
+	if val.Kind == yaml.AliasNode {
+		val = val.Alias
+	}
+	switch {
+	case key == "tables" && val.Kind == yaml.SequenceNode:
+		d.fail(val, "tables is now a mapping of table settings, not a list of tables: to leave a table out write "+
+			"`tables: {groups: {enabled: false}}` (its child tables too, or they are still written); to sync some "+
+			"tables once, `oktasync sync --tables %s`; %s", strings.Join(orDefault(stringsOf(val), "users,groups"), ","), migrateNote)
+	case f.Kind() == reflect.Struct:
+		if val.Tag == "!!null" {
+			return // `users:` with nothing under it: the defaults
 		}
+		d.mapping(val, f, key+".")
+	case f.Kind() == reflect.Map && f.Type().Elem().Kind() == reflect.Struct:
+		if val.Tag == "!!null" {
+			return
+		}
+		if val.Kind != yaml.MappingNode {
+			d.fail(val, "%s must be a mapping of names to settings, e.g. %s", key, example(key))
+			return
+		}
+		m := reflect.MakeMap(f.Type())
+		seen := map[string]int{}
+		for i := 0; i+1 < len(val.Content); i += 2 {
+			nk, nv := val.Content[i], val.Content[i+1]
+			if line, dup := seen[nk.Value]; dup {
+				d.fail(nk, "%s.%s is already set on line %d", key, nk.Value, line)
+				continue
+			}
+			seen[nk.Value] = nk.Line
+			// The key's own node: an unknown table or column is reported there.
+			d.pos[key+"."+nk.Value+"#"] = *nk
+			d.pos[key+"."+nk.Value] = *nv
+			e := reflect.New(f.Type().Elem()).Elem()
+			d.value(nk, nv, e, key+"."+nk.Value)
+			m.SetMapIndex(reflect.ValueOf(nk.Value), e)
+		}
+		f.Set(m)
+	default:
 		if err := val.Decode(f.Addr().Interface()); err != nil {
-			*errs = append(*errs, fmt.Errorf("%s: %s must be %s", where(val), key, kindOf(f.Type())))
+			d.fail(val, "%s must be %s", key, kindOf(f.Type()))
 		}
 	}
+}
+
+// example is a sample value of the settings mapping key.
+func example(key string) string {
+	if strings.HasSuffix(key, ".columns") {
+		return "{profile_email: {hashed: true}}"
+	}
+	return "{users: {history: true}}"
+}
+
+// stringsOf lists the scalars of a sequence node (nil for anything else).
+func stringsOf(n *yaml.Node) []string {
+	var out []string
+	if n.Kind == yaml.SequenceNode {
+		for _, c := range n.Content {
+			if c.Kind == yaml.ScalarNode {
+				out = append(out, c.Value)
+			}
+		}
+	}
+	return out
+}
+
+func orDefault(xs []string, def string) []string {
+	if len(xs) == 0 {
+		return []string{def}
+	}
+	return xs
+}
+
+// blockSnippet is the settings that block the tables names and their child
+// tables (or an example).
+func blockSnippet(names []string) string {
+	var parts []string
+	for _, n := range orDefault(names, "user_enrolled_factor") {
+		var walk func(t *runtime.Table)
+		walk = func(t *runtime.Table) {
+			parts = append(parts, t.Name+": {enabled: false}")
+			for _, c := range t.Children {
+				walk(c)
+			}
+		}
+		if t := okta.Registry.Lookup(n); t != nil {
+			walk(t)
+		} else {
+			parts = append(parts, n+": {enabled: false}")
+		}
+	}
+	return "`tables: {" + strings.Join(parts, ", ") + "}`"
 }
 
 // kindOf says in words what a config value of type t looks like.
 func kindOf(t reflect.Type) string {
 	switch t.Kind() {
+	case reflect.Pointer:
+		return kindOf(t.Elem())
 	case reflect.Int, reflect.Int64:
 		return "a whole number"
 	case reflect.Float64:
@@ -180,6 +348,141 @@ func closest(key string, known []string) string {
 		}
 	}
 	return best
+}
+
+// runtimeSettings are the config's settings as the runtime takes them,
+// without the salt.
+func (c *Config) runtimeSettings() *runtime.Settings {
+	s := &runtime.Settings{SchemaChange: runtime.SchemaChangePolicy(c.SchemaChangeHandling)}
+	if len(c.Tables) > 0 {
+		s.Tables = map[string]runtime.TableSettings{}
+	}
+	for name, t := range c.Tables {
+		ts := runtime.TableSettings{Enabled: t.Enabled, History: t.History}
+		if len(t.Columns) > 0 {
+			ts.Columns = map[string]runtime.ColumnSettings{}
+		}
+		for col, cc := range t.Columns {
+			ts.Columns[col] = runtime.ColumnSettings{Enabled: cc.Enabled, Hashed: cc.Hashed}
+		}
+		s.Tables[name] = ts
+	}
+	return s
+}
+
+// Settings are the runtime settings the config asks for; the salt comes
+// from the variable hash_salt_env names. A setting that cannot apply is an
+// error (LoadConfig reports them with positions already).
+func (c *Config) Settings() (*runtime.Settings, error) { return c.settings(os.Getenv) }
+
+func (c *Config) settings(getenv func(string) string) (*runtime.Settings, error) {
+	s := c.runtimeSettings()
+	var errs []error
+	for _, p := range s.Problems(okta.Registry) {
+		errs = append(errs, errors.New(c.where(c.nodeOf(p))+problemText(p)))
+	}
+	if c.HashSaltEnv != "" {
+		where := c.where(c.pos["hash_salt_env"])
+		switch {
+		case !showableEnvName(c.HashSaltEnv):
+			errs = append(errs, errors.New(where+saltNameError))
+		default:
+			if s.Salt = getenv(c.HashSaltEnv); s.Salt == "" {
+				errs = append(errs, fmt.Errorf("%shash_salt_env: the environment variable %s is unset or empty; export %s=<a long "+
+					"random secret>, the same on every run (another salt hashes every value differently)", where, c.HashSaltEnv, c.HashSaltEnv))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// saltNameError says hash_salt_env takes a name without repeating what it
+// holds, which may be a pasted salt.
+const saltNameError = "hash_salt_env: takes the NAME of an environment variable (upper case, digits and _, e.g. " +
+	"OKTASYNC_HASH_SALT), which this is not (it is not shown: it may be a salt); if a salt was pasted there, move it " +
+	"out of the file into that variable"
+
+// showableEnvName reports whether s is a variable name as people write them
+// (upper case, an underscore or no digit), so that an error may repeat it:
+// a pasted salt, even in upper-case hex, is not.
+func showableEnvName(s string) bool {
+	if s == "" || len(s) > 64 || s[0] < 'A' || s[0] > 'Z' {
+		return false
+	}
+	digits := false
+	for _, r := range s {
+		switch {
+		case r >= 'A' && r <= 'Z', r == '_':
+		case r >= '0' && r <= '9':
+			digits = true
+		default:
+			return false
+		}
+	}
+	return !digits || strings.Contains(s, "_")
+}
+
+// problemText is a settings problem with the config key it is about.
+func problemText(p runtime.SettingProblem) string {
+	key := p.Field
+	if p.Table != "" {
+		key = "tables." + p.Table
+		if p.Column != "" {
+			key += ".columns." + p.Column
+		}
+		if p.Field != "" {
+			key += "." + p.Field
+		}
+	}
+	msg := p.Msg
+	if p.Column == "" && p.Table != "" && okta.Registry.Lookup(p.Table) == nil {
+		var names []string
+		okta.Registry.Walk(func(t *runtime.Table) { names = append(names, t.Name) })
+		if c := closest(p.Table, names); c != "" {
+			msg = "no such table; did you mean " + c + "?"
+		}
+	}
+	return key + ": " + msg
+}
+
+// nodeOf is where in the file a problem is: the field's value, else the
+// column's or the table's key (an unknown name is reported at the name).
+func (c *Config) nodeOf(p runtime.SettingProblem) yaml.Node {
+	var paths []string
+	if p.Table == "" {
+		paths = []string{p.Field}
+	} else {
+		t := "tables." + p.Table
+		col := t + ".columns." + p.Column
+		if p.Column != "" {
+			if p.Field != "" {
+				paths = append(paths, col+"."+p.Field)
+			}
+			paths = append(paths, col+"#")
+		}
+		if p.Field != "" && p.Column == "" {
+			paths = append(paths, t+"."+p.Field)
+		}
+		paths = append(paths, t+"#", "tables")
+	}
+	for _, path := range paths {
+		if n, ok := c.pos[path]; ok {
+			return n
+		}
+	}
+	return yaml.Node{}
+}
+
+// where is "file:line:col: " for a node of the loaded file, or "" for a
+// config made in code.
+func (c *Config) where(n yaml.Node) string {
+	if c.file == "" || n.Line == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s:%d:%d: ", c.file, n.Line, n.Column)
 }
 
 // ApplyEnv fills what the config leaves empty from the environment. A

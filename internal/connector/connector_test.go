@@ -3,6 +3,7 @@ package connector
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -428,11 +429,12 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-// TestExcludedFanOut: excluding a table read per row of another (the
-// README's example) leaves the other's delete sweep working.
+// TestExcludedFanOut: leaving out of a run a table read per row of another
+// (as the benchmark leaves out the costly ones) leaves the other's delete
+// sweep working.
 func TestExcludedFanOut(t *testing.T) {
 	e := newEnv(t, smallOrg)
-	e.cfg.Exclude = []string{"user_enrolled_factor", "user_authenticator_enrollment", "group_member"}
+	e.opt.Skip = []string{"user_enrolled_factor", "user_authenticator_enrollment", "group_member"}
 	sum := e.mustSync()
 	if r := findTable(sum, "users"); r.Status != runtime.StatusOK || !r.Deleted {
 		t.Errorf("users: %+v", r)
@@ -454,7 +456,7 @@ func (d failingClose) Close() error {
 // checkpoint, for DuckDB) fails a sync that otherwise went well.
 func TestCloseErrorFailsSync(t *testing.T) {
 	e := newEnv(t, smallOrg)
-	e.cfg.Tables = []string{"groups"}
+	e.opt.Only = []string{"groups"}
 	e.opt.OpenDest = func(path string) (runtime.Destination, error) {
 		d, err := duckdb.Open(path, duckdb.Options{})
 		return failingClose{d}, err
@@ -514,7 +516,7 @@ func TestLogsOnANonTerminal(t *testing.T) {
 	cfg := smallOrg
 	cfg.Tokens = map[string]string{"ro-token": "READ_ONLY_ADMIN"}
 	e := newEnv(t, cfg)
-	e.cfg.Tables = []string{"groups", "custom_role"}
+	e.opt.Only = []string{"groups", "custom_role"}
 	var log bytes.Buffer
 	e.opt.Logger = slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if _, err := e.sync(); !errors.Is(err, runtime.ErrPartial) {
@@ -580,7 +582,7 @@ func TestProgressLine(t *testing.T) {
 // read as the config writes them (7d), and no line is wider than 120.
 func TestPrintTables(t *testing.T) {
 	var b strings.Builder
-	PrintTables(&b, false)
+	PrintTables(&b, false, nil)
 	out := b.String()
 	for _, bad := range []string{"per  row", "168h0m0s", "24h0m0s"} {
 		if strings.Contains(out, bad) {
@@ -604,7 +606,7 @@ func TestPrintTables(t *testing.T) {
 // descriptions, wrapped to 120 columns.
 func TestPrintTablesVerbose(t *testing.T) {
 	var b strings.Builder
-	PrintTables(&b, true)
+	PrintTables(&b, true, nil)
 	flat := strings.Join(strings.Fields(b.String()), " ")
 	users := okta.Registry.Lookup("users")
 	var col runtime.Column
@@ -621,6 +623,151 @@ func TestPrintTablesVerbose(t *testing.T) {
 	for line := range strings.Lines(b.String()) {
 		if n := utf8.RuneCountInString(strings.TrimSuffix(line, "\n")); n > 120 {
 			t.Errorf("a line of %d characters: %q", n, line)
+		}
+	}
+}
+
+// TestPrintTablesSettings: the listing says what the config's settings make
+// of each table they touch (blocked, read for its children, history and
+// what opens a version, hashed and blocked columns), and -v marks each
+// column and its type as written; without settings -v has no SETTING column.
+func TestPrintTablesSettings(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "oktasync.yaml")
+	os.WriteFile(path, []byte(`schema_change_handling: BLOCK_ALL
+tables:
+  users:
+    history: true
+    columns:
+      profile_email: {hashed: true}
+      profile_mobile_phone: {enabled: false}
+  user_enrolled_factor: {enabled: false}
+  application: {enabled: false}
+`), 0o644)
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var start string
+	for _, e := range cfg.runtimeSettings().Effective(okta.Registry) {
+		if e.Table.Name == "users" {
+			start = e.HistoryStart
+		}
+	}
+	if start == "" {
+		start = "the sync time"
+	}
+	var b strings.Builder
+	PrintTables(&b, false, cfg)
+	// Spaces as one: the alignment depends on the names listed.
+	var lines []string
+	for line := range strings.Lines(b.String()) {
+		lines = append(lines, strings.Join(strings.Fields(line), " "))
+	}
+	out := strings.Join(lines, "\n") + "\n"
+	for _, want := range []string{
+		"\nschema_change_handling: BLOCK_ALL\n",
+		"\nusers written, history on (versions open at " + start + "), 1 hashed column, 1 blocked column\n",
+		"\nuser_custom_profile written, history on, as users (versions open with the parent's)\n",
+		"\nuser_enrolled_factor blocked\n",
+		"\napplication blocked, read for its written child tables\n",
+		"\nevery other table is written, every column as it comes, history off\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("tables lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "\ngroups written") {
+		t.Errorf("a table without settings is listed under SETTINGS:\n%s", out)
+	}
+	b.Reset()
+	PrintTables(&b, true, cfg)
+	out = b.String()
+	users := out[strings.Index(out, "\nusers\n"):]
+	users = users[:strings.Index(users[1:], "\n\n")+1]
+	for _, want := range []string{"setting: written", "history: on; versions open at ", "SETTING",
+		"profile_email                    string     hashed", "profile_mobile_phone             string     blocked"} {
+		if !strings.Contains(users, want) {
+			t.Errorf("tables -v, users, lacks %q:\n%s", want, users)
+		}
+	}
+	if !strings.Contains(out, "\nuser_enrolled_factor\n") || !strings.Contains(out, "setting: blocked; neither read nor written") {
+		t.Errorf("tables -v does not say user_enrolled_factor is blocked")
+	}
+	b.Reset()
+	PrintTables(&b, true, nil)
+	if out := b.String(); strings.Contains(out, "SETTING") || strings.Contains(out, "history: on") || strings.Contains(out, "blocked") {
+		t.Errorf("tables -v without settings shows some")
+	}
+}
+
+// TestSummaryResyncAndSchemaChanges: a table re-imported says why in its
+// NOTE and in JSON; the schema changes follow the table, one a line, and
+// are in JSON as schema_changes (an empty list when there were none).
+func TestSummaryResyncAndSchemaChanges(t *testing.T) {
+	at := time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
+	sum := &runtime.Summary{Tables: []runtime.TableReport{
+		{Table: "users", Status: runtime.StatusOK, Mode: "full", Rows: map[string]int64{"users": 10}, Deleted: true,
+			Resync: "column profile_mobile_phone unblocked"},
+		{Table: "groups", Status: runtime.StatusOK, Mode: "incremental", Rows: map[string]int64{"groups": 2}},
+	}, SchemaChanges: []runtime.SchemaChange{
+		{At: at, Table: "system_log", Column: "debug_context_debug_data_new_key", Type: "string", Decision: "not added",
+			Reason: "schema_change_handling BLOCK_ALL"},
+		{At: at, Table: "users", Decision: "re-import", Reason: "column profile_mobile_phone unblocked"},
+	}}
+	var b strings.Builder
+	PrintSummary(&b, sum, time.Second)
+	out := b.String()
+	var users string
+	for line := range strings.Lines(out) {
+		if strings.HasPrefix(line, "users ") {
+			users = line
+		}
+	}
+	if !strings.HasSuffix(users, "re-imported: column profile_mobile_phone unblocked; deletes captured\n") {
+		t.Errorf("the users line does not say why it was re-imported: %q", users)
+	}
+	want := "\nschema changes:\n" +
+		"  system_log.debug_context_debug_data_new_key (string): not added; schema_change_handling BLOCK_ALL\n" +
+		"  users: re-import; column profile_mobile_phone unblocked\n"
+	if !strings.HasSuffix(out, want) {
+		t.Errorf("the summary does not end with the schema changes:\n%s", out)
+	}
+	doc := NewSummaryJSON(sum, time.Second)
+	if doc.Tables[0].Resync != "column profile_mobile_phone unblocked" || doc.Tables[1].Resync != "" {
+		t.Errorf("JSON resync: %+v", doc.Tables)
+	}
+	js, _ := json.Marshal(doc)
+	if !strings.Contains(string(js), `"schema_changes":[{"at":"2026-01-15T12:00:00Z","table":"system_log","column":"debug_context_debug_data_new_key","type":"string","decision":"not added","reason":"schema_change_handling BLOCK_ALL"},`) {
+		t.Errorf("JSON schema changes: %s", js)
+	}
+	sum.SchemaChanges = nil
+	b.Reset()
+	PrintSummary(&b, sum, time.Second)
+	if strings.Contains(b.String(), "schema changes") {
+		t.Errorf("a summary without schema changes lists some:\n%s", b.String())
+	}
+	if js, _ := json.Marshal(NewSummaryJSON(sum, time.Second)); !strings.Contains(string(js), `"schema_changes":[]`) {
+		t.Errorf("JSON without schema changes: %s", js)
+	}
+}
+
+// TestHistoryText: the field that opens a version, the latest of several,
+// or the sync time.
+func TestHistoryText(t *testing.T) {
+	users := okta.Registry.Lookup("users")
+	for _, c := range []struct {
+		e    runtime.TableEffect
+		want string
+	}{
+		{runtime.TableEffect{Table: users}, "history: off"},
+		{runtime.TableEffect{Table: users, History: true, HistoryStart: "lastUpdated"},
+			"history: on; versions open at the record's lastUpdated (the source's change time)"},
+		{runtime.TableEffect{Table: users, History: true, HistoryStart: "lastUpdated, lastMembershipUpdated"},
+			"history: on; versions open at the record's latest of lastUpdated and lastMembershipUpdated (the source's change time)"},
+		{runtime.TableEffect{Table: users, History: true}, "history: on; versions open at the sync time (the table has no change time)"},
+	} {
+		if got := historyText(c.e); got != c.want {
+			t.Errorf("historyText = %q, want %q", got, c.want)
 		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 // groups still reads the group, so last_membership_updated is never stale.
 func TestGroupMembershipUpdated(t *testing.T) {
 	e := newEnv(t, smallOrg)
-	e.cfg.Tables = []string{"groups"}
+	e.opt.Only = []string{"groups"}
 	e.mustSync()
 	res := e.sim.Churn(oktasim.ChurnSpec{Advance: time.Hour, MembershipAdds: 3, MembershipRemoves: 2})
 	var changed []string

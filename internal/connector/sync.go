@@ -34,6 +34,13 @@ type SyncOptions struct {
 	OpenDest func(path string) (runtime.Destination, error)
 	// Fetch adjusts the HTTP client configuration (tests shorten retries).
 	Fetch func(*fetch.Config)
+	// Only limits the run to these top-level and fan-out tables (--tables);
+	// Skip leaves these out (the benchmark's costly tables). Tables left
+	// out of a run are left as they are, unlike tables the config blocks.
+	Only, Skip []string
+	// Resync names tables to re-import from scratch (child tables name
+	// their top-level table; "*" all of them).
+	Resync []string
 }
 
 // Sync runs one sync of the configured org into the configured destination.
@@ -50,8 +57,15 @@ func Sync(ctx context.Context, cfg *Config, opt SyncOptions) (*runtime.Summary, 
 	if err != nil {
 		return nil, err
 	}
-	sel, err := selection(cfg)
+	sel, err := selection(opt)
 	if err != nil {
+		return nil, err
+	}
+	settings, err := cfg.Settings()
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckTableNames("resync", opt.Resync); err != nil {
 		return nil, err
 	}
 	// Before the destination is opened: a sync that cannot start creates no file.
@@ -80,6 +94,8 @@ func Sync(ctx context.Context, cfg *Config, opt SyncOptions) (*runtime.Summary, 
 		Dest:     dest,
 		Now:      opt.Now,
 		Select:   sel,
+		Settings: settings,
+		Resync:   opt.Resync,
 		Parallel: cfg.Parallel,
 		Logger:   opt.Logger,
 		Progress: opt.Progress,
@@ -115,45 +131,68 @@ func probeOrg(ctx context.Context, client *fetch.Client) error {
 	return err
 }
 
-// Selected lists the top-level and fan-out tables a sync of cfg covers.
-func Selected(cfg *Config) ([]string, error) {
-	sel, err := selection(cfg)
+// Selected lists the top-level and fan-out tables a run covers: those opt
+// selects, less those the config blocks that no written child needs.
+func Selected(cfg *Config, opt SyncOptions) ([]string, error) {
+	sel, err := selection(opt)
 	if err != nil {
 		return nil, err
 	}
+	// Without the salt, which only a sync needs: check runs without it.
 	var out []string
-	for _, t := range okta.Registry.Tables {
-		if sel == nil || sel(t.Name) {
+	for _, e := range cfg.runtimeSettings().Effective(okta.Registry) {
+		t := e.Table
+		if slices.Contains(okta.Registry.Tables, t) && (sel == nil || sel(t.Name)) && (e.Written || e.ReadForChildren) {
 			out = append(out, t.Name)
 		}
 	}
 	return out, nil
 }
 
-// selection turns the config's table lists into the engine's filter,
+// selection turns the run's table lists into the engine's filter,
 // refusing names that are not tables.
-func selection(cfg *Config) (func(string) bool, error) {
-	known := map[string]bool{}
-	for _, t := range okta.Registry.Tables {
-		known[t.Name] = true
-	}
-	for _, n := range slices.Concat(cfg.Tables, cfg.Exclude) {
-		if !known[n] {
-			if okta.Registry.Lookup(n) != nil {
-				return nil, fmt.Errorf("table %q is a child table; select its parent", n)
-			}
-			return nil, fmt.Errorf("unknown table %q; `oktasync tables` lists them", n)
+func selection(opt SyncOptions) (func(string) bool, error) {
+	for _, n := range slices.Concat(opt.Only, opt.Skip) {
+		if t := okta.Registry.Lookup(n); t != nil && !slices.Contains(okta.Registry.Tables, t) {
+			return nil, fmt.Errorf("table %q is a child table; select its parent", n)
 		}
 	}
-	if len(cfg.Tables) == 0 && len(cfg.Exclude) == 0 {
+	if err := CheckTableNames("", slices.Concat(opt.Only, opt.Skip)); err != nil {
+		return nil, err
+	}
+	if len(opt.Only) == 0 && len(opt.Skip) == 0 {
 		return nil, nil
 	}
 	return func(name string) bool {
-		if slices.Contains(cfg.Exclude, name) {
+		if slices.Contains(opt.Skip, name) {
 			return false
 		}
-		return len(cfg.Tables) == 0 || slices.Contains(cfg.Tables, name)
+		return len(opt.Only) == 0 || slices.Contains(opt.Only, name)
 	}, nil
+}
+
+// CheckTableNames refuses names that are no table (child tables included),
+// with the closest table name; "*" passes for a re-sync (what names it).
+func CheckTableNames(what string, names []string) error {
+	var all []string
+	okta.Registry.Walk(func(t *runtime.Table) { all = append(all, t.Name) })
+	var errs []error
+	for _, n := range names {
+		if slices.Contains(all, n) || n == "*" && what == "resync" {
+			continue
+		}
+		msg := fmt.Sprintf("unknown table %q", n)
+		if what != "" {
+			msg = what + ": " + msg
+		}
+		if c := closest(n, all); c != "" {
+			msg += "; did you mean " + c + "?"
+		} else {
+			msg += "; `oktasync tables` lists them"
+		}
+		errs = append(errs, errors.New(msg))
+	}
+	return errors.Join(errs...)
 }
 
 func httpClientWithCA(file string) (*http.Client, error) {
@@ -282,6 +321,9 @@ func PrintSummary(w io.Writer, s *runtime.Summary, elapsed time.Duration) {
 		if r.Deleted {
 			note = strings.TrimSpace("deletes captured " + note)
 		}
+		if r.Resync != "" {
+			note = strings.TrimSuffix("re-imported: "+r.Resync+"; "+note, "; ")
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", r.Table, status, r.Mode, r.Requests, r.Rows[r.Table], r.Invalid, nbad,
 			r.Duration.Round(time.Millisecond), r.Waited.Round(time.Millisecond), note)
 		rows += r.Rows[r.Table]
@@ -297,6 +339,38 @@ func PrintSummary(w io.Writer, s *runtime.Summary, elapsed time.Duration) {
 	fmt.Fprintf(tw, "TOTAL\t%s\t\t%d\t%d\t%d\t%d\t%s\t%s\t\n", Outcome(s), requests, rows, invalid, bad,
 		elapsed.Round(time.Millisecond), waited.Round(time.Millisecond))
 	tw.Flush()
+	printSchemaChanges(w, s.SchemaChanges)
+}
+
+// maxSchemaChanges is how many schema changes a summary lists; the table
+// _oktasync_schema_changes holds them all.
+const maxSchemaChanges = 20
+
+// printSchemaChanges lists the schema changes a sync made or refused, one a
+// line: the table or column, its type, the decision and why.
+func printSchemaChanges(w io.Writer, changes []runtime.SchemaChange) {
+	if len(changes) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nschema changes:")
+	for i, c := range changes {
+		if i == maxSchemaChanges {
+			fmt.Fprintf(w, "  ... and %d more (all in table %s)\n", len(changes)-i, runtime.SchemaChangesTable.Name)
+			break
+		}
+		what := c.Table
+		if c.Column != "" {
+			what += "." + c.Column
+		}
+		if c.Type != "" {
+			what += " (" + c.Type + ")"
+		}
+		line := "  " + what + ": " + c.Decision
+		if c.Reason != "" {
+			line += "; " + c.Reason
+		}
+		fmt.Fprintln(w, line)
+	}
 }
 
 // SummaryJSON is what `oktasync sync --json` prints: snake_case names,
@@ -312,6 +386,19 @@ type SummaryJSON struct {
 	RateWaitSeconds float64     `json:"rate_wait_seconds"`
 	BadRecords      int64       `json:"bad_records"`
 	Tables          []TableJSON `json:"tables"`
+	// SchemaChanges are the schema changes the sync made or refused.
+	SchemaChanges []SchemaChangeJSON `json:"schema_changes"`
+}
+
+// SchemaChangeJSON is one runtime.SchemaChange; Column is empty for a
+// change of a table.
+type SchemaChangeJSON struct {
+	At       time.Time `json:"at"`
+	Table    string    `json:"table"`
+	Column   string    `json:"column"`
+	Type     string    `json:"type"`
+	Decision string    `json:"decision"`
+	Reason   string    `json:"reason"`
 }
 
 // TableJSON is one table of SummaryJSON.
@@ -331,14 +418,16 @@ type TableJSON struct {
 	BadRecords       int64            `json:"bad_records"`
 	BadRecordSamples []BadRecordJSON  `json:"bad_record_samples,omitempty"`
 	DeletesCaptured  bool             `json:"deletes_captured"`
-	Error            string           `json:"error,omitempty"`
+	// Resync says why the table was re-imported from scratch this time.
+	Resync string `json:"resync,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
 // NewSummaryJSON turns a summary (nil for a sync that never started) into
 // SummaryJSON; the caller sets Status for outcomes the summary cannot tell
 // (interrupted) and Error.
 func NewSummaryJSON(s *runtime.Summary, elapsed time.Duration) *SummaryJSON {
-	out := &SummaryJSON{Status: "failed", DurationSeconds: seconds(elapsed), Tables: []TableJSON{}}
+	out := &SummaryJSON{Status: "failed", DurationSeconds: seconds(elapsed), Tables: []TableJSON{}, SchemaChanges: []SchemaChangeJSON{}}
 	if s == nil {
 		return out
 	}
@@ -351,7 +440,7 @@ func NewSummaryJSON(s *runtime.Summary, elapsed time.Duration) *SummaryJSON {
 		status, _ := statusOf(r)
 		t := TableJSON{Table: r.Table, Status: status, Mode: r.Mode, RowsByTable: map[string]int64{r.Table: r.Rows[r.Table]},
 			Requests: r.Requests, RateWaitSeconds: seconds(r.Waited), DurationSeconds: seconds(r.Duration),
-			InvalidValues: r.Invalid, DeletesCaptured: r.Deleted}
+			InvalidValues: r.Invalid, DeletesCaptured: r.Deleted, Resync: r.Resync}
 		for _, c := range childTables(okta.Registry.Lookup(r.Table)) {
 			t.RowsByTable[c] = r.Rows[c]
 		}
@@ -369,6 +458,10 @@ func NewSummaryJSON(s *runtime.Summary, elapsed time.Duration) *SummaryJSON {
 		out.BadRecords += t.BadRecords
 	}
 	out.RateWaitSeconds = seconds(waited)
+	for _, c := range s.SchemaChanges {
+		out.SchemaChanges = append(out.SchemaChanges, SchemaChangeJSON{At: c.At, Table: c.Table, Column: c.Column,
+			Type: c.Type, Decision: c.Decision, Reason: c.Reason})
+	}
 	return out
 }
 

@@ -16,22 +16,30 @@ import (
 const tablesWidth = 120
 
 // PrintTables lists every table of the registry: keys, how it is read, how
-// deletes are captured, then which admin roles may read which tables; with
+// deletes are captured, what the config's settings make of it (cfg nil:
+// the defaults), then which admin roles may read which tables; with
 // descriptions and columns when verbose.
-func PrintTables(w io.Writer, verbose bool) {
+func PrintTables(w io.Writer, verbose bool, cfg *Config) {
+	var settings *runtime.Settings
+	if cfg != nil {
+		// Without the salt: whether its variable is set matters to a sync only.
+		settings = cfg.runtimeSettings()
+	}
+	effects := settings.Effective(okta.Registry)
 	if verbose {
-		describeTables(w)
+		describeTables(w, effects)
 		return
 	}
 	rows := [][]string{{"TABLE", "PRIMARY KEY", "READ", "DELETES"}}
-	okta.Registry.Walk(func(t *runtime.Table) {
+	for _, e := range effects {
+		t := e.Table
 		read, deletes := readMode(t), deleteMode(t)
 		if t.Request == nil {
 			// Said once below, for every child table.
 			read, deletes = t.Breakout.Path, ""
 		}
 		rows = append(rows, []string{indent(t) + t.Name, strings.Join(t.PrimaryKey, ", "), read, deletes})
-	})
+	}
 	writeGrid(w, tablesWidth, rows)
 	fmt.Fprintln(w)
 	writeWrapped(w, "", "Indented tables are child tables: read with their parent, from the field READ names, and "+
@@ -39,7 +47,133 @@ func PrintTables(w io.Writer, verbose bool) {
 		"(every sync, or a periodic re-import) the rows not seen are. `oktasync tables -v` describes every table "+
 		"and column.", tablesWidth)
 	fmt.Fprintln(w)
+	printSettings(w, settings, effects)
+	fmt.Fprintln(w)
 	printRoles(w)
+}
+
+// printSettings lists the tables the settings make anything but written as
+// they come, history off: blocked, history, hashed or blocked columns.
+func printSettings(w io.Writer, s *runtime.Settings, effects []runtime.TableEffect) {
+	policy := string(runtime.AllowAll) + " (the default)"
+	if s != nil && s.SchemaChange != "" {
+		policy = string(s.SchemaChange)
+	}
+	fmt.Fprintln(w, "SETTINGS (the config's; docs/SETTINGS.md)")
+	writeWrapped(w, "  ", "schema_change_handling: "+policy, tablesWidth)
+	rows := [][]string{}
+	for _, e := range effects {
+		if setting := tableSetting(e); setting != "written" {
+			rows = append(rows, []string{"  " + e.Table.Name, setting})
+		}
+	}
+	if len(rows) == 0 {
+		writeWrapped(w, "  ", "every table is written, every column as it comes, history off", tablesWidth)
+		return
+	}
+	writeGrid(w, tablesWidth, rows)
+	writeWrapped(w, "  ", "every other table is written, every column as it comes, history off", tablesWidth)
+}
+
+// tableSetting is a table's effective setting in a few words.
+func tableSetting(e runtime.TableEffect) string {
+	var parts []string
+	switch {
+	case e.Written:
+		parts = append(parts, "written")
+	case e.ReadForChildren:
+		parts = append(parts, "blocked, read for its written child tables")
+	default:
+		parts = append(parts, "blocked")
+	}
+	if e.History {
+		h := "history on (versions open at "
+		switch {
+		case rootOf(e.Table) != e.Table:
+			h = "history on, as " + rootOf(e.Table).Name + " (versions open with the parent's"
+		case e.HistoryStart != "":
+			h += startFields(e.HistoryStart)
+		default:
+			h += "the sync time"
+		}
+		parts = append(parts, h+")")
+	}
+	var hashed, blocked int
+	for _, c := range e.Columns {
+		if c.Hashed && c.Enabled {
+			hashed++
+		}
+		if !c.Enabled {
+			blocked++
+		}
+	}
+	if e.Written && hashed > 0 {
+		parts = append(parts, plural(hashed, "hashed column"))
+	}
+	if e.Written && blocked > 0 {
+		parts = append(parts, plural(blocked, "blocked column"))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// historyText says whether a table keeps history, and what opens a version.
+func historyText(e runtime.TableEffect) string {
+	if !e.History {
+		return "history: off"
+	}
+	s := "history: on; versions open at "
+	if e.HistoryStart != "" {
+		s += "the record's " + startFields(e.HistoryStart) + " (the source's change time)"
+	} else {
+		s += "the sync time (the table has no change time)"
+	}
+	if root := rootOf(e.Table); root != e.Table {
+		s = "history: on, as " + root.Name + "; a version opens with its parent's, at " + strings.TrimPrefix(s, "history: on; versions open at ")
+	}
+	return s
+}
+
+// startFields names the field that opens a version, or the latest of
+// several (TableEffect.HistoryStart lists them comma-separated).
+func startFields(list string) string {
+	fields := strings.Split(list, ", ")
+	if len(fields) == 1 {
+		return list
+	}
+	return "latest of " + strings.Join(fields[:len(fields)-1], ", ") + " and " + fields[len(fields)-1]
+}
+
+func rootOf(t *runtime.Table) *runtime.Table {
+	for t.Parent != nil {
+		t = t.Parent
+	}
+	return t
+}
+
+// columnSetting is a column's effective setting: blocked, hashed or
+// (blank) enabled, and why when the user did not say.
+func columnSetting(c runtime.ColumnEffect) string {
+	s := ""
+	switch {
+	case !c.Enabled:
+		s = "blocked"
+	case c.Hashed:
+		s = "hashed"
+	}
+	switch {
+	case c.Why != "" && s != "":
+		s += " (" + c.Why + ")"
+	case c.Why != "":
+		s = c.Why
+	}
+	return s
 }
 
 func indent(t *runtime.Table) string {
@@ -73,10 +207,12 @@ func printRoles(w io.Writer) {
 }
 
 // describeTables is `oktasync tables -v`: per table its description, key,
-// reading, deletes, roles, and its columns with their descriptions.
-func describeTables(w io.Writer) {
+// reading, deletes, roles, settings, and its columns with their types as
+// written, settings and descriptions.
+func describeTables(w io.Writer, effects []runtime.TableEffect) {
 	first := true
-	okta.Registry.Walk(func(t *runtime.Table) {
+	for _, e := range effects {
+		t := e.Table
 		if !first {
 			fmt.Fprintln(w)
 		}
@@ -102,19 +238,47 @@ func describeTables(w io.Writer) {
 			}
 			writeWrapped(w, "  ", roles, tablesWidth)
 		}
-		rows := [][]string{{"COLUMN", "TYPE", "SOURCE", "DESCRIPTION"}}
-		for _, c := range t.Columns {
-			rows = append(rows, []string{c.Name, c.Type.String(), c.Source, c.Description})
+		setting := "setting: written"
+		switch {
+		case e.ReadForChildren:
+			setting = "setting: blocked; read for its written child tables, never written"
+		case !e.Written:
+			setting = "setting: blocked; neither read nor written"
+		}
+		writeWrapped(w, "  ", setting, tablesWidth)
+		writeWrapped(w, "  ", historyText(e), tablesWidth)
+		// A SETTING column only where a column is blocked or hashed: it
+		// costs the descriptions width.
+		settings := slices.ContainsFunc(e.Columns, func(c runtime.ColumnEffect) bool { return !c.Enabled || c.Hashed })
+		rows := [][]string{{"COLUMN", "TYPE", "SETTING", "SOURCE", "DESCRIPTION"}}
+		for _, c := range e.Columns {
+			source, desc := "", ""
+			if i := slices.IndexFunc(t.Columns, func(sc runtime.Column) bool { return sc.Name == c.Name }); i >= 0 {
+				source, desc = t.Columns[i].Source, t.Columns[i].Description
+			} else {
+				for _, d := range t.Dynamic {
+					if rest, ok := strings.CutPrefix(c.Name, d.Prefix); ok {
+						source, desc = d.Path+"."+rest, "a key of the object (named in the config)"
+					}
+				}
+			}
+			rows = append(rows, []string{c.Name, c.Type.String(), columnSetting(c), source, desc})
 		}
 		for _, d := range t.Dynamic {
-			rows = append(rows, []string{d.Prefix + "*", d.Type.String(), d.Path + ".*", "a column per key of the object"})
+			rows = append(rows, []string{d.Prefix + "*", d.Type.String(), "", d.Path + ".*",
+				"a column per key of the object, as schema_change_handling decides"})
+		}
+		if !settings {
+			for i, r := range rows {
+				rows[i] = slices.Delete(r, 2, 3)
+			}
 		}
 		var b strings.Builder
 		writeGrid(&b, tablesWidth-4, rows)
 		for line := range strings.Lines(b.String()) {
 			fmt.Fprint(w, "    "+line)
 		}
-	})
+	}
 }
 
 func readMode(t *runtime.Table) string {
