@@ -206,6 +206,10 @@ type TableState struct {
 	// after the first sync: they stay out until a setting enables them. A
 	// top-level or fan-out table kept out has a state of its own saying so.
 	KeptOut []string `json:"kept_out,omitempty"`
+	// Keys lists the keys seen of the unpivoted tables (Table.Unpivoted)
+	// among the table's children, as "table.key"; "table." marks a table
+	// whose keys are tracked. A key not in it is new (a schema change).
+	Keys []string `json:"keys,omitempty"`
 }
 
 // Pending is where an interrupted run stands.

@@ -354,9 +354,14 @@ type tableRun struct {
 	resync    string
 	rebuild   bool
 	truncated bool
-	// keptOut are the dynamic columns the policy keeps out, by view table
-	// ("table.column" entries of TableState.KeptOut).
+	// keptOut are the dynamic columns and unpivoted keys the policy keeps
+	// out ("table.column" entries of TableState.KeptOut); keys the keys of
+	// unpivoted tables seen (TableState.Keys).
 	keptOut map[string]bool
+	keys    map[string]bool
+	// tracked holds the unpivoted tables whose keys the state tracked when
+	// the run began: only their new keys are schema changes.
+	tracked map[*Table]bool
 	// recStart is when the record being extracted changed at the source,
 	// the start of its rows' versions in a history table (zero: the sync
 	// time).
@@ -382,9 +387,18 @@ func newTableRun(e *Engine, t *Table, st TableState, started time.Time) *tableRu
 		r.hasher = NewHasher(e.plan.salt)
 	}
 	r.resync, r.rebuild = st.Resync, st.Rebuild && st.Resync != ""
-	r.keptOut = map[string]bool{}
+	r.keptOut, r.keys = map[string]bool{}, map[string]bool{}
 	for _, k := range st.KeptOut {
 		r.keptOut[k] = true
+	}
+	r.tracked = map[*Table]bool{}
+	for _, k := range st.Keys {
+		r.keys[k] = true
+	}
+	for _, v := range e.plan.vs.order {
+		if v.owner == r.view && v.keyAt >= 0 && r.keys[v.t.Name+"."] {
+			r.tracked[v.t] = true
+		}
 	}
 	return r
 }
@@ -1309,6 +1323,9 @@ func (r *tableRun) stage(src *Table, row Row) {
 	}
 	t := v.t
 	vals, dyn := r.values(v, row)
+	if v.keyAt >= 0 && !r.unpivoted(v, vals) {
+		return // a key kept out: its row is not written
+	}
 	if r.badWhy == "" {
 		for i, pos := range r.keyPositions(t) {
 			if pos >= 0 && pos < len(vals) && vals[pos] == nil {
@@ -1426,6 +1443,48 @@ func (r *tableRun) dynamicField(v *view, name string) bool {
 		r.keptOut[key] = true
 	} else {
 		known[lower] = true
+	}
+	r.changes = append(r.changes, c)
+	r.e.plan.record(c)
+	return c.Decision == "added"
+}
+
+// unpivoted applies the settings and the schema-change policy to a row of
+// an unpivoted table as dynamic does to a dynamic column, the row's key
+// standing for the column: it reports whether the row is written, and
+// hashes its value when the key is hashed.
+func (r *tableRun) unpivoted(v *view, vals []any) bool {
+	key, _ := vals[v.keyAt].(string)
+	if v.valueAt >= 0 && v.hashDynamic[key] {
+		vals[v.valueAt] = r.hasher.Hash(vals[v.valueAt])
+	}
+	if on, set := v.dynamic[key]; set {
+		return on
+	}
+	entry := v.t.Name + "." + key
+	if r.keys[entry] {
+		return true
+	}
+	if r.keptOut[entry] {
+		return false
+	}
+	if !r.tracked[v.t] {
+		// Keys not tracked yet (the table's first sync, or state saved
+		// before they were): what is there now is the table's.
+		r.keys[entry] = true
+		return true
+	}
+	typ := TypeString
+	if v.valueAt >= 0 {
+		typ = v.t.Columns[v.valueAt].Type
+	}
+	c := SchemaChange{At: r.started, Table: v.t.Name, Column: key, Type: typ.String(), Decision: "added",
+		Reason: "new key of " + v.t.Breakout.Path + "; schema_change_handling is " + string(r.e.plan.policy)}
+	if r.e.plan.policy == BlockAll {
+		c.Decision = "not added"
+		r.keptOut[entry] = true
+	} else {
+		r.keys[entry] = true
 	}
 	r.changes = append(r.changes, c)
 	r.e.plan.record(c)
@@ -1577,6 +1636,12 @@ func (r *tableRun) settle(b *Batch) {
 		}
 	}
 	slices.Sort(st.KeptOut)
+	for _, v := range r.e.plan.vs.order {
+		if v.owner == r.view && v.keyAt >= 0 {
+			r.keys[v.t.Name+"."] = true // tracked from now on
+		}
+	}
+	st.Keys = slices.Sorted(maps.Keys(r.keys))
 	if r.rebuild && !r.truncated {
 		b.Truncate, r.truncated = true, true
 	}

@@ -105,7 +105,7 @@ func (s *Settings) Problems(reg *Registry) []SettingProblem {
 		for _, col := range sortedKeys(ts.Columns) {
 			cs := ts.Columns[col]
 			known := slices.ContainsFunc(t.Columns, func(c Column) bool { return c.Name == col })
-			if _, dyn := t.DynamicType(col); !known && !dyn {
+			if _, dyn := t.DynamicType(col); !known && !dyn && !t.Unpivoted() {
 				msg := "no such column"
 				if c := closestColumn(t, col); c != "" {
 					msg += "; did you mean " + c + "?"
@@ -127,6 +127,15 @@ func (s *Settings) Problems(reg *Registry) []SettingProblem {
 		}
 	}
 	return out
+}
+
+// Unpivoted reports whether t holds an object's keys as rows (a breakout
+// of object keys): each key is then a column in all but form, and settings
+// of columns that are no column of t name keys. Blocking a key leaves its
+// rows out, hashing it hashes their values, and a key new since the first
+// sync is a schema change.
+func (t *Table) Unpivoted() bool {
+	return t.Breakout != nil && t.Breakout.Kind == BreakoutObjectKeys
 }
 
 // unblockable says why a column cannot be blocked, or "".

@@ -463,3 +463,76 @@ func TestUnblockedColumnIsFilled(t *testing.T) {
 		}
 	}
 }
+
+// An unpivoted table: one row per key of "props".
+var (
+	boxes = &runtime.Table{
+		Name:       "boxes",
+		Request:    &runtime.Request{Path: "/boxes", Bucket: "default"},
+		Pagination: runtime.Pagination{Kind: runtime.PaginationNone},
+		Deletes:    runtime.Deletes{Kind: runtime.DeletesFullReimport},
+		PrimaryKey: []string{"id"},
+		Columns:    []runtime.Column{{Name: "id", Type: runtime.TypeString, Source: "id"}},
+	}
+	boxProps = &runtime.Table{
+		Name: "box_props", ParentKey: []string{"box_id"}, PrimaryKey: []string{"box_id", "name"},
+		Columns: []runtime.Column{{Name: "box_id", Type: runtime.TypeString, Source: "parent.id"},
+			{Name: "name", Type: runtime.TypeString, Source: "key"}, {Name: "value", Type: runtime.TypeString, Source: "element"}},
+		Breakout: &runtime.Breakout{Kind: runtime.BreakoutObjectKeys, Path: "props"},
+	}
+	boxRegistry = &runtime.Registry{Tables: []*runtime.Table{boxes}}
+)
+
+func init() {
+	boxes.Children, boxProps.Parent = []*runtime.Table{boxProps}, boxes
+	boxes.Extract = func(rec, _ gjson.Result, e *runtime.Emitter) {
+		id := rec.Get("id").String()
+		e.Emit(boxes, &rowOf{[]any{id}})
+		rec.Get("props").ForEach(func(k, v gjson.Result) bool {
+			e.Emit(boxProps, &rowOf{[]any{id, k.String(), v.String()}})
+			return true
+		})
+	}
+}
+
+// TestUnpivotedKeys: the keys of an unpivoted table are its columns in all
+// but form: a setting blocks or hashes one, and one that appears after the
+// first sync is a schema change the policy decides.
+func TestUnpivotedKeys(t *testing.T) {
+	body := `[{"id":"t1","props":{"color":"red","ssn":"123-45"}}]`
+	h := newHarness(t)
+	h.eng.Registry = boxRegistry
+	h.eng.Fetcher = gadgetFetcher{&body}
+	h.eng.Settings = &runtime.Settings{SchemaChange: runtime.BlockAll, Salt: "pepper", Tables: map[string]runtime.TableSettings{
+		"box_props": {Columns: map[string]runtime.ColumnSettings{"ssn": {Hashed: true}, "secret": {Enabled: on(false)}}}}}
+	if problems := h.eng.Settings.Problems(boxRegistry); len(problems) > 0 {
+		t.Fatalf("keys of an unpivoted table are valid column settings: %v", problems)
+	}
+	if _, err := h.sync(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"t1colorred", "t1ssn" + hmacHex("pepper", "123-45")}
+	if got := liveRows(h, "box_props"); !slices.Equal(got, want) {
+		t.Fatalf("box_props = %v, want %v", got, want)
+	}
+	body = `[{"id":"t1","props":{"color":"red","ssn":"123-45","secret":"x","size":"L"}}]`
+	h.now = t0.Add(time.Hour)
+	sum, err := h.sync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := liveRows(h, "box_props"); !slices.Equal(got, want) {
+		t.Fatalf("box_props = %v, want %v: secret is blocked, size new under BLOCK_ALL", got, want)
+	}
+	if len(sum.SchemaChanges) != 1 || sum.SchemaChanges[0].Column != "size" || sum.SchemaChanges[0].Decision != "not added" {
+		t.Fatalf("schema changes %+v: want size not added", sum.SchemaChanges)
+	}
+	h.eng.Settings.SchemaChange = runtime.AllowAll
+	h.now = t0.Add(2 * time.Hour)
+	if _, err := h.sync(); err != nil {
+		t.Fatal(err)
+	}
+	if got := liveRows(h, "box_props"); slices.Contains(got, "t1sizeL") {
+		t.Fatalf("box_props = %v: a key kept out stays out until a setting enables it", got)
+	}
+}

@@ -26,6 +26,10 @@ type view struct {
 	hashDynamic map[string]bool
 	// why explains settings the user did not make, by column.
 	why map[string]string
+	// keyAt and valueAt are the positions of the key and value columns of
+	// an unpivoted table (Table.Unpivoted), whose keys dynamic and
+	// hashDynamic then hold; -1 otherwise.
+	keyAt, valueAt int
 	// owner is the top-level or fan-out table whose runs write this table
 	// (itself for those).
 	owner *view
@@ -92,7 +96,7 @@ func (s *Settings) resolve(reg *Registry) *views {
 	var build func(t *Table, parent *view) *view
 	build = func(t *Table, parent *view) *view {
 		ts := settings(t.Name)
-		v := &view{src: t, written: ts.Enabled == nil || *ts.Enabled, why: why[t.Name]}
+		v := &view{src: t, written: ts.Enabled == nil || *ts.Enabled, why: why[t.Name], keyAt: -1, valueAt: -1}
 		vt := *t
 		vt.Parent, vt.Children = nil, nil
 		vt.History = ts.History
@@ -129,8 +133,12 @@ func (s *Settings) resolve(reg *Registry) *views {
 		if !blocked {
 			v.keep = nil
 		}
+		if t.Unpivoted() {
+			v.keyAt = slices.IndexFunc(vt.Columns, func(c Column) bool { return c.Source == "key" })
+			v.valueAt = slices.IndexFunc(vt.Columns, func(c Column) bool { return c.Source == "element" })
+		}
 		for name, cs := range ts.Columns {
-			if _, ok := t.DynamicType(name); !ok || slices.ContainsFunc(t.Columns, func(c Column) bool { return c.Name == name }) {
+			if _, ok := t.DynamicType(name); !ok && v.keyAt < 0 || slices.ContainsFunc(t.Columns, func(c Column) bool { return c.Name == name }) {
 				continue
 			}
 			if cs.Enabled != nil {
