@@ -268,15 +268,23 @@ func (s *Settings) Effective(reg *Registry) []TableEffect {
 		for _, name := range sortedKeys(v.dynamic) {
 			typ, _ := v.t.DynamicType(name)
 			e.Columns = append(e.Columns, ColumnEffect{Name: name, Type: typ, Enabled: v.dynamic[name],
-				Hashed: v.hashDynamic[name], Why: "dynamic"})
+				Hashed: v.hashDynamic[name], Why: v.dynamicWhy()})
 		}
 		for _, name := range sortedKeys(v.hashDynamic) {
 			if _, ok := v.dynamic[name]; !ok {
 				typ, _ := v.t.DynamicType(name)
-				e.Columns = append(e.Columns, ColumnEffect{Name: name, Type: typ, Enabled: true, Hashed: true, Why: "dynamic"})
+				e.Columns = append(e.Columns, ColumnEffect{Name: name, Type: typ, Enabled: true, Hashed: true, Why: v.dynamicWhy()})
 			}
 		}
 		out = append(out, e)
 	}
 	return out
+}
+
+// dynamicWhy says what a setting of v that names no column of v is about.
+func (v *view) dynamicWhy() string {
+	if v.keyAt >= 0 {
+		return "a key of " + v.src.Breakout.Path
+	}
+	return "dynamic"
 }
