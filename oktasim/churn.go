@@ -46,6 +46,14 @@ type ChurnSpec struct {
 	PolicyRuleUpdates int `json:"policyRuleUpdates,omitempty"`
 
 	DeviceUpdates int `json:"deviceUpdates,omitempty"`
+	// ProfileAttribute adds a custom attribute of that name to the user
+	// schema (an admin's Profile Editor change; an existing name is reused),
+	// and ProfileAttributeUsers gives it a value on that many users who are
+	// not DEPROVISIONED and have none yet: a profile update each, which moves
+	// the user's lastUpdated and logs user.account.update_profile. Without a
+	// name the count does nothing.
+	ProfileAttribute      string `json:"profileAttribute,omitempty"`
+	ProfileAttributeUsers int    `json:"profileAttributeUsers,omitempty"`
 	// LogEvents adds that many ordinary events (sign-ins, SSO, ...) besides the
 	// events every change above emits.
 	LogEvents int `json:"logEvents,omitempty"`
@@ -136,6 +144,7 @@ type ChurnResult struct {
 	AppGroupsRemoved      []AppGroup   `json:"appGroupsRemoved"`
 	PolicyRulesUpdated    []string     `json:"policyRulesUpdated"`
 	UpdatedDevices        []string     `json:"updatedDevices"`
+	ProfileAttributeUsers []string     `json:"profileAttributeUsers,omitempty"`
 	LogEvents             int          `json:"logEvents"`
 	NotFound              []string     `json:"notFound,omitempty"`
 }
@@ -195,20 +204,25 @@ func (ch *churner) push(lr logRec) {
 }
 
 func (ch *churner) randomUser(ok func(*userState) bool) int {
+	return ch.randomUserIdx(func(_ int, u *userState) bool { return ok(u) })
+}
+
+// randomUserIdx is randomUser for a predicate that needs the user's index.
+func (ch *churner) randomUserIdx(ok func(int, *userState) bool) int {
 	o := ch.o
 	if len(o.users) == 0 {
 		return -1
 	}
 	for range 64 {
 		i := ch.r.intn(len(o.users))
-		if !o.users[i].deleted && ok(&o.users[i]) {
+		if !o.users[i].deleted && ok(i, &o.users[i]) {
 			return i
 		}
 	}
 	start := ch.r.intn(len(o.users)) // sparse eligibility: scan from a random point
 	for i := range o.users {
 		j := (start + i) % len(o.users)
-		if !o.users[j].deleted && ok(&o.users[j]) {
+		if !o.users[j].deleted && ok(j, &o.users[j]) {
 			return j
 		}
 	}
@@ -252,6 +266,9 @@ func (s *Sim) Churn(spec ChurnSpec) ChurnResult {
 		spec.AppAssignmentAdds + spec.AppAssignmentRemoves + spec.DeviceUpdates + spec.LogEvents +
 		spec.GroupRoleGrants + spec.GroupRoleRevokes + spec.AppGroupAdds + spec.AppGroupRemoves + spec.PolicyRuleUpdates +
 		len(spec.DeactivateUserIDs) + len(spec.DeleteUserIDs) + len(spec.DeleteGroupIDs)
+	if spec.ProfileAttribute != "" {
+		ch.n += spec.ProfileAttributeUsers
+	}
 	res.From = time.UnixMilli(ch.from).UTC()
 	res.To = time.UnixMilli(ch.to).UTC()
 
@@ -417,6 +434,11 @@ func (s *Sim) Churn(spec ChurnSpec) ChurnResult {
 		o.devices[d].lastUpdated = t
 		res.UpdatedDevices = append(res.UpdatedDevices, o.ids.id(kDevice, d))
 	}
+	// Last of the picks, so naming an attribute changes no other pick of
+	// the step (only the spacing of its timestamps).
+	if spec.ProfileAttribute != "" {
+		ch.setProfileAttribute(spec.ProfileAttribute, spec.ProfileAttributeUsers)
+	}
 	for k := range spec.LogEvents {
 		t := ch.tick()
 		r := newRng(o.seed, 0x63686c67, uint64(o.churnSeq)<<32|uint64(k))
@@ -516,6 +538,33 @@ func (ch *churner) updateUser(i int, t int64) {
 	ch.res.UpdatedUsers = append(ch.res.UpdatedUsers, o.ids.id(kUser, i))
 	k, a := ch.admin()
 	ch.log(t, "user.account.update_profile", k, a, tref{kind: tkUser, a: int32(i)})
+}
+
+// setProfileAttribute adds the custom attribute name to the user schema
+// and gives it a value on up to n users.
+func (ch *churner) setProfileAttribute(name string, n int) {
+	o := ch.o
+	k := slices.IndexFunc(o.profileAttrs, func(pa profileAttr) bool { return pa.name == name })
+	if k < 0 {
+		k = len(o.profileAttrs)
+		o.profileAttrs = append(o.profileAttrs, profileAttr{name: name, values: map[int32]string{}})
+	}
+	pa := &o.profileAttrs[k]
+	for range n {
+		t := ch.tick()
+		i := ch.randomUserIdx(func(i int, u *userState) bool {
+			_, set := pa.values[int32(i)]
+			return u.status != stDeprovisioned && !set
+		})
+		if i < 0 {
+			return
+		}
+		pa.values[int32(i)] = string(appendUUID(nil, o.seed, streamProfileAttr, uint64(o.churnSeq)<<32|uint64(i)))
+		o.users[i].lastUpdated = t
+		ch.res.ProfileAttributeUsers = append(ch.res.ProfileAttributeUsers, o.ids.id(kUser, i))
+		ak, a := ch.admin()
+		ch.log(t, "user.account.update_profile", ak, a, tref{kind: tkUser, a: int32(i)})
+	}
 }
 
 func (ch *churner) deactivate(i int, t int64) {

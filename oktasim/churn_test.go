@@ -225,3 +225,92 @@ func TestControlAPI(t *testing.T) {
 		t.Errorf("after reset: %+v", got)
 	}
 }
+
+// A custom attribute added between syncs: the users given a value carry it,
+// their lastUpdated moves into the window so an incremental search finds
+// them, each change is logged, and everyone else's profile lacks the key.
+func TestChurnProfileAttribute(t *testing.T) {
+	cfg := Config{Seed: 21, Users: 200, Groups: 12, Logs: 100, LinkBaseURL: "https://acme.okta.example"}
+	var bodies [][]byte
+	for run := range 2 {
+		s, base := startSim(t, cfg)
+		const since = `lastUpdated gt "2000-01-01T00:00:00.000Z"` // search: DEPROVISIONED users too
+		before := map[string]map[string]any{}
+		all, _ := pageAll(t, base+"/api/v1/users?search="+url.QueryEscape(since))
+		for _, u := range all {
+			before[u["id"].(string)] = u
+		}
+		from := s.o.now
+		res := s.Churn(ChurnSpec{Advance: time.Hour, ProfileAttribute: "buildingCode", ProfileAttributeUsers: 5})
+		if len(res.ProfileAttributeUsers) != 5 || len(res.UpdatedUsers) != 0 {
+			t.Fatalf("churn result: %+v", res)
+		}
+		changed, _ := pageAll(t, base+"/api/v1/users?search="+url.QueryEscape(`lastUpdated gt "`+fmtTS(from)+`"`))
+		got := map[string]string{}
+		for _, u := range changed {
+			id := u["id"].(string)
+			prof := u["profile"].(map[string]any)
+			v, _ := prof["buildingCode"].(string)
+			got[id] = v
+			if v == "" {
+				t.Errorf("user %s changed without a buildingCode: %v", id, prof)
+			}
+			if u["status"] == "DEPROVISIONED" {
+				t.Errorf("DEPROVISIONED user %s was given a value", id)
+			}
+			if lu := u["lastUpdated"].(string); lu == before[id]["lastUpdated"] || lu <= fmtTS(from) || lu > fmtTS(s.o.now) {
+				t.Errorf("user %s lastUpdated %s, was %s, want inside the churn window", id, lu, before[id]["lastUpdated"])
+			}
+			// Nothing else of the profile changes.
+			delete(prof, "buildingCode")
+			if !reflect.DeepEqual(prof, before[id]["profile"]) {
+				t.Errorf("user %s: profile changed beyond the new attribute:\n%v\n%v", id, prof, before[id]["profile"])
+			}
+		}
+		if len(got) != 5 {
+			t.Errorf("incremental search returned %d users, want the 5 given a value", len(got))
+		}
+		for _, id := range res.ProfileAttributeUsers {
+			if _, ok := got[id]; !ok {
+				t.Errorf("user %s given a value is not returned by the incremental search", id)
+			}
+		}
+		// Users without a value omit the key; the attribute is searchable.
+		all, _ = pageAll(t, base+"/api/v1/users?search="+url.QueryEscape(since))
+		for _, u := range all {
+			if _, has := u["profile"].(map[string]any)["buildingCode"]; has != (got[u["id"].(string)] != "") {
+				t.Errorf("user %s: buildingCode present %v, want only on the users given a value", u["id"], has)
+			}
+		}
+		id := res.ProfileAttributeUsers[0]
+		found, _ := pageAll(t, base+"/api/v1/users?search="+url.QueryEscape(`profile.buildingCode eq "`+got[id]+`"`))
+		if len(found) != 1 || found[0]["id"] != id {
+			t.Errorf("search by the new attribute found %d users, want %s", len(found), id)
+		}
+		logs, _ := pageAll(t, base+"/api/v1/logs?limit=1000&filter="+url.QueryEscape(`eventType eq "user.account.update_profile"`)+
+			"&since="+url.QueryEscape(fmtTS(from))+"&until="+url.QueryEscape(fmtTS(s.o.now)))
+		logged := map[string]bool{}
+		for _, e := range logs {
+			logged[e["target"].([]any)[0].(map[string]any)["id"].(string)] = true
+		}
+		if len(logs) != 5 || len(logged) != 5 {
+			t.Errorf("%d user.account.update_profile events for %d users, want 5 for 5", len(logs), len(logged))
+		}
+		// The same attribute again: new users get a value, the first keep theirs.
+		res2 := s.Churn(ChurnSpec{ProfileAttribute: "buildingCode", ProfileAttributeUsers: 3})
+		for _, id := range res2.ProfileAttributeUsers {
+			if contains(res.ProfileAttributeUsers, id) {
+				t.Errorf("user %s given a value twice", id)
+			}
+		}
+		_, b := getOK(t, base+"/api/v1/users/"+id)
+		if v := decodeObj(t, b)["profile"].(map[string]any)["buildingCode"]; v != got[id] || len(res2.ProfileAttributeUsers) != 3 {
+			t.Errorf("after a second step: user %s has %v (was %s); %d more users", id, v, got[id], len(res2.ProfileAttributeUsers))
+		}
+		_, b = getOK(t, base+"/api/v1/users?search="+url.QueryEscape(since))
+		bodies = append(bodies, b)
+		if run == 1 && !bytes.Equal(bodies[0], bodies[1]) {
+			t.Error("the same seed and churn sequence gave different users")
+		}
+	}
+}

@@ -120,8 +120,9 @@
 // Churn (or POST /__sim/churn with a JSON ChurnSpec; an empty body applies
 // DefaultChurnSpec) creates, updates, deactivates and deletes users, creates,
 // updates and deletes groups, changes memberships and app assignments, touches
-// devices and appends ordinary log events, deterministically from the seed and
-// the churn counter. Changes are spread over (now, now+Advance], move
+// devices, adds custom user profile attributes (set on some users; the others
+// omit the key) and appends ordinary log events, deterministically from the
+// seed and the churn counter. Changes are spread over (now, now+Advance], move
 // lastUpdated / lastMembershipUpdated as Okta does (membership changes move only
 // lastMembershipUpdated), emit the matching System Log events
 // (user.lifecycle.create, user.account.update_profile, user.lifecycle.deactivate,

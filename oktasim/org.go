@@ -175,6 +175,15 @@ type org struct {
 	logs         logStore
 	churnSeq     int
 	nextRoleID   int
+	profileAttrs []profileAttr // custom user attributes added by churn, in order
+}
+
+// profileAttr is a custom user profile attribute added by churn, with the
+// users that have a value. The others omit the key, as Okta omits a custom
+// attribute a user has never had a value for.
+type profileAttr struct {
+	name   string
+	values map[int32]string // by user index
 }
 
 func newOrg(cfg Config) *org {

@@ -1,6 +1,7 @@
 package oktasim
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -8,10 +9,11 @@ import (
 // Stream keys for per-user procedural attributes (separate from the state stream
 // so adding a field to one never shifts the other).
 const (
-	streamProfile    = 0x70726f66
-	streamProfileMut = 0x6d757461
-	streamCreds      = 0x63726564
-	streamFactors    = 0x66616374
+	streamProfile     = 0x70726f66
+	streamProfileMut  = 0x6d757461
+	streamCreds       = 0x63726564
+	streamFactors     = 0x66616374
+	streamProfileAttr = 0x70617474 // values of churn-added custom attributes
 )
 
 // attr is one profile attribute value.
@@ -184,6 +186,22 @@ func (o *org) userProfile(i int, dst []attr) []attr {
 	}
 	if r.chance(0.2) {
 		dst = append(dst, attr{key: "officeFloor", kind: aInt, n: int64(1 + r.intn(30))})
+	}
+	// Attributes added by churn: a user without a value has no key, as Okta
+	// leaves out a custom attribute never set on a user (okta-sdk-python#263);
+	// null only comes back once a set value is cleared, which churn never does.
+	for k := range o.profileAttrs {
+		pa := &o.profileAttrs[k]
+		v, ok := pa.values[int32(i)]
+		if !ok {
+			continue
+		}
+		// A name the generator already uses for some users takes the new value.
+		if j := slices.IndexFunc(dst, func(a attr) bool { return a.key == pa.name }); j >= 0 {
+			dst[j] = attr{key: pa.name, s: v}
+		} else {
+			s(pa.name, v)
+		}
 	}
 	return dst
 }
