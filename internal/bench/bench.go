@@ -28,11 +28,12 @@ const (
 	SecIncremental = "incremental"
 	SecRateLimited = "ratelimited"
 	SecMemory      = "memory"
+	SecSettings    = "settings"
 )
 
 // Sections lists every section in the order they run: the ceilings and the
 // incremental sync start from the throughput sync's org and database.
-var Sections = []string{SecThroughput, SecCeilings, SecIncremental, SecRateLimited, SecMemory}
+var Sections = []string{SecThroughput, SecCeilings, SecIncremental, SecRateLimited, SecSettings, SecMemory}
 
 // Config sizes and steers a run.
 type Config struct {
@@ -128,6 +129,7 @@ type Result struct {
 	Rate        *RateRun
 	RSS         []*RSSRun
 	Incremental *IncRun
+	Settings    *SettingsRun
 }
 
 func (c *Config) wants(sec string) bool {
@@ -175,6 +177,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		cfg.logf("rate-limited: sync under Okta's limits (unlimited took %s)", base.Wall.Round(time.Millisecond))
 		if res.Rate, err = rateLimited(ctx, &cfg, base, baseDB); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.wants(SecSettings) {
+		var err error
+		if res.Settings, err = settingsRuns(ctx, &cfg); err != nil {
 			return nil, err
 		}
 	}

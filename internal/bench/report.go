@@ -16,16 +16,17 @@ import (
 
 // Figures are the numbers of the BENCH line; NaN means not measured.
 type Figures struct {
-	ThroughputRowsS            float64
-	CeilingFraction            float64
-	RatelimitedVsBound         float64
-	RSSMB100k, RSSMB1m         float64
-	IncrementalRequestFraction float64
+	ThroughputRowsS               float64
+	CeilingFraction               float64
+	RatelimitedVsBound            float64
+	RSSMB100k, RSSMB1m            float64
+	IncrementalRequestFraction    float64
+	HistoryVsPlain, HashedVsPlain float64
 }
 
 // Line is the final line of a run:
 //
-//	BENCH throughput_rows_s=... ceiling_fraction=... ratelimited_vs_bound=... rss_mb_100k=... rss_mb_1m=... incremental_request_fraction=...
+//	BENCH throughput_rows_s=... ceiling_fraction=... ratelimited_vs_bound=... rss_mb_100k=... rss_mb_1m=... incremental_request_fraction=... history_vs_plain=... hashed_vs_plain=...
 func (f Figures) Line() string {
 	num := func(v float64, prec int) string {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -38,7 +39,9 @@ func (f Figures) Line() string {
 		" ratelimited_vs_bound=" + num(f.RatelimitedVsBound, 3) +
 		" rss_mb_100k=" + num(f.RSSMB100k, 1) +
 		" rss_mb_1m=" + num(f.RSSMB1m, 1) +
-		" incremental_request_fraction=" + num(f.IncrementalRequestFraction, 4)
+		" incremental_request_fraction=" + num(f.IncrementalRequestFraction, 4) +
+		" history_vs_plain=" + num(f.HistoryVsPlain, 3) +
+		" hashed_vs_plain=" + num(f.HashedVsPlain, 3)
 }
 
 // CeilingFraction is throughput divided by the smallest ceiling, all in
@@ -76,7 +79,7 @@ func (r *Result) CeilingRates() (fetch, extract, append float64) {
 
 // Figures computes the BENCH figures.
 func (r *Result) Figures() Figures {
-	f := Figures{math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN()}
+	f := Figures{math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN()}
 	if r.Throughput != nil {
 		f.ThroughputRowsS = rate(r.Throughput.Rows(), r.Throughput.Wall)
 		fe, ex, ap := r.CeilingRates()
@@ -90,6 +93,9 @@ func (r *Result) Figures() Figures {
 	}
 	if r.Incremental != nil {
 		f.IncrementalRequestFraction = r.Incremental.Fraction()
+	}
+	if s := r.Settings; s != nil {
+		f.HistoryVsPlain, f.HashedVsPlain = s.Ratio(s.History), s.Ratio(s.Hashed)
 	}
 	return f
 }
@@ -154,6 +160,9 @@ func (r *Result) Write(w io.Writer) {
 	}
 	if inc := r.Incremental; inc != nil {
 		writeIncremental(w, inc)
+	}
+	if s := r.Settings; s != nil {
+		writeSettings(w, s)
 	}
 	fmt.Fprintf(w, "\nwall time of the run: %s; peak RSS of oktabench itself: %.0f MB\n", secs(r.Wall), r.PeakMB)
 	fmt.Fprintln(w, r.Figures().Line())

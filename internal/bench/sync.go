@@ -47,6 +47,8 @@ type syncSpec struct {
 	// Observe, when set, wraps the client's transport (counting what the
 	// client receives).
 	Observe func(http.RoundTripper) http.RoundTripper
+	// Tables are the config's table settings (history mode, hashing).
+	Tables map[string]connector.TableConfig
 }
 
 // SyncRun is the outcome of one sync.
@@ -138,6 +140,7 @@ func runSync(ctx context.Context, s *simServer, spec syncSpec) (*SyncRun, error)
 		OrgURL: s.URL, Token: token,
 		Destination: connector.Destination{Type: "duckdb", Path: spec.DB},
 		TimeScale:   spec.TimeScale,
+		Tables:      spec.Tables,
 	}
 	opt := connector.SyncOptions{Now: s.Now, Skip: spec.Exclude}
 	timed := &timedDest{}
