@@ -366,9 +366,6 @@ func (c *commit) replace(ctx context.Context) error {
 				return fmt.Errorf("key %d has %d values, want %d", i, len(keys[i]), len(cols))
 			}
 			for j, v := range keys[i] {
-				if a := cols[j].apply; a != nil {
-					v = a(v)
-				}
 				row[j] = v
 			}
 			return nil

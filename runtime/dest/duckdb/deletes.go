@@ -77,9 +77,6 @@ func (c *commit) deleteMatching(ctx context.Context, t *runtime.Table, info *tab
 	}
 	err = c.appendRows(ctx, toTemp(name), make([]driver.Value, len(cols)), len(matches), func(i int, row []driver.Value) error {
 		for j, v := range matches[i].Values {
-			if a := cols[j].apply; a != nil {
-				v = a(v)
-			}
 			row[j] = v
 		}
 		return nil

@@ -62,23 +62,6 @@ type Options struct {
 	// allocator is the process's, so the smallest slack of the databases
 	// at work applies.
 	FreeMemorySlack int64
-	// Transform, when set, returns the transform of a column (nil for none),
-	// e.g. hashing. Prepare asks once per descriptor column; Commit asks when a
-	// dynamic column first appears.
-	Transform func(t *runtime.Table, c runtime.Column) *Transform
-}
-
-// Transform rewrites one column's values on their way into the table.
-//
-// A transformed column keeps matching itself: replacement keys of child
-// tables go through their column's transform too, so a parent key column
-// hashed in both parent and child tables still joins.
-type Transform struct {
-	// Type is the column's destination type after the transform (a hashed
-	// column is a string); zero keeps the descriptor's type.
-	Type runtime.ColumnType
-	// Apply maps a driver value (nil for NULL) to the value stored.
-	Apply func(v any) any
 }
 
 // Stages returns the names CrashPoint is called with during a Commit, in

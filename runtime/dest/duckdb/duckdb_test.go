@@ -5,10 +5,8 @@ import (
 	"bytes"
 	"context"
 	crand "crypto/rand"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -374,49 +372,6 @@ func TestExtensionAutoInstallOff(t *testing.T) {
 	// instead of being fetched.
 	if _, err := d.SQL().Exec(`SELECT * FROM read_xlsx('nothing.xlsx')`); err == nil {
 		t.Error("an extension function was loaded")
-	}
-}
-
-// TestTransform hashes a key column on its way in: the parent's key and the
-// child's parent key hash alike, so replacement and sweeps still match them.
-func TestTransform(t *testing.T) {
-	hash := func(v any) any {
-		if v == nil {
-			return nil
-		}
-		sum := sha256.Sum256([]byte(fmt.Sprint(v)))
-		return hex.EncodeToString(sum[:8])
-	}
-	fam := newFamily()
-	d := open(t, "", Options{Transform: func(tb *runtime.Table, c runtime.Column) *Transform {
-		if c.Name == "id" && tb.Name == "users" || c.Name == "users_id" || c.Name == "profile_0" {
-			return &Transform{Type: runtime.TypeString, Apply: hash}
-		}
-		return nil
-	}})
-	fam.setup(t, d)
-	if err := d.Commit(context.Background(), fam.subject()); err != nil {
-		t.Fatal(err)
-	}
-	var n, deleted, emailsDeleted, membersDeleted int
-	q := `SELECT count(*), count(*) FILTER (WHERE _fivetran_deleted),
-		(SELECT count(*) FILTER (WHERE _fivetran_deleted) FROM user_email),
-		(SELECT count(*) FILTER (WHERE _fivetran_deleted) FROM membership)
-		FROM users WHERE length(id) = 16 AND profile_0 NOT LIKE 'value%'`
-	if err := d.SQL().QueryRow(q).Scan(&n, &deleted, &emailsDeleted, &membersDeleted); err != nil {
-		t.Fatal(err)
-	}
-	// 25 users, the 5 not seen again deleted with their 10 emails and 10 memberships.
-	if n != 25 || deleted != 5 || emailsDeleted != 10 || membersDeleted != 10 {
-		t.Errorf("hashed rows: %d users, %d deleted, %d emails deleted, %d members deleted; want 25, 5, 10, 10",
-			n, deleted, emailsDeleted, membersDeleted)
-	}
-	var id string
-	if err := d.SQL().QueryRow(`SELECT id FROM users ORDER BY id LIMIT 1`).Scan(&id); err != nil {
-		t.Fatal(err)
-	}
-	if strings.HasPrefix(id, "00u") {
-		t.Errorf("id %q was not hashed", id)
 	}
 }
 

@@ -42,10 +42,9 @@ type tableInfo struct {
 }
 
 type column struct {
-	name  string
-	typ   runtime.ColumnType
-	apply func(any) any // nil: stored as it comes
-	desc  string        // the column's comment in the database
+	name string
+	typ  runtime.ColumnType
+	desc string // the column's comment in the database
 }
 
 func (t *tableInfo) clone() *tableInfo {
@@ -68,28 +67,21 @@ func (t *tableInfo) row() []driver.Value {
 	return t.buf
 }
 
-// fill lays one row out in buf, in cols order, through the column transforms.
+// fill lays one row out in buf, in cols order.
 func (t *tableInfo) fill(buf []driver.Value, row []any, fields []runtime.Field) {
 	for i, v := range row {
-		if f := t.cols[i].apply; f != nil {
-			v = f(v)
-		}
 		buf[i] = v
 	}
-	if len(buf) == t.fixed {
+	if len(t.cols) == t.fixed {
 		return
 	}
-	clear(buf[t.fixed:])
+	clear(buf[t.fixed:len(t.cols)])
 	for _, f := range fields {
 		i, ok := t.pos[strings.ToLower(f.Name)]
 		if !ok || i < t.fixed {
 			continue // a name taken by a fixed or system column, reported by withDynamic
 		}
-		v := f.Value
-		if a := t.cols[i].apply; a != nil {
-			v = a(v)
-		}
-		buf[i] = v
+		buf[i] = f.Value
 	}
 }
 
@@ -117,14 +109,14 @@ func (d *DB) withDynamic(t *tableInfo, rs *runtime.RowSet) (*tableInfo, []column
 				}
 				continue
 			}
-			typ, ok := dynamicType(t.desc, f.Name)
+			typ, ok := t.desc.DynamicType(f.Name)
 			if !ok {
 				return nil, nil, fmt.Errorf("dynamic column %q matches no dynamic prefix", f.Name)
 			}
 			if nt == t {
 				nt = t.clone()
 			}
-			c := d.column(t.desc, runtime.Column{Name: f.Name, Type: typ})
+			c := descColumn(runtime.Column{Name: f.Name, Type: typ})
 			nt.pos[lower] = len(nt.cols)
 			nt.cols = append(nt.cols, c)
 			added = append(added, c)
@@ -133,30 +125,9 @@ func (d *DB) withDynamic(t *tableInfo, rs *runtime.RowSet) (*tableInfo, []column
 	return nt, added, nil
 }
 
-// dynamicType is the type of a dynamic column: that of the longest prefix it has.
-func dynamicType(t *runtime.Table, name string) (runtime.ColumnType, bool) {
-	best := -1
-	var typ runtime.ColumnType
-	for _, dc := range t.Dynamic {
-		if strings.HasPrefix(name, dc.Prefix) && len(dc.Prefix) > best && len(name) > len(dc.Prefix) {
-			best, typ = len(dc.Prefix), dc.Type
-		}
-	}
-	return typ, best >= 0
-}
-
-// column is a descriptor column as written: with its transform, if any.
-func (d *DB) column(t *runtime.Table, c runtime.Column) column {
-	col := column{name: c.Name, typ: c.Type, desc: c.Description}
-	if d.opts.Transform != nil {
-		if tr := d.opts.Transform(t, c); tr != nil {
-			col.apply = tr.Apply
-			if tr.Type != 0 {
-				col.typ = tr.Type
-			}
-		}
-	}
-	return col
+// column is a descriptor column as written.
+func descColumn(c runtime.Column) column {
+	return column{name: c.Name, typ: c.Type, desc: c.Description}
 }
 
 // Prepare creates the tables (children included), the state table and the
@@ -461,7 +432,7 @@ func (d *DB) prepareTable(ctx context.Context, x *txn, t *runtime.Table, have []
 		warned: make(map[string]bool),
 	}
 	for i, c := range t.Columns {
-		info.cols = append(info.cols, d.column(t, c))
+		info.cols = append(info.cols, descColumn(c))
 		info.pos[strings.ToLower(c.Name)] = i
 	}
 	sys := mode.systemColumns()
@@ -515,9 +486,9 @@ func (d *DB) prepareTable(ctx context.Context, x *txn, t *runtime.Table, have []
 		}
 		// Columns the descriptor does not name: dynamic columns of earlier
 		// syncs are adopted; anything else stays as it is, untouched.
-		if _, ok := dynamicType(t, c.name); ok && columnType(c.typ) != 0 {
+		if _, ok := t.DynamicType(c.name); ok && columnType(c.typ) != 0 {
 			info.pos[lower] = len(info.cols)
-			info.cols = append(info.cols, d.column(t, runtime.Column{Name: c.name, Type: columnType(c.typ)}))
+			info.cols = append(info.cols, descColumn(runtime.Column{Name: c.name, Type: columnType(c.typ)}))
 			continue
 		}
 		info.pos[lower] = -1
