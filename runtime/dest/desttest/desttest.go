@@ -77,6 +77,17 @@ func Run(t *testing.T, open Open) {
 		{"AppendReplaceSweep", testAppendReplaceSweep},
 		{"AppendInvalidBatch", testAppendInvalid},
 		{"AppendRunCrash", testAppendRunCrash},
+		{"HistoryVersions", testHistoryVersions},
+		{"HistoryDynamic", testHistoryDynamic},
+		{"HistorySweep", testHistorySweep},
+		{"HistoryReplace", testHistoryReplace},
+		{"HistoryDelete", testHistoryDelete},
+		{"HistoryAppend", testHistoryAppend},
+		{"HistorySwitch", testHistorySwitch},
+		{"Truncate", testTruncate},
+		{"DropColumns", testDropColumns},
+		{"Blocked", testBlocked},
+		{"BeforePrepare", testBeforePrepare},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -469,10 +469,3 @@ func tsParam(t time.Time) any { return ddb.Typed(t.UTC(), ddb.TYPE_TIMESTAMP) }
 func tsLiteral(t time.Time) string {
 	return "TIMESTAMP '" + t.UTC().Format("2006-01-02 15:04:05.999999") + "'"
 }
-
-// Columns, Value and SetValue: placeholders until the settings work lands.
-func (d *DB) Columns(context.Context) (map[string][]string, error) { return nil, errors.New("todo") }
-func (d *DB) Value(context.Context, string) (string, bool, error) {
-	return "", false, errors.New("todo")
-}
-func (d *DB) SetValue(context.Context, string, string) error { return errors.New("todo") }

@@ -22,9 +22,9 @@ type tableInfo struct {
 	// in order of first appearance. System columns belong to the mode.
 	cols  []column
 	fixed int
-	// key is the destination key: the descriptor's primary key, kept in
-	// TablesTable, not as a constraint.
-	key []string
+	// key is the destination key (the mode's, from the descriptor's
+	// primary key pk), kept in TablesTable, not as a constraint.
+	key, pk []string
 	// keyed is set for a table made by an earlier version with a PRIMARY
 	// KEY constraint: its upserts use the index.
 	keyed bool
@@ -59,10 +59,23 @@ func (t *tableInfo) clone() *tableInfo {
 	return &c
 }
 
-// row returns the staging row buffer, sized to the columns.
+// stageCols are the columns of a staged row: cols, then a history row's
+// start.
+func (t *tableInfo) stageCols() []column {
+	if !t.mode.versioned() {
+		return t.cols
+	}
+	return append(t.cols[:len(t.cols):len(t.cols)], column{name: colStart, typ: runtime.TypeTimestamp})
+}
+
+// row returns the staging row buffer, sized to the staged columns.
 func (t *tableInfo) row() []driver.Value {
-	if len(t.buf) != len(t.cols) {
-		t.buf = make([]driver.Value, len(t.cols))
+	n := len(t.cols)
+	if t.mode.versioned() {
+		n++
+	}
+	if len(t.buf) != n {
+		t.buf = make([]driver.Value, n)
 	}
 	return t.buf
 }
@@ -185,18 +198,28 @@ func (d *DB) Prepare(ctx context.Context, tables []*runtime.Table) error {
 		return fmt.Errorf("duckdb: prepare: %w", err)
 	}
 	infos := make([]*tableInfo, 0, len(all))
+	var blocked []string
 	for _, t := range all {
 		lower := strings.ToLower(t.Name)
+		if t.Blocked {
+			// Read for its children only: no table, whatever it had.
+			blocked = append(blocked, lower)
+			continue
+		}
 		recorded := pks[lower]
 		if m, ok := meta[lower]; ok {
 			recorded = m.key
 		}
-		info, err := d.prepareTable(ctx, x, t, existing[lower], recorded, pks[lower] != nil)
+		have, comment := existing[lower], comments[lower]
+		info, rebuilt, err := d.prepareTable(ctx, x, t, &have, recorded, pks[lower] != nil)
+		if rebuilt {
+			comment = "" // a rebuilt table has lost its comments
+		}
 		if err == nil {
 			err = writeMeta(ctx, x, info, meta[lower])
 		}
 		if err == nil {
-			err = writeComments(ctx, x, info, comments[lower], existing[lower])
+			err = writeComments(ctx, x, info, comment, have)
 		}
 		if err != nil {
 			return fmt.Errorf("duckdb: prepare %s: %w", t.Name, err)
@@ -208,6 +231,9 @@ func (d *DB) Prepare(ctx context.Context, tables []*runtime.Table) error {
 	}
 	for _, info := range infos {
 		d.tables[strings.ToLower(info.name)] = info
+	}
+	for _, lower := range blocked {
+		delete(d.tables, lower)
 	}
 	return nil
 }
@@ -417,16 +443,21 @@ func commentLiteral(s string) string {
 	return sqlString(s)
 }
 
-// prepareTable creates t or brings an existing table up to date. have are
-// the table's columns (nil: no such table), key the key it was made with
-// (nil: unknown), keyed whether it has a PRIMARY KEY constraint.
-func (d *DB) prepareTable(ctx context.Context, x *txn, t *runtime.Table, have []dbColumn, key []string, keyed bool) (*tableInfo, error) {
+// prepareTable creates t or brings an existing table up to date: drops the
+// columns of t.Drop, switches its write mode, adds the columns it lacks.
+// *haveP are the table's columns (nil: no such table), updated to what
+// they become; key the key it was made with (nil: unknown), keyed whether
+// it has a PRIMARY KEY constraint. rebuilt reports a table made anew (a
+// mode switch), whose comments are gone.
+func (d *DB) prepareTable(ctx context.Context, x *txn, t *runtime.Table, haveP *[]dbColumn, key []string, keyed bool) (info *tableInfo, rebuilt bool, err error) {
+	have := *haveP
 	mode := modeFor(t)
-	info := &tableInfo{
+	info = &tableInfo{
 		desc:   t,
 		name:   t.Name,
 		mode:   mode,
 		fixed:  len(t.Columns),
+		pk:     t.PrimaryKey,
 		key:    mode.key(t.PrimaryKey),
 		pos:    make(map[string]int),
 		warned: make(map[string]bool),
@@ -461,18 +492,25 @@ func (d *DB) prepareTable(ctx context.Context, x *txn, t *runtime.Table, have []
 		}
 		b.WriteString(")")
 		if err := x.exec(ctx, b.String()); err != nil {
-			return nil, fmt.Errorf("create table: %w", err)
+			return nil, false, fmt.Errorf("create table: %w", err)
 		}
 		d.log.Debug("duckdb: created table", "table", t.Name)
-		return info, nil
+		return info, false, nil
 	}
 
 	// Merges need the key the rows were written with.
-	if key != nil && !slices.EqualFunc(key, info.key, strings.EqualFold) {
-		return nil, fmt.Errorf("the table's primary key is (%s), the descriptor's (%s); a changed key needs a new table",
-			strings.Join(key, ", "), strings.Join(info.key, ", "))
+	if key != nil && !slices.EqualFunc(sourceKey(key), info.pk, strings.EqualFold) {
+		return nil, false, fmt.Errorf("the table's primary key is (%s), the descriptor's (%s); a changed key needs a new table",
+			strings.Join(sourceKey(key), ", "), strings.Join(info.pk, ", "))
 	}
 	info.keyed = keyed
+	if have, err = d.dropColumns(ctx, x, t, have); err != nil {
+		return nil, false, err
+	}
+	if have, rebuilt, err = d.switchMode(ctx, x, info, have); err != nil {
+		return nil, false, err
+	}
+	*haveP = have
 	found := make(map[string]bool, len(have))
 	for _, c := range have {
 		lower := strings.ToLower(c.name)
@@ -499,11 +537,137 @@ func (d *DB) prepareTable(ctx context.Context, x *txn, t *runtime.Table, have []
 			continue
 		}
 		if err := addColumn(ctx, x, t.Name, c); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		d.log.Info("duckdb: added column", "table", t.Name, "column", c.name)
 	}
-	return info, nil
+	return info, rebuilt, nil
+}
+
+// sourceKey is the source key within a recorded destination key: a
+// history table's ends with _fivetran_start.
+func sourceKey(key []string) []string {
+	if n := len(key); n > 0 && strings.EqualFold(key[n-1], colStart) {
+		return key[:n-1]
+	}
+	return key
+}
+
+// isSystem reports whether name is a system column of any write mode.
+func isSystem(name string) bool {
+	for _, m := range []writeMode{upsert{}, history{}} {
+		for _, c := range m.systemColumns() {
+			if strings.EqualFold(c.name, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// dropColumns drops the columns of t.Drop the table has, and returns have
+// without them. Key columns and system columns are never dropped: the
+// writer needs them.
+func (d *DB) dropColumns(ctx context.Context, x *txn, t *runtime.Table, have []dbColumn) ([]dbColumn, error) {
+	for _, name := range t.Drop {
+		i := slices.IndexFunc(have, func(c dbColumn) bool { return strings.EqualFold(c.name, name) })
+		if i < 0 {
+			continue
+		}
+		named := func(l []string) bool {
+			return slices.ContainsFunc(l, func(k string) bool { return strings.EqualFold(k, name) })
+		}
+		if named(t.PrimaryKey) || named(t.ParentKey) || isSystem(name) {
+			return nil, fmt.Errorf("column %s cannot be dropped: the writer needs it", name)
+		}
+		if slices.ContainsFunc(t.Columns, func(c runtime.Column) bool { return strings.EqualFold(c.Name, name) }) {
+			return nil, fmt.Errorf("column %s is both a column to write and one to drop", name)
+		}
+		if err := x.exec(ctx, "ALTER TABLE "+quote(t.Name)+" DROP COLUMN "+quote(have[i].name)); err != nil {
+			return nil, fmt.Errorf("drop column %s: %w", name, err)
+		}
+		d.log.Info("duckdb: dropped column", "table", t.Name, "column", have[i].name)
+		have = slices.Delete(slices.Clone(have), i, i+1)
+	}
+	return have, nil
+}
+
+// switchMode turns a soft-delete table into a history table or back when
+// its descriptor asks for the other mode (see runtime.Destination), and
+// returns its columns as they become. DuckDB refuses to update a table
+// and alter it in one transaction, so the table is made anew: its
+// descriptor columns first, then the mode's system columns, as Prepare
+// would create it, with the rows converted by one INSERT ... SELECT.
+func (d *DB) switchMode(ctx context.Context, x *txn, info *tableInfo, have []dbColumn) ([]dbColumn, bool, error) {
+	has := func(name string) bool {
+		return slices.ContainsFunc(have, func(c dbColumn) bool { return strings.EqualFold(c.name, name) })
+	}
+	toHistory := info.mode.versioned() && has(colDeleted) && !has(colActive)
+	toSoft := !info.mode.versioned() && has(colActive) && !has(colDeleted)
+	if !toHistory && !toSoft {
+		return have, false, nil
+	}
+	if info.keyed {
+		return nil, false, fmt.Errorf("the table has a PRIMARY KEY constraint (made by an earlier version) and cannot switch to %s mode; "+
+			"drop the table and sync it again to switch", info.mode.name())
+	}
+	name, tmp := quote(info.name), quote("_oktasync_switch_"+info.name)
+	isKey := make(map[string]bool, len(info.key))
+	for _, k := range info.key {
+		isKey[strings.ToLower(k)] = true
+	}
+	var cols []dbColumn
+	var sel []string
+	for _, c := range have {
+		if !isSystem(c.name) {
+			cols = append(cols, dbColumn{name: c.name, typ: c.typ})
+			sel = append(sel, quote(c.name))
+		}
+	}
+	for _, c := range info.mode.systemColumns() {
+		typ, _ := sqlType(c.typ)
+		cols = append(cols, dbColumn{name: c.name, typ: typ})
+	}
+	synced, deleted := quote(colSynced), "coalesce("+quote(colDeleted)+", false)"
+	from := " FROM " + name
+	if toHistory {
+		// Live rows become active versions starting at the table's last
+		// sync; deleted ones closed versions at HistoryMin.
+		epoch := tsLiteral(runtime.HistoryMin)
+		sel = append(sel,
+			"CASE WHEN "+deleted+" THEN "+epoch+" ELSE (SELECT max("+synced+") FROM "+name+") END",
+			"CASE WHEN "+deleted+" THEN "+epoch+" ELSE "+tsLiteral(runtime.HistoryEnd)+" END",
+			"NOT "+deleted, synced)
+	} else {
+		// The latest version of each key stays, deleted unless active.
+		sel = append(sel, synced, "NOT coalesce("+quote(colActive)+", false)")
+		from += " QUALIFY row_number() OVER (PARTITION BY " + quoteAll(info.pk) + " ORDER BY " +
+			quote(colStart) + " DESC, rowid DESC) = 1"
+	}
+	var b strings.Builder
+	b.WriteString("CREATE TABLE " + tmp + " (")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quote(c.name) + " " + c.typ)
+		if isKey[strings.ToLower(c.name)] {
+			b.WriteString(" NOT NULL")
+		}
+	}
+	b.WriteString(")")
+	for _, q := range []string{
+		b.String(),
+		"INSERT INTO " + tmp + " SELECT " + strings.Join(sel, ", ") + from,
+		"DROP TABLE " + name,
+		"ALTER TABLE " + tmp + " RENAME TO " + name,
+	} {
+		if err := x.exec(ctx, q); err != nil {
+			return nil, false, fmt.Errorf("switch to %s mode: %w", info.mode.name(), err)
+		}
+	}
+	d.log.Info("duckdb: switched write mode", "table", info.name, "mode", info.mode.name())
+	return cols, true, nil
 }
 
 func addColumn(ctx context.Context, x *txn, table string, c column) error {
@@ -553,10 +717,6 @@ func validate(t *runtime.Table) error {
 		return errors.New("table has no columns")
 	}
 	cols := make(map[string]bool, len(t.Columns))
-	sys := make(map[string]bool)
-	for _, c := range modeFor(t).systemColumns() {
-		sys[strings.ToLower(c.name)] = true
-	}
 	for _, c := range t.Columns {
 		lower := strings.ToLower(c.Name)
 		switch {
@@ -564,7 +724,7 @@ func validate(t *runtime.Table) error {
 			return errors.New("a column has no name")
 		case cols[lower]:
 			return fmt.Errorf("column %q appears twice (names are case-insensitive)", c.Name)
-		case sys[lower]:
+		case isSystem(c.Name):
 			return fmt.Errorf("column %q is a system column", c.Name)
 		}
 		if _, err := sqlType(c.Type); err != nil {
