@@ -629,6 +629,45 @@ func TestLegacyPrimaryKey(t *testing.T) {
 	if err := d.Prepare(ctx, []*runtime.Table{tb2}); err == nil || !strings.Contains(err.Error(), "primary key") {
 		t.Errorf("Prepare with a changed key: %v, want an error about the key", err)
 	}
+	// A PRIMARY KEY stands in the way of history mode.
+	hist := &runtime.Table{Name: "t", PrimaryKey: []string{"id"}, Columns: tb.Columns, History: true}
+	if err := d.Prepare(ctx, []*runtime.Table{hist}); err == nil || !strings.Contains(err.Error(), "prepare t:") ||
+		!strings.Contains(err.Error(), "PRIMARY KEY") {
+		t.Errorf("Prepare of a legacy table in history mode: %v, want an error naming the table and its key", err)
+	}
+	if diff := cmp.Diff(want, dump(t, d, "t_tag")); diff != "" {
+		t.Errorf("t_tag after the refused switch (-want +got):\n%s", diff)
+	}
+}
+
+// TestHistoryTablesTable: a history table's key is its primary key and
+// _fivetran_start, its write mode history, and switching records both.
+func TestHistoryTablesTable(t *testing.T) {
+	d := open(t, "", Options{})
+	s := runtime.TypeString
+	tb := &runtime.Table{Name: "t", PrimaryKey: []string{"id"}, Columns: []runtime.Column{{Name: "id", Type: s}}}
+	ctx := context.Background()
+	meta := func() string {
+		t.Helper()
+		var key, mode string
+		if err := d.SQL().QueryRow(`SELECT primary_key::VARCHAR, write_mode FROM `+TablesTable+` WHERE table_name = 't'`).Scan(&key, &mode); err != nil {
+			t.Fatal(err)
+		}
+		return key + " " + mode
+	}
+	for _, history := range []bool{true, false, true} {
+		tb.History = history
+		if err := d.Prepare(ctx, []*runtime.Table{tb}); err != nil {
+			t.Fatal(err)
+		}
+		want := "[id] soft_delete"
+		if history {
+			want = "[id, _fivetran_start] history"
+		}
+		if got := meta(); got != want {
+			t.Errorf("history=%v: %s records %q, want %q", history, TablesTable, got, want)
+		}
+	}
 }
 
 // walSize is the size of a database's write-ahead log, 0 when there is none.

@@ -74,9 +74,12 @@ func (h history) write(ctx context.Context, x *txn, t *tableInfo, stage string, 
 	table := quote(t.name)
 	sk := stagedKey(t)
 
-	// n: the batch's last row of each key, with its start; k: per key of
-	// the batch, the active version (else the latest) with the latest
-	// start and the latest end of a closed version.
+	// n: the batch's last row of each key, with its start; a: the active
+	// version of each of its keys; g: per key, the latest start and the
+	// latest end of a closed version. The versions' columns are read once,
+	// from the active rows only: a window over every version of the
+	// batch's keys, wide rows and all, cost ten times more.
+	inStage := inSelect("t", t.pk, "", sk, stage)
 	var q strings.Builder
 	q.WriteString("CREATE TEMP TABLE " + tmp + " AS WITH n AS (SELECT ")
 	for i, c := range t.cols {
@@ -87,31 +90,40 @@ func (h history) write(ctx context.Context, x *txn, t *tableInfo, stage string, 
 		}
 	}
 	q.WriteString("coalesce(s." + quote(colStageStart(t)) + ", " + tsLiteral(synced) + ") AS st FROM " + stage + " AS s" +
-		lastPerKey(t, "s.") + "), k AS (SELECT ")
+		lastPerKey(t, "s.") + "), a AS (SELECT ")
 	for i, c := range t.cols {
 		q.WriteString("t." + quote(c.name) + " AS " + quote("v"+stageCol(i)) + ", ")
 	}
 	for i, e := range t.extra {
 		q.WriteString("t." + quote(e) + " AS " + quote("x"+stageCol(i)) + ", ")
 	}
-	q.WriteString("t." + quote(colActive) + " AS a, max(t." + quote(colStart) + ") OVER w AS maxstart, " +
-		"max(t." + quote(colEnd) + ") FILTER (WHERE NOT t." + quote(colActive) + ") OVER w AS maxend FROM " + table +
-		" AS t WHERE " + inSelect("t", t.pk, "", sk, stage) + " WINDOW w AS (PARTITION BY " + prefixed("t.", t.pk) + ")" +
-		" QUALIFY row_number() OVER (PARTITION BY " + prefixed("t.", t.pk) + " ORDER BY t." + quote(colActive) +
-		" DESC, t." + quote(colStart) + " DESC, t.rowid DESC) = 1) SELECT n.*, ")
+	// One active version per key; should an interrupted Append run have
+	// left more, the latest stands for them (and all of them close).
+	q.WriteString("true AS a FROM " + table + " AS t WHERE t." + quote(colActive) + " AND " + inStage +
+		" QUALIFY row_number() OVER (PARTITION BY " + prefixed("t.", t.pk) + " ORDER BY t." + quote(colStart) +
+		" DESC, t.rowid DESC) = 1), g AS (SELECT " + prefixed("t.", t.pk) + ", max(t." + quote(colStart) + ") AS maxstart, " +
+		"max(t." + quote(colEnd) + ") FILTER (WHERE NOT t." + quote(colActive) + ") AS maxend FROM " + table +
+		" AS t WHERE " + inStage + " GROUP BY ALL) SELECT n.*, ")
 	for i := range t.extra {
-		q.WriteString("k." + quote("x"+stageCol(i)) + ", ")
+		q.WriteString("a." + quote("x"+stageCol(i)) + ", ")
 	}
-	q.WriteString("coalesce(k.a, false)")
+	q.WriteString("coalesce(a.a, false)")
 	for i := range t.cols {
-		q.WriteString(" AND n." + quote(stageCol(i)) + " IS NOT DISTINCT FROM k." + quote("v"+stageCol(i)))
+		q.WriteString(" AND n." + quote(stageCol(i)) + " IS NOT DISTINCT FROM a." + quote("v"+stageCol(i)))
 	}
-	q.WriteString(" AS same, greatest(n.st, k.maxstart + " + ms + ", k.maxend + " + ms + ") AS ns FROM n LEFT JOIN k ON ")
+	q.WriteString(" AS same, greatest(n.st, g.maxstart + " + ms + ", g.maxend + " + ms + ") AS ns FROM n LEFT JOIN a ON ")
 	for i, c := range sk {
 		if i > 0 {
 			q.WriteString(" AND ")
 		}
-		q.WriteString("n." + quote(c) + " = k." + quote("v"+c))
+		q.WriteString("n." + quote(c) + " = a." + quote("v"+c))
+	}
+	q.WriteString(" LEFT JOIN g ON ")
+	for i, c := range sk {
+		if i > 0 {
+			q.WriteString(" AND ")
+		}
+		q.WriteString("n." + quote(c) + " = g." + quote(t.pk[i]))
 	}
 	if err := x.exec(ctx, q.String()); err != nil {
 		return fmt.Errorf("merge %s: compare versions: %w", t.name, err)
