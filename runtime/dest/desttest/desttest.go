@@ -78,6 +78,7 @@ func Run(t *testing.T, open Open) {
 		{"AppendInvalidBatch", testAppendInvalid},
 		{"AppendRunCrash", testAppendRunCrash},
 		{"HistoryVersions", testHistoryVersions},
+		{"HistoryFailedCommit", testHistoryFailedCommit},
 		{"HistoryDynamic", testHistoryDynamic},
 		{"HistorySweep", testHistorySweep},
 		{"HistoryReplace", testHistoryReplace},
@@ -776,8 +777,14 @@ func testQuotedIdentifiers(t *testing.T, f *fixture) {
 // upsert, sweep, state) fail at each crash point in turn, and checks that the
 // destination holds either all of it or none of it, also after a reopen, and
 // that retrying the batch then gives the same tables as an uninterrupted run.
-func testFailedCommit(t *testing.T, f *fixture) {
+func testFailedCommit(t *testing.T, f *fixture)        { failedCommit(t, f, false) }
+func testHistoryFailedCommit(t *testing.T, f *fixture) { failedCommit(t, f, true) }
+
+func failedCommit(t *testing.T, f *fixture, history bool) {
 	fam := newFamily()
+	if history {
+		fam = historyFamily()
+	}
 	fam.parent.Dynamic = []runtime.DynamicColumns{{Path: "attrs", Prefix: "attr_", Type: runtime.TypeString}}
 	tables := append(fam.names(), "event")
 	setup := func(f *fixture) {
@@ -807,6 +814,11 @@ func testFailedCommit(t *testing.T, f *fixture) {
 	setup(f)
 	f.commit(subject())
 	want := f.snapshot(tables...)
+	if history {
+		for _, tb := range []*runtime.Table{fam.parent, fam.tag, fam.note, fam.member} {
+			f.checkHistory(tb)
+		}
+	}
 
 	for n := 1; ; n++ {
 		g := newFixture(t, f.open)

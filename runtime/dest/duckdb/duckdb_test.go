@@ -668,6 +668,29 @@ func TestHistoryTablesTable(t *testing.T) {
 			t.Errorf("history=%v: %s records %q, want %q", history, TablesTable, got, want)
 		}
 	}
+
+	// A column dropped and a mode switched in one Prepare.
+	tb.Columns = append(tb.Columns, runtime.Column{Name: "x", Type: s})
+	tb.History = false
+	if err := d.Prepare(ctx, []*runtime.Table{tb}); err != nil {
+		t.Fatal(err)
+	}
+	b := &runtime.Batch{Table: tb, Synced: t1, Rows: map[*runtime.Table]*runtime.RowSet{tb: {Rows: [][]any{{"a", "secret"}}}}}
+	if err := d.Commit(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	tb.Columns, tb.Drop, tb.History = tb.Columns[:1], []string{"x"}, true
+	if err := d.Prepare(ctx, []*runtime.Table{tb}); err != nil {
+		t.Fatal(err)
+	}
+	want := "id,_fivetran_start,_fivetran_end,_fivetran_active,_fivetran_synced\n" +
+		"a,2024-05-01 10:00:00.000,9999-12-31 23:59:59.999,true,2024-05-01 10:00:00.000\n"
+	if diff := cmp.Diff(want, dump(t, d, "t")); diff != "" {
+		t.Errorf("t (-want +got):\n%s", diff)
+	}
+	if got := comments(t, d, "t")["_fivetran_active"]; got == "" {
+		t.Errorf("a switched table lacks its column comments")
+	}
 }
 
 // walSize is the size of a database's write-ahead log, 0 when there is none.
