@@ -2,9 +2,12 @@
 // database: the DuckDB implementation of runtime.Destination.
 //
 // Tables carry the descriptor's names and columns plus _fivetran_synced and
-// _fivetran_deleted. They have no PRIMARY KEY constraint, whose index DuckDB
-// would hold in memory: each table's key is recorded in _oktasync_tables
-// (TablesTable) and its key columns are NOT NULL. A Commit is one
+// _fivetran_deleted, or, in history mode, versions with _fivetran_start,
+// _fivetran_end, _fivetran_active and _fivetran_synced (see history). They
+// have no PRIMARY KEY constraint, whose index DuckDB would hold in memory:
+// each table's key is recorded in _oktasync_tables (TablesTable) and its key
+// columns are NOT NULL. Values of the sync as a whole (the hashing salt)
+// live in _oktasync_values (ValuesTable). A Commit is one
 // transaction on one connection: rows go through the Appender into
 // temporary staging tables and are merged by key (delete, then insert), or,
 // in an Append batch, straight into their tables; replacements, the delete

@@ -35,7 +35,15 @@ func colStageStart(t *tableInfo) string { return stageCol(len(t.cols)) }
 //
 // A row written again by the same run (a page read again after a resume)
 // with other values opens a new version too, 1ms after the one the run
-// wrote: never in place, so that no rule has an exception.
+// wrote: never in place, so that no rule has an exception. Columns the
+// writer does not fill (see tableInfo.extra) carry over from the active
+// version; a key that comes back after a delete starts them empty.
+//
+// Replacements and deletes of a batch leave alone the rows whose keys the
+// batch writes to the same table (commit.unstaged): the merge decides for
+// them, so a rewritten parent's unchanged children keep one version and a
+// replayed batch adds none. The rows below such a row are not cascaded to
+// either; they have their own replacements.
 type history struct{}
 
 func (history) name() string { return "history" }

@@ -143,10 +143,12 @@ func descColumn(c runtime.Column) column {
 	return column{name: c.Name, typ: c.Type, desc: c.Description}
 }
 
-// Prepare creates the tables (children included), the state table and the
-// tables table if they do not exist, and adds the columns an existing table
-// lacks. It never drops or retypes anything, so running it before every sync
-// is cheap and safe.
+// Prepare creates the tables (children included; blocked tables excepted),
+// the state table and the tables table if they do not exist, and adds the
+// columns an existing table lacks. It drops only the columns a descriptor
+// lists in Drop, rebuilds a table only to switch its write mode (see
+// switchMode), and never retypes anything, so running it before every sync
+// is cheap and safe. All of it is one transaction.
 //
 // Tables are created without a PRIMARY KEY: DuckDB would keep an ART index
 // of it, resident in memory and rewritten by checkpoints, which cost more
