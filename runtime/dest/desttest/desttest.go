@@ -30,7 +30,8 @@ import (
 type Destination interface {
 	runtime.Destination
 	// Dump writes a table as CSV: a header of column names, then the rows
-	// ordered by primary key; NULL as an empty field, booleans as
+	// ordered by primary key (a history table's versions then by
+	// _fivetran_start); NULL as an empty field, booleans as
 	// true/false, timestamps in UTC as 2006-01-02 15:04:05.000, JSON as text.
 	Dump(ctx context.Context, table string, w io.Writer) error
 }
