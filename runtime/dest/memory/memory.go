@@ -306,11 +306,7 @@ func (db *DB) Commit(ctx context.Context, b *runtime.Batch) error {
 		}
 	}
 	for t, matches := range b.Delete {
-		tb, err := db.table(t)
-		if err != nil {
-			return err
-		}
-		if err := db.deleteMatching(t, matches, b.Synced, inBatch(t, tb)); err != nil {
+		if err := db.deleteMatching(t, matches, b.Synced, inBatch); err != nil {
 			return err
 		}
 	}
@@ -440,13 +436,14 @@ func (db *DB) sweep(b *runtime.Batch, s *runtime.Sweep) {
 }
 
 // deleteMatching marks deleted the live rows of t whose columns equal a
-// match's values, whenever they were written, but for the keys of skip,
+// match's values, whenever they were written, but for the keys skip gives,
 // and the rows of t's children below them (Batch.Delete).
-func (db *DB) deleteMatching(t *runtime.Table, matches []runtime.Match, synced time.Time, skip map[string]bool) error {
+func (db *DB) deleteMatching(t *runtime.Table, matches []runtime.Match, synced time.Time, skip func(*runtime.Table, *table) map[string]bool) error {
 	tb, err := db.table(t)
 	if err != nil {
 		return err
 	}
+	skipped := skip(t, tb)
 	var marked [][]any
 	for _, m := range matches {
 		idx := columnIndexes(t, m.Columns)
@@ -455,7 +452,7 @@ func (db *DB) deleteMatching(t *runtime.Table, matches []runtime.Match, synced t
 		}
 		want := encode(m.Values)
 		for _, r := range tb.rows {
-			if tb.alive(r) && encode(pick(r.Values, idx)) == want && !skip[tb.rowKey(r)] {
+			if tb.alive(r) && encode(pick(r.Values, idx)) == want && !skipped[tb.rowKey(r)] {
 				tb.kill(r, synced)
 				marked = append(marked, pick(r.Values, columnIndexes(t, t.PrimaryKey)))
 			}
@@ -469,7 +466,7 @@ func (db *DB) deleteMatching(t *runtime.Table, matches []runtime.Match, synced t
 		for _, key := range marked {
 			below = append(below, runtime.Match{Columns: c.ParentKey, Values: key})
 		}
-		if err := db.deleteMatching(c, below, synced, nil); err != nil {
+		if err := db.deleteMatching(c, below, synced, skip); err != nil {
 			return err
 		}
 	}
