@@ -30,7 +30,8 @@ import (
 type Destination interface {
 	runtime.Destination
 	// Dump writes a table as CSV: a header of column names, then the rows
-	// ordered by primary key; NULL as an empty field, booleans as
+	// ordered by primary key (a history table's versions then by
+	// _fivetran_start); NULL as an empty field, booleans as
 	// true/false, timestamps in UTC as 2006-01-02 15:04:05.000, JSON as text.
 	Dump(ctx context.Context, table string, w io.Writer) error
 }
@@ -77,6 +78,18 @@ func Run(t *testing.T, open Open) {
 		{"AppendReplaceSweep", testAppendReplaceSweep},
 		{"AppendInvalidBatch", testAppendInvalid},
 		{"AppendRunCrash", testAppendRunCrash},
+		{"HistoryVersions", testHistoryVersions},
+		{"HistoryFailedCommit", testHistoryFailedCommit},
+		{"HistoryDynamic", testHistoryDynamic},
+		{"HistorySweep", testHistorySweep},
+		{"HistoryReplace", testHistoryReplace},
+		{"HistoryDelete", testHistoryDelete},
+		{"HistoryAppend", testHistoryAppend},
+		{"HistorySwitch", testHistorySwitch},
+		{"Truncate", testTruncate},
+		{"DropColumns", testDropColumns},
+		{"Blocked", testBlocked},
+		{"BeforePrepare", testBeforePrepare},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -765,8 +778,14 @@ func testQuotedIdentifiers(t *testing.T, f *fixture) {
 // upsert, sweep, state) fail at each crash point in turn, and checks that the
 // destination holds either all of it or none of it, also after a reopen, and
 // that retrying the batch then gives the same tables as an uninterrupted run.
-func testFailedCommit(t *testing.T, f *fixture) {
+func testFailedCommit(t *testing.T, f *fixture)        { failedCommit(t, f, false) }
+func testHistoryFailedCommit(t *testing.T, f *fixture) { failedCommit(t, f, true) }
+
+func failedCommit(t *testing.T, f *fixture, history bool) {
 	fam := newFamily()
+	if history {
+		fam = historyFamily()
+	}
 	fam.parent.Dynamic = []runtime.DynamicColumns{{Path: "attrs", Prefix: "attr_", Type: runtime.TypeString}}
 	tables := append(fam.names(), "event")
 	setup := func(f *fixture) {
@@ -796,6 +815,11 @@ func testFailedCommit(t *testing.T, f *fixture) {
 	setup(f)
 	f.commit(subject())
 	want := f.snapshot(tables...)
+	if history {
+		for _, tb := range []*runtime.Table{fam.parent, fam.tag, fam.note, fam.member} {
+			f.checkHistory(tb)
+		}
+	}
 
 	for n := 1; ; n++ {
 		g := newFixture(t, f.open)

@@ -92,7 +92,7 @@ func (c *commit) run(ctx context.Context) error {
 		stage string
 		do    func(context.Context) error
 	}{
-		{"begin", nil},
+		{"begin", c.truncate},
 		{"staged", c.stage},
 		{"replaced", c.replaceThenDelete},
 		{"merged", c.merge},
@@ -255,9 +255,10 @@ const appendSource = "_oktasync_rows"
 // its text, system columns filled by the query.
 func toTable(t *tableInfo, synced time.Time) func(driver.Conn) (*ddb.Appender, error) {
 	return func(conn driver.Conn) (*ddb.Appender, error) {
-		types := make([]ddb.TypeInfo, len(t.cols))
-		names := make([]string, len(t.cols))
-		for i, col := range t.cols {
+		cols := t.stageCols()
+		types := make([]ddb.TypeInfo, len(cols))
+		names := make([]string, len(cols))
+		for i, col := range cols {
 			ti, err := ddb.NewTypeInfo(duckType(col.typ))
 			if err != nil {
 				return nil, err
@@ -285,6 +286,10 @@ func (c *commit) stage(ctx context.Context) error {
 			}
 			c.d.log.Debug("duckdb: added dynamic column", "table", t.Name, "column", col.name)
 		}
+		versioned := info.mode.versioned()
+		if versioned && rs.Start != nil && len(rs.Start) != len(rs.Rows) {
+			return fmt.Errorf("%s: %d rows but %d starts", t.Name, len(rs.Rows), len(rs.Start))
+		}
 		fill := func(i int, row []driver.Value) error {
 			if len(rs.Rows[i]) != info.fixed {
 				return fmt.Errorf("row %d has %d values, want %d", i, len(rs.Rows[i]), info.fixed)
@@ -294,6 +299,13 @@ func (c *commit) stage(ctx context.Context) error {
 				fields = rs.Dynamic[i]
 			}
 			info.fill(row, rs.Rows[i], fields)
+			if versioned {
+				// NULL stands for the batch's Synced.
+				row[len(info.cols)] = nil
+				if rs.Start != nil && !rs.Start[i].IsZero() {
+					row[len(info.cols)] = rs.Start[i].UTC()
+				}
+			}
 			return nil
 		}
 		c.rows += len(rs.Rows)
@@ -303,7 +315,7 @@ func (c *commit) stage(ctx context.Context) error {
 			}
 			continue
 		}
-		name, err := c.temp(ctx, "_oktasync_stage_", info.cols)
+		name, err := c.temp(ctx, "_oktasync_stage_", info.stageCols())
 		if err != nil {
 			return fmt.Errorf("%s: %w", t.Name, err)
 		}
@@ -315,13 +327,17 @@ func (c *commit) stage(ctx context.Context) error {
 	return nil
 }
 
-// olderRows reports whether t has a row written before cutoff. Replacing
-// and sweeping rows of a table this run wrote whole (a first import) then
-// costs one look at the zone maps of _fivetran_synced.
+// olderRows reports whether t has a live row written before cutoff.
+// Replacing and sweeping rows of a table this run wrote whole (a first
+// import) then costs one look at the zone maps of _fivetran_synced.
 func (c *commit) olderRows(ctx context.Context, t *tableInfo, cutoff time.Time) (bool, error) {
+	cond := quote(colSynced) + " < $1"
+	if live := t.mode.live("t"); live != "" {
+		cond += " AND " + live
+	}
 	var found bool
-	err := c.x.conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+quote(t.name)+" WHERE "+
-		quote(colSynced)+" < $1)", tsParam(cutoff)).Scan(&found)
+	err := c.x.conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+quote(t.name)+" AS t WHERE "+
+		cond+")", tsParam(cutoff)).Scan(&found)
 	if err != nil {
 		return false, fmt.Errorf("%s: %w", t.name, err)
 	}
@@ -366,9 +382,6 @@ func (c *commit) replace(ctx context.Context) error {
 				return fmt.Errorf("key %d has %d values, want %d", i, len(keys[i]), len(cols))
 			}
 			for j, v := range keys[i] {
-				if a := cols[j].apply; a != nil {
-					v = a(v)
-				}
 				row[j] = v
 			}
 			return nil
@@ -397,8 +410,8 @@ func (c *commit) replace(ctx context.Context) error {
 // scan skips the row groups written since by their zone maps.
 func (c *commit) markTree(ctx context.Context, t *runtime.Table, scope func(alias string) string, cutoff time.Time, depth int) error {
 	info := c.info(t)
-	cond := "t." + quote(colSynced) + " < $1 AND " + scope("t")
-	if err := info.mode.markDeleted(ctx, c.x, info, cond, tsParam(cutoff)); err != nil {
+	cond := "t." + quote(colSynced) + " < $1 AND " + scope("t") + c.unstaged(t, "t")
+	if err := info.mode.markDeleted(ctx, c.x, info, c.b.Synced, cond, tsParam(cutoff)); err != nil {
 		return err
 	}
 	for _, ch := range t.Children {
@@ -428,7 +441,7 @@ func (c *commit) parentDeleted(parent, child *runtime.Table, scope func(string) 
 		return nil, fmt.Errorf("the parent key of %s does not match the primary key of %s", child.Name, parent.Name)
 	}
 	return func(a string) string {
-		where := pinfo.mode.deleted(alias)
+		where := pinfo.mode.deleted(pinfo, alias)
 		if scope != nil {
 			where += " AND " + scope(alias)
 		}
@@ -493,14 +506,17 @@ func (c *commit) merge(ctx context.Context) error {
 	var walk func(t *runtime.Table) error
 	walk = func(t *runtime.Table) error {
 		info := c.info(t)
-		if info == nil {
-			if t == c.b.Table {
-				return fmt.Errorf("dedupe: table %s is not prepared", t.Name)
-			}
+		switch {
+		case t.Blocked:
+			// No table of its own; its children are deduplicated.
+		case info == nil && t == c.b.Table:
+			return fmt.Errorf("dedupe: table %s is not prepared", t.Name)
+		case info == nil:
 			return nil // a child table not prepared has no rows
-		}
-		if err := info.mode.dedupe(ctx, c.x, info, since); err != nil {
-			return err
+		default:
+			if err := info.mode.dedupe(ctx, c.x, info, since); err != nil {
+				return err
+			}
 		}
 		for _, ch := range t.Children {
 			if err := walk(ch); err != nil {
@@ -526,16 +542,19 @@ func (c *commit) sweep(ctx context.Context) error {
 	var walk func(t *runtime.Table) error
 	walk = func(t *runtime.Table) error {
 		info := c.info(t)
-		if info == nil {
-			if t == c.b.Table {
-				return fmt.Errorf("sweep: table %s is not prepared", t.Name)
-			}
+		switch {
+		case t.Blocked:
+			// No table of its own; its breakout children are swept.
+		case info == nil && t == c.b.Table:
+			return fmt.Errorf("sweep: table %s is not prepared", t.Name)
+		case info == nil:
 			c.d.log.Debug("duckdb: sweep skips a child table not prepared", "table", t.Name)
 			return nil
-		}
-		cond := "t." + quote(colSynced) + " < $1"
-		if err := info.mode.markDeleted(ctx, c.x, info, cond, tsParam(s.Before)); err != nil {
-			return fmt.Errorf("sweep: %w", err)
+		default:
+			cond := "t." + quote(colSynced) + " < $1"
+			if err := info.mode.markDeleted(ctx, c.x, info, c.b.Synced, cond, tsParam(s.Before)); err != nil {
+				return fmt.Errorf("sweep: %w", err)
+			}
 		}
 		swept[strings.ToLower(t.Name)] = t
 		for _, ch := range t.Children {
@@ -563,6 +582,12 @@ func (c *commit) sweep(ctx context.Context) error {
 		if parent == nil {
 			return fmt.Errorf("sweep: parent %s of fan-out table %s is not swept by this batch", f.FanOut.Parent, f.Name)
 		}
+		if parent.Blocked {
+			// Deleted parents are what the cascade follows, and a blocked
+			// parent has no rows to tell them.
+			c.d.log.Debug("duckdb: sweep skips a fan-out table of a blocked parent", "table", f.Name, "parent", parent.Name)
+			continue
+		}
 		if c.info(f) == nil {
 			return fmt.Errorf("sweep: table %s is not prepared", f.Name)
 		}
@@ -576,6 +601,43 @@ func (c *commit) sweep(ctx context.Context) error {
 		mark(f)
 	}
 	return nil
+}
+
+// truncate deletes every row of Table and of its breakout children, for
+// good, before anything else of a Truncate batch: the table is rebuilt.
+func (c *commit) truncate(ctx context.Context) error {
+	if !c.b.Truncate {
+		return nil
+	}
+	var walk func(t *runtime.Table) error
+	walk = func(t *runtime.Table) error {
+		if info := c.info(t); info != nil && !t.Blocked {
+			if err := c.x.exec(ctx, "DELETE FROM "+quote(info.name)); err != nil {
+				return fmt.Errorf("truncate %s: %w", t.Name, err)
+			}
+			c.d.log.Debug("duckdb: truncated", "table", t.Name)
+		}
+		for _, ch := range t.Children {
+			if err := walk(ch); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(c.b.Table)
+}
+
+// unstaged is, for a history table with rows staged in this batch, the
+// condition (" AND ...", on alias) that leaves the rows of their keys alone:
+// the merge that follows confirms an unchanged row's active version or
+// closes it for a changed one, where closing it first would open a new
+// version for every unchanged child row a rewritten parent replaces.
+func (c *commit) unstaged(t *runtime.Table, alias string) string {
+	info, stage := c.info(t), c.staged[t]
+	if info == nil || stage == "" || !info.mode.versioned() {
+		return ""
+	}
+	return " AND " + inSelectNot(alias, info.pk, "", stagedKey(info), stage)
 }
 
 func (c *commit) saveState(ctx context.Context) error {

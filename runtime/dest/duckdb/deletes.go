@@ -77,9 +77,6 @@ func (c *commit) deleteMatching(ctx context.Context, t *runtime.Table, info *tab
 	}
 	err = c.appendRows(ctx, toTemp(name), make([]driver.Value, len(cols)), len(matches), func(i int, row []driver.Value) error {
 		for j, v := range matches[i].Values {
-			if a := cols[j].apply; a != nil {
-				v = a(v)
-			}
 			row[j] = v
 		}
 		return nil
@@ -107,7 +104,7 @@ func (c *commit) deleteMatching(ctx context.Context, t *runtime.Table, info *tab
 // parent row is now deleted and was selected.
 func (c *commit) markMatched(ctx context.Context, t *runtime.Table, scope func(alias string) string, depth int) error {
 	info := c.info(t)
-	if err := info.mode.markDeleted(ctx, c.x, info, scope("t")); err != nil {
+	if err := info.mode.markDeleted(ctx, c.x, info, c.b.Synced, scope("t")+c.unstaged(t, "t")); err != nil {
 		return err
 	}
 	for _, ch := range t.Children {

@@ -2,9 +2,12 @@
 // database: the DuckDB implementation of runtime.Destination.
 //
 // Tables carry the descriptor's names and columns plus _fivetran_synced and
-// _fivetran_deleted. They have no PRIMARY KEY constraint, whose index DuckDB
-// would hold in memory: each table's key is recorded in _oktasync_tables
-// (TablesTable) and its key columns are NOT NULL. A Commit is one
+// _fivetran_deleted, or, in history mode, versions with _fivetran_start,
+// _fivetran_end, _fivetran_active and _fivetran_synced (see history). They
+// have no PRIMARY KEY constraint, whose index DuckDB would hold in memory:
+// each table's key is recorded in _oktasync_tables (TablesTable) and its key
+// columns are NOT NULL. Values of the sync as a whole (the hashing salt)
+// live in _oktasync_values (ValuesTable). A Commit is one
 // transaction on one connection: rows go through the Appender into
 // temporary staging tables and are merged by key (delete, then insert), or,
 // in an Append batch, straight into their tables; replacements, the delete
@@ -62,23 +65,6 @@ type Options struct {
 	// allocator is the process's, so the smallest slack of the databases
 	// at work applies.
 	FreeMemorySlack int64
-	// Transform, when set, returns the transform of a column (nil for none),
-	// e.g. hashing. Prepare asks once per descriptor column; Commit asks when a
-	// dynamic column first appears.
-	Transform func(t *runtime.Table, c runtime.Column) *Transform
-}
-
-// Transform rewrites one column's values on their way into the table.
-//
-// A transformed column keeps matching itself: replacement keys of child
-// tables go through their column's transform too, so a parent key column
-// hashed in both parent and child tables still joins.
-type Transform struct {
-	// Type is the column's destination type after the transform (a hashed
-	// column is a string); zero keeps the descriptor's type.
-	Type runtime.ColumnType
-	// Apply maps a driver value (nil for NULL) to the value stored.
-	Apply func(v any) any
 }
 
 // Stages returns the names CrashPoint is called with during a Commit, in
@@ -486,10 +472,3 @@ func tsParam(t time.Time) any { return ddb.Typed(t.UTC(), ddb.TYPE_TIMESTAMP) }
 func tsLiteral(t time.Time) string {
 	return "TIMESTAMP '" + t.UTC().Format("2006-01-02 15:04:05.999999") + "'"
 }
-
-// Columns, Value and SetValue: placeholders until the settings work lands.
-func (d *DB) Columns(context.Context) (map[string][]string, error) { return nil, errors.New("todo") }
-func (d *DB) Value(context.Context, string) (string, bool, error) {
-	return "", false, errors.New("todo")
-}
-func (d *DB) SetValue(context.Context, string, string) error { return errors.New("todo") }

@@ -5,10 +5,8 @@ import (
 	"bytes"
 	"context"
 	crand "crypto/rand"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -377,49 +375,6 @@ func TestExtensionAutoInstallOff(t *testing.T) {
 	}
 }
 
-// TestTransform hashes a key column on its way in: the parent's key and the
-// child's parent key hash alike, so replacement and sweeps still match them.
-func TestTransform(t *testing.T) {
-	hash := func(v any) any {
-		if v == nil {
-			return nil
-		}
-		sum := sha256.Sum256([]byte(fmt.Sprint(v)))
-		return hex.EncodeToString(sum[:8])
-	}
-	fam := newFamily()
-	d := open(t, "", Options{Transform: func(tb *runtime.Table, c runtime.Column) *Transform {
-		if c.Name == "id" && tb.Name == "users" || c.Name == "users_id" || c.Name == "profile_0" {
-			return &Transform{Type: runtime.TypeString, Apply: hash}
-		}
-		return nil
-	}})
-	fam.setup(t, d)
-	if err := d.Commit(context.Background(), fam.subject()); err != nil {
-		t.Fatal(err)
-	}
-	var n, deleted, emailsDeleted, membersDeleted int
-	q := `SELECT count(*), count(*) FILTER (WHERE _fivetran_deleted),
-		(SELECT count(*) FILTER (WHERE _fivetran_deleted) FROM user_email),
-		(SELECT count(*) FILTER (WHERE _fivetran_deleted) FROM membership)
-		FROM users WHERE length(id) = 16 AND profile_0 NOT LIKE 'value%'`
-	if err := d.SQL().QueryRow(q).Scan(&n, &deleted, &emailsDeleted, &membersDeleted); err != nil {
-		t.Fatal(err)
-	}
-	// 25 users, the 5 not seen again deleted with their 10 emails and 10 memberships.
-	if n != 25 || deleted != 5 || emailsDeleted != 10 || membersDeleted != 10 {
-		t.Errorf("hashed rows: %d users, %d deleted, %d emails deleted, %d members deleted; want 25, 5, 10, 10",
-			n, deleted, emailsDeleted, membersDeleted)
-	}
-	var id string
-	if err := d.SQL().QueryRow(`SELECT id FROM users ORDER BY id LIMIT 1`).Scan(&id); err != nil {
-		t.Fatal(err)
-	}
-	if strings.HasPrefix(id, "00u") {
-		t.Errorf("id %q was not hashed", id)
-	}
-}
-
 func TestConcurrentCommits(t *testing.T) {
 	fam := newFamily()
 	d := open(t, "", Options{})
@@ -673,6 +628,68 @@ func TestLegacyPrimaryKey(t *testing.T) {
 	tb2 := &runtime.Table{Name: "t", PrimaryKey: []string{"v"}, Columns: tb.Columns}
 	if err := d.Prepare(ctx, []*runtime.Table{tb2}); err == nil || !strings.Contains(err.Error(), "primary key") {
 		t.Errorf("Prepare with a changed key: %v, want an error about the key", err)
+	}
+	// A PRIMARY KEY stands in the way of history mode.
+	hist := &runtime.Table{Name: "t", PrimaryKey: []string{"id"}, Columns: tb.Columns, History: true}
+	if err := d.Prepare(ctx, []*runtime.Table{hist}); err == nil || !strings.Contains(err.Error(), "prepare t:") ||
+		!strings.Contains(err.Error(), "PRIMARY KEY") {
+		t.Errorf("Prepare of a legacy table in history mode: %v, want an error naming the table and its key", err)
+	}
+	if diff := cmp.Diff(want, dump(t, d, "t_tag")); diff != "" {
+		t.Errorf("t_tag after the refused switch (-want +got):\n%s", diff)
+	}
+}
+
+// TestHistoryTablesTable: a history table's key is its primary key and
+// _fivetran_start, its write mode history, and switching records both.
+func TestHistoryTablesTable(t *testing.T) {
+	d := open(t, "", Options{})
+	s := runtime.TypeString
+	tb := &runtime.Table{Name: "t", PrimaryKey: []string{"id"}, Columns: []runtime.Column{{Name: "id", Type: s}}}
+	ctx := context.Background()
+	meta := func() string {
+		t.Helper()
+		var key, mode string
+		if err := d.SQL().QueryRow(`SELECT primary_key::VARCHAR, write_mode FROM `+TablesTable+` WHERE table_name = 't'`).Scan(&key, &mode); err != nil {
+			t.Fatal(err)
+		}
+		return key + " " + mode
+	}
+	for _, history := range []bool{true, false, true} {
+		tb.History = history
+		if err := d.Prepare(ctx, []*runtime.Table{tb}); err != nil {
+			t.Fatal(err)
+		}
+		want := "[id] soft_delete"
+		if history {
+			want = "[id, _fivetran_start] history"
+		}
+		if got := meta(); got != want {
+			t.Errorf("history=%v: %s records %q, want %q", history, TablesTable, got, want)
+		}
+	}
+
+	// A column dropped and a mode switched in one Prepare.
+	tb.Columns = append(tb.Columns, runtime.Column{Name: "x", Type: s})
+	tb.History = false
+	if err := d.Prepare(ctx, []*runtime.Table{tb}); err != nil {
+		t.Fatal(err)
+	}
+	b := &runtime.Batch{Table: tb, Synced: t1, Rows: map[*runtime.Table]*runtime.RowSet{tb: {Rows: [][]any{{"a", "secret"}}}}}
+	if err := d.Commit(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	tb.Columns, tb.Drop, tb.History = tb.Columns[:1], []string{"x"}, true
+	if err := d.Prepare(ctx, []*runtime.Table{tb}); err != nil {
+		t.Fatal(err)
+	}
+	want := "id,_fivetran_start,_fivetran_end,_fivetran_active,_fivetran_synced\n" +
+		"a,2024-05-01 10:00:00.000,9999-12-31 23:59:59.999,true,2024-05-01 10:00:00.000\n"
+	if diff := cmp.Diff(want, dump(t, d, "t")); diff != "" {
+		t.Errorf("t (-want +got):\n%s", diff)
+	}
+	if got := comments(t, d, "t")["_fivetran_active"]; got == "" {
+		t.Errorf("a switched table lacks its column comments")
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,8 +17,8 @@ import (
 const DumpTimeFormat = "2006-01-02 15:04:05.000"
 
 // Dump writes a table as CSV for golden files: a header of column names in
-// table order, then the rows ordered by primary key (by every column when
-// the table has none); NULL as an empty field, booleans as true/false,
+// table order, then the rows ordered by their key (a history table's: the
+// primary key, then _fivetran_start), then by every other column; NULL as an empty field, booleans as true/false,
 // timestamps as DumpTimeFormat, JSON as its text, doubles in Go's shortest
 // form.
 func (d *DB) Dump(ctx context.Context, table string, w io.Writer) error {
@@ -75,7 +76,9 @@ func (d *DB) dump(ctx context.Context, table string, w io.Writer) error {
 		} else {
 			q.WriteString(quote(c.name))
 		}
-		if len(key) == 0 {
+		// Every column after the key: rows that share a key (appended,
+		// before their run's dedupe) still come in one order.
+		if !slices.ContainsFunc(key, func(k any) bool { return strings.EqualFold(fmt.Sprint(k), c.name) }) {
 			order = append(order, quote(c.name))
 		}
 	}

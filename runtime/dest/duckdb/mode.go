@@ -17,10 +17,9 @@ const (
 )
 
 // A writeMode is how rows land in a table. Every statement that writes a
-// table's rows goes through one, so history mode (type-2 versions with
-// _fivetran_start/_end/_active, keyed by key + _fivetran_start) can come as a
-// second implementation picked in modeFor, leaving staging, replacement,
-// sweeps and state untouched.
+// table's rows goes through one: soft deletes (upsert) or type-2 versions
+// (history), picked in modeFor; staging, replacement, sweeps and state are
+// the same for both.
 type writeMode interface {
 	// name is recorded in the tables table (TablesTable).
 	name() string
@@ -28,26 +27,39 @@ type writeMode interface {
 	systemColumns() []column
 	// key is the destination key of a table whose source key is pk.
 	key(pk []string) []string
+	// versioned is set for history: staged rows carry their start (see
+	// tableInfo.stageCols).
+	versioned() bool
 	// write merges the rows staged in stage (columns named by stageCol, in
-	// t.cols order, in arrival order) into t by key, the last row of each key
-	// winning.
+	// t.stageCols order, in arrival order) into t by key, the last row of
+	// each key winning.
 	write(ctx context.Context, x *txn, t *tableInfo, stage string, synced time.Time) error
 	// appendQuery is the statement that adds the rows of an Append batch,
-	// found in the relation src (columns named by stageCol, in t.cols
+	// found in the relation src (columns named by stageCol, in t.stageCols
 	// order), to t without looking for existing keys.
 	appendQuery(t *tableInfo, src string, synced time.Time) string
 	// dedupe ends a run of appends: of the rows written since synced, only
 	// the last written of each key stays.
 	dedupe(ctx context.Context, x *txn, t *tableInfo, synced time.Time) error
-	// markDeleted soft-deletes the live rows of t, under alias "t", for which
-	// the SQL condition cond holds; args are its parameters from $1.
-	markDeleted(ctx context.Context, x *txn, t *tableInfo, cond string, args ...any) error
-	// deleted is an SQL condition, true for a deleted row under alias.
-	deleted(alias string) string
+	// markDeleted deletes, as of synced, the live rows of t, under alias
+	// "t", for which the SQL condition cond holds; args are its parameters
+	// from $1.
+	markDeleted(ctx context.Context, x *txn, t *tableInfo, synced time.Time, cond string, args ...any) error
+	// deleted is an SQL condition, true for a row of t under alias whose
+	// key is deleted.
+	deleted(t *tableInfo, alias string) string
+	// live is an SQL condition, true for the rows of t under alias that
+	// cutoffs on _fivetran_synced look at; "" for all of them.
+	live(alias string) string
 }
 
 // modeFor is the one place a table's write mode is chosen.
-func modeFor(*runtime.Table) writeMode { return upsert{} }
+func modeFor(t *runtime.Table) writeMode {
+	if t.History {
+		return history{}
+	}
+	return upsert{}
+}
 
 // stageCol names the i-th column of a staging table. Positional names keep
 // source names out of staging, where one called rowid would hide the row
@@ -78,11 +90,24 @@ func (upsert) systemColumns() []column {
 
 func (upsert) key(pk []string) []string { return pk }
 
-// keyCols lists the stage columns of t's key.
+func (upsert) versioned() bool { return false }
+
+func (upsert) live(string) string { return "" }
+
+// keyCols lists the stage columns of t's source key.
 func keyCols(t *tableInfo, alias string) []string {
-	cols := make([]string, len(t.key))
-	for i, k := range t.key {
+	cols := make([]string, len(t.pk))
+	for i, k := range t.pk {
 		cols[i] = alias + quote(stageCol(t.pos[strings.ToLower(k)]))
+	}
+	return cols
+}
+
+// stagedKey names the stage columns of t's source key, unqualified.
+func stagedKey(t *tableInfo) []string {
+	cols := make([]string, len(t.pk))
+	for i, k := range t.pk {
+		cols[i] = stageCol(t.pos[strings.ToLower(k)])
 	}
 	return cols
 }
@@ -96,8 +121,8 @@ func lastPerKey(t *tableInfo, alias string) string {
 }
 
 // insertList is the target column list of an insert: t's columns, extra,
-// then the system columns.
-func insertList(t *tableInfo, extra []string) string {
+// then the system columns sys.
+func insertList(t *tableInfo, extra []string, sys ...string) string {
 	var b strings.Builder
 	for _, c := range t.cols {
 		b.WriteString(quote(c.name) + ", ")
@@ -105,7 +130,7 @@ func insertList(t *tableInfo, extra []string) string {
 	for _, e := range extra {
 		b.WriteString(quote(e) + ", ")
 	}
-	b.WriteString(quote(colSynced) + ", " + quote(colDeleted))
+	b.WriteString(quoteAll(sys))
 	return b.String()
 }
 
@@ -131,11 +156,7 @@ func (m upsert) write(ctx context.Context, x *txn, t *tableInfo, stage string, s
 		return m.replaceKeyed(ctx, x, t, stage, synced)
 	}
 	// Rows of t whose key the stage holds.
-	staged := make([]string, len(t.key))
-	for i, k := range t.key {
-		staged[i] = stageCol(t.pos[strings.ToLower(k)])
-	}
-	match := inSelect("t", t.key, "", staged, stage)
+	match := inSelect("t", t.key, "", stagedKey(t), stage)
 
 	// Columns of t the writer does not fill (a column a spec dropped) keep
 	// their values through a rewrite, as an update would: they are saved
@@ -154,7 +175,7 @@ func (m upsert) write(ctx context.Context, x *txn, t *tableInfo, stage string, s
 	}
 
 	var b strings.Builder
-	b.WriteString("INSERT INTO " + quote(t.name) + " (" + insertList(t, t.extra) + ") SELECT ")
+	b.WriteString("INSERT INTO " + quote(t.name) + " (" + insertList(t, t.extra, colSynced, colDeleted) + ") SELECT ")
 	b.WriteString(selectList(t, "s."))
 	for _, e := range t.extra {
 		b.WriteString(", k." + quote(e))
@@ -186,7 +207,7 @@ func (m upsert) write(ctx context.Context, x *txn, t *tableInfo, stage string, s
 // not list keep their values); it measured faster than ON CONFLICT DO
 // UPDATE SET with the same list.
 func (upsert) replaceKeyed(ctx context.Context, x *txn, t *tableInfo, stage string, synced time.Time) error {
-	q := "INSERT OR REPLACE INTO " + quote(t.name) + " (" + insertList(t, nil) + ") SELECT " +
+	q := "INSERT OR REPLACE INTO " + quote(t.name) + " (" + insertList(t, nil, colSynced, colDeleted) + ") SELECT " +
 		selectList(t, "") + ", $1, false FROM " + stage + lastPerKey(t, "")
 	if err := x.exec(ctx, q, tsParam(synced)); err != nil {
 		return fmt.Errorf("upsert %s: %w", t.name, err)
@@ -197,7 +218,7 @@ func (upsert) replaceKeyed(ctx context.Context, x *txn, t *tableInfo, stage stri
 func (upsert) appendQuery(t *tableInfo, src string, synced time.Time) string {
 	// The run's time is a constant of the statement: the appended relation
 	// holds only the rows' own values.
-	return "INSERT INTO " + quote(t.name) + " (" + insertList(t, nil) + ") SELECT " +
+	return "INSERT INTO " + quote(t.name) + " (" + insertList(t, nil, colSynced, colDeleted) + ") SELECT " +
 		selectList(t, "") + ", " + tsLiteral(synced) + ", false FROM " + src
 }
 
@@ -232,7 +253,7 @@ func (upsert) dedupe(ctx context.Context, x *txn, t *tableInfo, synced time.Time
 	return nil
 }
 
-func (upsert) markDeleted(ctx context.Context, x *txn, t *tableInfo, cond string, args ...any) error {
+func (upsert) markDeleted(ctx context.Context, x *txn, t *tableInfo, _ time.Time, cond string, args ...any) error {
 	q := "UPDATE " + quote(t.name) + " AS t SET " + quote(colDeleted) + " = true WHERE t." +
 		quote(colDeleted) + " IS NOT TRUE AND (" + cond + ")"
 	if err := x.exec(ctx, q, args...); err != nil {
@@ -241,4 +262,4 @@ func (upsert) markDeleted(ctx context.Context, x *txn, t *tableInfo, cond string
 	return nil
 }
 
-func (upsert) deleted(alias string) string { return alias + "." + quote(colDeleted) }
+func (upsert) deleted(_ *tableInfo, alias string) string { return alias + "." + quote(colDeleted) }

@@ -22,9 +22,9 @@ type tableInfo struct {
 	// in order of first appearance. System columns belong to the mode.
 	cols  []column
 	fixed int
-	// key is the destination key: the descriptor's primary key, kept in
-	// TablesTable, not as a constraint.
-	key []string
+	// key is the destination key (the mode's, from the descriptor's
+	// primary key pk), kept in TablesTable, not as a constraint.
+	key, pk []string
 	// keyed is set for a table made by an earlier version with a PRIMARY
 	// KEY constraint: its upserts use the index.
 	keyed bool
@@ -42,10 +42,9 @@ type tableInfo struct {
 }
 
 type column struct {
-	name  string
-	typ   runtime.ColumnType
-	apply func(any) any // nil: stored as it comes
-	desc  string        // the column's comment in the database
+	name string
+	typ  runtime.ColumnType
+	desc string // the column's comment in the database
 }
 
 func (t *tableInfo) clone() *tableInfo {
@@ -60,36 +59,42 @@ func (t *tableInfo) clone() *tableInfo {
 	return &c
 }
 
-// row returns the staging row buffer, sized to the columns.
+// stageCols are the columns of a staged row: cols, then a history row's
+// start.
+func (t *tableInfo) stageCols() []column {
+	if !t.mode.versioned() {
+		return t.cols
+	}
+	return append(t.cols[:len(t.cols):len(t.cols)], column{name: colStart, typ: runtime.TypeTimestamp})
+}
+
+// row returns the staging row buffer, sized to the staged columns.
 func (t *tableInfo) row() []driver.Value {
-	if len(t.buf) != len(t.cols) {
-		t.buf = make([]driver.Value, len(t.cols))
+	n := len(t.cols)
+	if t.mode.versioned() {
+		n++
+	}
+	if len(t.buf) != n {
+		t.buf = make([]driver.Value, n)
 	}
 	return t.buf
 }
 
-// fill lays one row out in buf, in cols order, through the column transforms.
+// fill lays one row out in buf, in cols order.
 func (t *tableInfo) fill(buf []driver.Value, row []any, fields []runtime.Field) {
 	for i, v := range row {
-		if f := t.cols[i].apply; f != nil {
-			v = f(v)
-		}
 		buf[i] = v
 	}
-	if len(buf) == t.fixed {
+	if len(t.cols) == t.fixed {
 		return
 	}
-	clear(buf[t.fixed:])
+	clear(buf[t.fixed:len(t.cols)])
 	for _, f := range fields {
 		i, ok := t.pos[strings.ToLower(f.Name)]
 		if !ok || i < t.fixed {
 			continue // a name taken by a fixed or system column, reported by withDynamic
 		}
-		v := f.Value
-		if a := t.cols[i].apply; a != nil {
-			v = a(v)
-		}
-		buf[i] = v
+		buf[i] = f.Value
 	}
 }
 
@@ -117,14 +122,14 @@ func (d *DB) withDynamic(t *tableInfo, rs *runtime.RowSet) (*tableInfo, []column
 				}
 				continue
 			}
-			typ, ok := dynamicType(t.desc, f.Name)
+			typ, ok := t.desc.DynamicType(f.Name)
 			if !ok {
 				return nil, nil, fmt.Errorf("dynamic column %q matches no dynamic prefix", f.Name)
 			}
 			if nt == t {
 				nt = t.clone()
 			}
-			c := d.column(t.desc, runtime.Column{Name: f.Name, Type: typ})
+			c := descColumn(runtime.Column{Name: f.Name, Type: typ})
 			nt.pos[lower] = len(nt.cols)
 			nt.cols = append(nt.cols, c)
 			added = append(added, c)
@@ -133,36 +138,17 @@ func (d *DB) withDynamic(t *tableInfo, rs *runtime.RowSet) (*tableInfo, []column
 	return nt, added, nil
 }
 
-// dynamicType is the type of a dynamic column: that of the longest prefix it has.
-func dynamicType(t *runtime.Table, name string) (runtime.ColumnType, bool) {
-	best := -1
-	var typ runtime.ColumnType
-	for _, dc := range t.Dynamic {
-		if strings.HasPrefix(name, dc.Prefix) && len(dc.Prefix) > best && len(name) > len(dc.Prefix) {
-			best, typ = len(dc.Prefix), dc.Type
-		}
-	}
-	return typ, best >= 0
+// column is a descriptor column as written.
+func descColumn(c runtime.Column) column {
+	return column{name: c.Name, typ: c.Type, desc: c.Description}
 }
 
-// column is a descriptor column as written: with its transform, if any.
-func (d *DB) column(t *runtime.Table, c runtime.Column) column {
-	col := column{name: c.Name, typ: c.Type, desc: c.Description}
-	if d.opts.Transform != nil {
-		if tr := d.opts.Transform(t, c); tr != nil {
-			col.apply = tr.Apply
-			if tr.Type != 0 {
-				col.typ = tr.Type
-			}
-		}
-	}
-	return col
-}
-
-// Prepare creates the tables (children included), the state table and the
-// tables table if they do not exist, and adds the columns an existing table
-// lacks. It never drops or retypes anything, so running it before every sync
-// is cheap and safe.
+// Prepare creates the tables (children included; blocked tables excepted),
+// the state table and the tables table if they do not exist, and adds the
+// columns an existing table lacks. It drops only the columns a descriptor
+// lists in Drop, rebuilds a table only to switch its write mode (see
+// switchMode), and never retypes anything, so running it before every sync
+// is cheap and safe. All of it is one transaction.
 //
 // Tables are created without a PRIMARY KEY: DuckDB would keep an ART index
 // of it, resident in memory and rewritten by checkpoints, which cost more
@@ -214,18 +200,28 @@ func (d *DB) Prepare(ctx context.Context, tables []*runtime.Table) error {
 		return fmt.Errorf("duckdb: prepare: %w", err)
 	}
 	infos := make([]*tableInfo, 0, len(all))
+	var blocked []string
 	for _, t := range all {
 		lower := strings.ToLower(t.Name)
+		if t.Blocked {
+			// Read for its children only: no table, whatever it had.
+			blocked = append(blocked, lower)
+			continue
+		}
 		recorded := pks[lower]
 		if m, ok := meta[lower]; ok {
 			recorded = m.key
 		}
-		info, err := d.prepareTable(ctx, x, t, existing[lower], recorded, pks[lower] != nil)
+		have, comment := existing[lower], comments[lower]
+		info, rebuilt, err := d.prepareTable(ctx, x, t, &have, recorded, pks[lower] != nil)
+		if rebuilt {
+			comment = "" // a rebuilt table has lost its comments
+		}
 		if err == nil {
 			err = writeMeta(ctx, x, info, meta[lower])
 		}
 		if err == nil {
-			err = writeComments(ctx, x, info, comments[lower], existing[lower])
+			err = writeComments(ctx, x, info, comment, have)
 		}
 		if err != nil {
 			return fmt.Errorf("duckdb: prepare %s: %w", t.Name, err)
@@ -237,6 +233,9 @@ func (d *DB) Prepare(ctx context.Context, tables []*runtime.Table) error {
 	}
 	for _, info := range infos {
 		d.tables[strings.ToLower(info.name)] = info
+	}
+	for _, lower := range blocked {
+		delete(d.tables, lower)
 	}
 	return nil
 }
@@ -446,22 +445,27 @@ func commentLiteral(s string) string {
 	return sqlString(s)
 }
 
-// prepareTable creates t or brings an existing table up to date. have are
-// the table's columns (nil: no such table), key the key it was made with
-// (nil: unknown), keyed whether it has a PRIMARY KEY constraint.
-func (d *DB) prepareTable(ctx context.Context, x *txn, t *runtime.Table, have []dbColumn, key []string, keyed bool) (*tableInfo, error) {
+// prepareTable creates t or brings an existing table up to date: drops the
+// columns of t.Drop, switches its write mode, adds the columns it lacks.
+// *haveP are the table's columns (nil: no such table), updated to what
+// they become; key the key it was made with (nil: unknown), keyed whether
+// it has a PRIMARY KEY constraint. rebuilt reports a table made anew (a
+// mode switch), whose comments are gone.
+func (d *DB) prepareTable(ctx context.Context, x *txn, t *runtime.Table, haveP *[]dbColumn, key []string, keyed bool) (info *tableInfo, rebuilt bool, err error) {
+	have := *haveP
 	mode := modeFor(t)
-	info := &tableInfo{
+	info = &tableInfo{
 		desc:   t,
 		name:   t.Name,
 		mode:   mode,
 		fixed:  len(t.Columns),
+		pk:     t.PrimaryKey,
 		key:    mode.key(t.PrimaryKey),
 		pos:    make(map[string]int),
 		warned: make(map[string]bool),
 	}
 	for i, c := range t.Columns {
-		info.cols = append(info.cols, d.column(t, c))
+		info.cols = append(info.cols, descColumn(c))
 		info.pos[strings.ToLower(c.Name)] = i
 	}
 	sys := mode.systemColumns()
@@ -490,18 +494,25 @@ func (d *DB) prepareTable(ctx context.Context, x *txn, t *runtime.Table, have []
 		}
 		b.WriteString(")")
 		if err := x.exec(ctx, b.String()); err != nil {
-			return nil, fmt.Errorf("create table: %w", err)
+			return nil, false, fmt.Errorf("create table: %w", err)
 		}
 		d.log.Debug("duckdb: created table", "table", t.Name)
-		return info, nil
+		return info, false, nil
 	}
 
 	// Merges need the key the rows were written with.
-	if key != nil && !slices.EqualFunc(key, info.key, strings.EqualFold) {
-		return nil, fmt.Errorf("the table's primary key is (%s), the descriptor's (%s); a changed key needs a new table",
-			strings.Join(key, ", "), strings.Join(info.key, ", "))
+	if key != nil && !slices.EqualFunc(sourceKey(key), info.pk, strings.EqualFold) {
+		return nil, false, fmt.Errorf("the table's primary key is (%s), the descriptor's (%s); a changed key needs a new table",
+			strings.Join(sourceKey(key), ", "), strings.Join(info.pk, ", "))
 	}
 	info.keyed = keyed
+	if have, err = d.dropColumns(ctx, x, t, have); err != nil {
+		return nil, false, err
+	}
+	if have, rebuilt, err = d.switchMode(ctx, x, info, have); err != nil {
+		return nil, false, err
+	}
+	*haveP = have
 	found := make(map[string]bool, len(have))
 	for _, c := range have {
 		lower := strings.ToLower(c.name)
@@ -515,9 +526,9 @@ func (d *DB) prepareTable(ctx context.Context, x *txn, t *runtime.Table, have []
 		}
 		// Columns the descriptor does not name: dynamic columns of earlier
 		// syncs are adopted; anything else stays as it is, untouched.
-		if _, ok := dynamicType(t, c.name); ok && columnType(c.typ) != 0 {
+		if _, ok := t.DynamicType(c.name); ok && columnType(c.typ) != 0 {
 			info.pos[lower] = len(info.cols)
-			info.cols = append(info.cols, d.column(t, runtime.Column{Name: c.name, Type: columnType(c.typ)}))
+			info.cols = append(info.cols, descColumn(runtime.Column{Name: c.name, Type: columnType(c.typ)}))
 			continue
 		}
 		info.pos[lower] = -1
@@ -528,11 +539,137 @@ func (d *DB) prepareTable(ctx context.Context, x *txn, t *runtime.Table, have []
 			continue
 		}
 		if err := addColumn(ctx, x, t.Name, c); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		d.log.Info("duckdb: added column", "table", t.Name, "column", c.name)
 	}
-	return info, nil
+	return info, rebuilt, nil
+}
+
+// sourceKey is the source key within a recorded destination key: a
+// history table's ends with _fivetran_start.
+func sourceKey(key []string) []string {
+	if n := len(key); n > 0 && strings.EqualFold(key[n-1], colStart) {
+		return key[:n-1]
+	}
+	return key
+}
+
+// isSystem reports whether name is a system column of any write mode.
+func isSystem(name string) bool {
+	for _, m := range []writeMode{upsert{}, history{}} {
+		for _, c := range m.systemColumns() {
+			if strings.EqualFold(c.name, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// dropColumns drops the columns of t.Drop the table has, and returns have
+// without them. Key columns and system columns are never dropped: the
+// writer needs them.
+func (d *DB) dropColumns(ctx context.Context, x *txn, t *runtime.Table, have []dbColumn) ([]dbColumn, error) {
+	for _, name := range t.Drop {
+		i := slices.IndexFunc(have, func(c dbColumn) bool { return strings.EqualFold(c.name, name) })
+		if i < 0 {
+			continue
+		}
+		named := func(l []string) bool {
+			return slices.ContainsFunc(l, func(k string) bool { return strings.EqualFold(k, name) })
+		}
+		if named(t.PrimaryKey) || named(t.ParentKey) || isSystem(name) {
+			return nil, fmt.Errorf("column %s cannot be dropped: the writer needs it", name)
+		}
+		if slices.ContainsFunc(t.Columns, func(c runtime.Column) bool { return strings.EqualFold(c.Name, name) }) {
+			return nil, fmt.Errorf("column %s is both a column to write and one to drop", name)
+		}
+		if err := x.exec(ctx, "ALTER TABLE "+quote(t.Name)+" DROP COLUMN "+quote(have[i].name)); err != nil {
+			return nil, fmt.Errorf("drop column %s: %w", name, err)
+		}
+		d.log.Info("duckdb: dropped column", "table", t.Name, "column", have[i].name)
+		have = slices.Delete(slices.Clone(have), i, i+1)
+	}
+	return have, nil
+}
+
+// switchMode turns a soft-delete table into a history table or back when
+// its descriptor asks for the other mode (see runtime.Destination), and
+// returns its columns as they become. DuckDB refuses to update a table
+// and alter it in one transaction, so the table is made anew: its
+// descriptor columns first, then the mode's system columns, as Prepare
+// would create it, with the rows converted by one INSERT ... SELECT.
+func (d *DB) switchMode(ctx context.Context, x *txn, info *tableInfo, have []dbColumn) ([]dbColumn, bool, error) {
+	has := func(name string) bool {
+		return slices.ContainsFunc(have, func(c dbColumn) bool { return strings.EqualFold(c.name, name) })
+	}
+	toHistory := info.mode.versioned() && has(colDeleted) && !has(colActive)
+	toSoft := !info.mode.versioned() && has(colActive) && !has(colDeleted)
+	if !toHistory && !toSoft {
+		return have, false, nil
+	}
+	if info.keyed {
+		return nil, false, fmt.Errorf("the table has a PRIMARY KEY constraint (made by an earlier version) and cannot switch to %s mode; "+
+			"drop the table and sync it again to switch", info.mode.name())
+	}
+	name, tmp := quote(info.name), quote("_oktasync_switch_"+info.name)
+	isKey := make(map[string]bool, len(info.key))
+	for _, k := range info.key {
+		isKey[strings.ToLower(k)] = true
+	}
+	var cols []dbColumn
+	var sel []string
+	for _, c := range have {
+		if !isSystem(c.name) {
+			cols = append(cols, dbColumn{name: c.name, typ: c.typ})
+			sel = append(sel, quote(c.name))
+		}
+	}
+	for _, c := range info.mode.systemColumns() {
+		typ, _ := sqlType(c.typ)
+		cols = append(cols, dbColumn{name: c.name, typ: typ})
+	}
+	synced, deleted := quote(colSynced), "coalesce("+quote(colDeleted)+", false)"
+	from := " FROM " + name
+	if toHistory {
+		// Live rows become active versions starting at the table's last
+		// sync; deleted ones closed versions at HistoryMin.
+		epoch := tsLiteral(runtime.HistoryMin)
+		sel = append(sel,
+			"CASE WHEN "+deleted+" THEN "+epoch+" ELSE (SELECT max("+synced+") FROM "+name+") END",
+			"CASE WHEN "+deleted+" THEN "+epoch+" ELSE "+tsLiteral(runtime.HistoryEnd)+" END",
+			"NOT "+deleted, synced)
+	} else {
+		// The latest version of each key stays, deleted unless active.
+		sel = append(sel, synced, "NOT coalesce("+quote(colActive)+", false)")
+		from += " QUALIFY row_number() OVER (PARTITION BY " + quoteAll(info.pk) + " ORDER BY " +
+			quote(colStart) + " DESC, rowid DESC) = 1"
+	}
+	var b strings.Builder
+	b.WriteString("CREATE TABLE " + tmp + " (")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quote(c.name) + " " + c.typ)
+		if isKey[strings.ToLower(c.name)] {
+			b.WriteString(" NOT NULL")
+		}
+	}
+	b.WriteString(")")
+	for _, q := range []string{
+		b.String(),
+		"INSERT INTO " + tmp + " SELECT " + strings.Join(sel, ", ") + from,
+		"DROP TABLE " + name,
+		"ALTER TABLE " + tmp + " RENAME TO " + name,
+	} {
+		if err := x.exec(ctx, q); err != nil {
+			return nil, false, fmt.Errorf("switch to %s mode: %w", info.mode.name(), err)
+		}
+	}
+	d.log.Info("duckdb: switched write mode", "table", info.name, "mode", info.mode.name())
+	return cols, true, nil
 }
 
 func addColumn(ctx context.Context, x *txn, table string, c column) error {
@@ -582,10 +719,6 @@ func validate(t *runtime.Table) error {
 		return errors.New("table has no columns")
 	}
 	cols := make(map[string]bool, len(t.Columns))
-	sys := make(map[string]bool)
-	for _, c := range modeFor(t).systemColumns() {
-		sys[strings.ToLower(c.name)] = true
-	}
 	for _, c := range t.Columns {
 		lower := strings.ToLower(c.Name)
 		switch {
@@ -593,7 +726,7 @@ func validate(t *runtime.Table) error {
 			return errors.New("a column has no name")
 		case cols[lower]:
 			return fmt.Errorf("column %q appears twice (names are case-insensitive)", c.Name)
-		case sys[lower]:
+		case isSystem(c.Name):
 			return fmt.Errorf("column %q is a system column", c.Name)
 		}
 		if _, err := sqlType(c.Type); err != nil {

@@ -1,13 +1,15 @@
 // Package memory is a Destination that keeps everything in maps, a test
 // double for the engine's tests. It follows the row semantics of
-// runtime.Destination for one level of children but keeps nothing across a
-// restart and does not run the destination conformance suite
-// (runtime/dest/desttest), which needs persistence and a CSV dump.
+// runtime.Destination, history mode included, for one level of children
+// (replacements and deletes do not cascade to grandchildren) but keeps
+// nothing across a restart and does not run the destination conformance
+// suite (runtime/dest/desttest), which needs persistence and a CSV dump.
 package memory
 
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -29,33 +31,59 @@ type DB struct {
 
 type table struct {
 	desc *runtime.Table
-	rows map[string]*Row
+	// history tables keep versions: rows maps key + start to a version,
+	// and versions lists each key's.
+	history  bool
+	rows     map[string]*Row
+	versions map[string][]*Row
+	// dynamic lists the dynamic columns written, in order of appearance.
+	dynamic []string
 }
 
-// Row is a stored row.
+// Row is a stored row, or a version of a history table's row.
 type Row struct {
 	Values  []any
 	Dynamic map[string]any
 	Synced  time.Time
+	// Deleted is _fivetran_deleted; in a history table, not Active.
 	Deleted bool
+	// Start, End and Active are the version's (history tables only).
+	Start, End time.Time
+	Active     bool
+
+	key string // the source key, encoded
 }
 
 // New returns an empty destination.
 func New() *DB {
-	return &DB{tables: map[string]*table{}, state: map[string]runtime.TableState{}}
+	return &DB{tables: map[string]*table{}, state: map[string]runtime.TableState{}, values: map[string]string{}}
 }
 
-// Prepare registers the tables and their children.
+// Prepare registers the tables and their children: blocked ones are left
+// out (their children are not), columns follow the latest descriptor,
+// dropped ones go, and write modes switch as runtime.Destination says.
 func (db *DB) Prepare(_ context.Context, ts []*runtime.Table) error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	var add func(t *runtime.Table)
 	add = func(t *runtime.Table) {
-		if _, ok := db.tables[t.Name]; !ok && !t.Blocked {
-			db.tables[t.Name] = &table{desc: t, rows: map[string]*Row{}}
-		}
 		for _, c := range t.Children {
 			add(c)
+		}
+		if t.Blocked {
+			return
+		}
+		tb, ok := db.tables[t.Name]
+		if !ok {
+			db.tables[t.Name] = &table{desc: t, history: t.History, rows: map[string]*Row{}, versions: map[string][]*Row{}}
+			return
+		}
+		tb.reshape(t)
+		switch {
+		case t.History && !tb.history:
+			tb.toHistory()
+		case !t.History && tb.history:
+			tb.toSoftDelete()
 		}
 	}
 	for _, t := range ts {
@@ -64,15 +92,145 @@ func (db *DB) Prepare(_ context.Context, ts []*runtime.Table) error {
 	return nil
 }
 
+// reshape lays the rows out in t's columns (by name: a column dropped or
+// added keeps the others in place) and drops the dynamic columns of t.Drop.
+func (tb *table) reshape(t *runtime.Table) {
+	old := tb.desc
+	tb.desc = t
+	for _, name := range t.Drop {
+		tb.dynamic = slices.DeleteFunc(tb.dynamic, func(n string) bool { return n == name })
+		for _, r := range tb.rows {
+			delete(r.Dynamic, name)
+		}
+	}
+	if slices.EqualFunc(old.Columns, t.Columns, func(a, b runtime.Column) bool { return a.Name == b.Name }) {
+		return
+	}
+	idx := columnIndexes(old, names(t.Columns))
+	for _, r := range tb.rows {
+		r.Values = pick(r.Values, idx)
+	}
+}
+
+func names(cols []runtime.Column) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = c.Name
+	}
+	return out
+}
+
+// toHistory makes live rows active versions from the table's latest sync
+// and deleted ones closed versions at HistoryMin.
+func (tb *table) toHistory() {
+	var last time.Time
+	tb.versions = map[string][]*Row{}
+	for _, r := range tb.rows {
+		if r.Synced.After(last) {
+			last = r.Synced
+		}
+	}
+	rows := make(map[string]*Row, len(tb.rows))
+	for k, r := range tb.rows {
+		r.key = k
+		if r.Deleted {
+			r.Start, r.End, r.Active = runtime.HistoryMin, runtime.HistoryMin, false
+		} else {
+			r.Start, r.End, r.Active = last, runtime.HistoryEnd, true
+		}
+		rows[versionKey(k, r.Start)] = r
+		tb.versions[k] = []*Row{r}
+	}
+	tb.rows, tb.history = rows, true
+}
+
+// toSoftDelete keeps the latest version of each key, deleted unless active.
+func (tb *table) toSoftDelete() {
+	rows := make(map[string]*Row)
+	for _, r := range tb.rows {
+		if cur, ok := rows[r.key]; !ok || r.Start.After(cur.Start) {
+			rows[r.key] = r
+		}
+	}
+	for _, r := range rows {
+		r.Deleted = !r.Active
+		r.Start, r.End, r.Active = time.Time{}, time.Time{}, false
+	}
+	tb.rows, tb.history, tb.versions = rows, false, nil
+}
+
+// versionKey sorts a key's versions by start.
+func versionKey(key string, start time.Time) string {
+	return key + "\x01" + start.UTC().Format("2006-01-02T15:04:05.000000000")
+}
+
 // State returns a copy of the saved state.
 func (db *DB) State(context.Context) (map[string]runtime.TableState, error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	out := make(map[string]runtime.TableState, len(db.state))
-	for k, v := range db.state {
-		out[k] = v
+	return maps.Clone(db.state), nil
+}
+
+// Columns lists every table's columns, system columns included, by
+// lower-cased name.
+func (db *DB) Columns(context.Context) (map[string][]string, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	out := make(map[string][]string, len(db.tables))
+	for name, tb := range db.tables {
+		cols := append(names(tb.desc.Columns), tb.dynamic...)
+		if tb.history {
+			cols = append(cols, "_fivetran_start", "_fivetran_end", "_fivetran_active", "_fivetran_synced")
+		} else {
+			cols = append(cols, "_fivetran_synced", "_fivetran_deleted")
+		}
+		out[strings.ToLower(name)] = cols
 	}
 	return out, nil
+}
+
+// Value returns a value saved by SetValue.
+func (db *DB) Value(_ context.Context, key string) (string, bool, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	v, ok := db.values[key]
+	return v, ok, nil
+}
+
+// SetValue saves a value.
+func (db *DB) SetValue(_ context.Context, key, value string) error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	db.values[key] = value
+	return nil
+}
+
+// alive reports whether a row is live: not deleted, or an active version.
+func (tb *table) alive(r *Row) bool {
+	if tb.history {
+		return r.Active
+	}
+	return !r.Deleted
+}
+
+// kill marks a row deleted; a version closes at synced (or its start).
+func (tb *table) kill(r *Row, synced time.Time) {
+	r.Deleted = true
+	if tb.history {
+		r.Active = false
+		r.End = synced
+		if r.Start.After(synced) {
+			r.End = r.Start
+		}
+	}
+}
+
+// rowKey is the encoded source key of a row of r.
+func (tb *table) rowKey(r *Row) string {
+	if tb.history {
+		return r.key
+	}
+	return encode(pick(r.Values, columnIndexes(tb.desc, tb.desc.PrimaryKey)))
 }
 
 // Commit applies a batch; nothing in it can fail half-way.
@@ -88,20 +246,11 @@ func (db *DB) Commit(ctx context.Context, b *runtime.Batch) error {
 			return err
 		}
 	}
-	if b.Truncate {
-		var wipe func(t *runtime.Table)
-		wipe = func(t *runtime.Table) {
-			if tb, ok := db.tables[t.Name]; ok {
-				tb.rows = map[string]*Row{}
-			}
-			for _, c := range t.Children {
-				wipe(c)
-			}
-		}
-		wipe(b.Table)
-	}
 	// A NULL key fails the whole batch, as in a real destination.
 	for t, rs := range b.Rows {
+		if _, err := db.table(t); err != nil {
+			return err
+		}
 		for _, j := range columnIndexes(t, t.PrimaryKey) {
 			for _, vals := range rs.Rows {
 				if j >= 0 && j < len(vals) && vals[j] == nil {
@@ -109,6 +258,35 @@ func (db *DB) Commit(ctx context.Context, b *runtime.Batch) error {
 				}
 			}
 		}
+		if rs.Start != nil && len(rs.Start) != len(rs.Rows) {
+			return fmt.Errorf("%s: %d rows but %d starts", t.Name, len(rs.Rows), len(rs.Start))
+		}
+	}
+	if b.Truncate {
+		var truncate func(t *runtime.Table)
+		truncate = func(t *runtime.Table) {
+			if tb, ok := db.tables[t.Name]; ok {
+				clear(tb.rows)
+				clear(tb.versions)
+			}
+			for _, c := range t.Children {
+				truncate(c)
+			}
+		}
+		truncate(b.Table)
+	}
+	// In a history table, the batch's own keys are left to the upsert,
+	// which confirms an unchanged version instead of closing it and
+	// opening an equal one.
+	inBatch := func(t *runtime.Table, tb *table) map[string]bool {
+		keys := map[string]bool{}
+		if rs := b.Rows[t]; rs != nil && tb.history {
+			pk := columnIndexes(t, t.PrimaryKey)
+			for _, vals := range rs.Rows {
+				keys[encode(pick(vals, pk))] = true
+			}
+		}
+		return keys
 	}
 	for t, keys := range b.Replace {
 		tb, err := db.table(t)
@@ -120,14 +298,15 @@ func (db *DB) Commit(ctx context.Context, b *runtime.Batch) error {
 		for _, k := range keys {
 			want[encode(k)] = true
 		}
+		skip := inBatch(t, tb)
 		for _, r := range tb.rows {
-			if !r.Deleted && r.Synced.Before(b.Synced) && want[encode(pick(r.Values, idx))] {
-				r.Deleted = true
+			if tb.alive(r) && r.Synced.Before(b.Synced) && want[encode(pick(r.Values, idx))] && !skip[tb.rowKey(r)] {
+				tb.kill(r, b.Synced)
 			}
 		}
 	}
 	for t, matches := range b.Delete {
-		if err := db.deleteMatching(t, matches); err != nil {
+		if err := db.deleteMatching(t, matches, b.Synced, inBatch); err != nil {
 			return err
 		}
 	}
@@ -138,76 +317,133 @@ func (db *DB) Commit(ctx context.Context, b *runtime.Batch) error {
 	}
 	slices.SortFunc(order, func(a, c *runtime.Table) int { return strings.Compare(a.Name, c.Name) })
 	for _, t := range order {
-		rs := b.Rows[t]
-		tb, err := db.table(t)
-		if err != nil {
-			return err
-		}
-		pk := columnIndexes(t, t.PrimaryKey)
-		for i, vals := range rs.Rows {
-			// A row is replaced whole, dynamic columns included.
-			r := &Row{Values: slices.Clone(vals), Synced: b.Synced}
-			if i < len(rs.Dynamic) && len(rs.Dynamic[i]) > 0 {
-				r.Dynamic = map[string]any{}
-				for _, f := range rs.Dynamic[i] {
-					r.Dynamic[f.Name] = f.Value
-				}
-			}
-			tb.rows[encode(pick(vals, pk))] = r
-		}
+		tb, _ := db.table(t)
+		tb.write(b.Rows[t], b.Synced)
 	}
 	if s := b.Sweep; s != nil {
-		var sweep func(t *runtime.Table)
-		sweep = func(t *runtime.Table) {
-			if tb, ok := db.tables[t.Name]; ok {
-				for _, r := range tb.rows {
-					if !r.Deleted && r.Synced.Before(s.Before) {
-						r.Deleted = true
-					}
-				}
-			}
-			for _, c := range t.Children {
-				sweep(c)
-			}
-		}
-		sweep(b.Table)
-		parent := db.tables[b.Table.Name]
-		deleted := map[string]bool{}
-		pk := columnIndexes(b.Table, b.Table.PrimaryKey)
-		if parent == nil {
-			parent = &table{} // blocked: its fan-out tables cannot follow it
-		}
-		for _, r := range parent.rows {
-			if r.Deleted {
-				deleted[encode(pick(r.Values, pk))] = true
-			}
-		}
-		for _, f := range s.FanOut {
-			tb, ok := db.tables[f.Name]
-			if !ok {
-				continue
-			}
-			idx := columnIndexes(f, f.ParentKey)
-			for _, r := range tb.rows {
-				if !r.Deleted && deleted[encode(pick(r.Values, idx))] {
-					r.Deleted = true
-				}
-			}
-		}
+		db.sweep(b, s)
 	}
 	db.state[b.Table.Name] = b.State
 	return nil
 }
 
+// write upserts rows: replaced whole, dynamic columns included; in a
+// history table, as versions.
+func (tb *table) write(rs *runtime.RowSet, synced time.Time) {
+	t := tb.desc
+	pk := columnIndexes(t, t.PrimaryKey)
+	last := map[string]int{} // the last row of each key wins
+	for i, vals := range rs.Rows {
+		last[encode(pick(vals, pk))] = i
+	}
+	for i, vals := range rs.Rows {
+		key := encode(pick(vals, pk))
+		if last[key] != i {
+			continue
+		}
+		r := &Row{Values: slices.Clone(vals), Synced: synced}
+		if i < len(rs.Dynamic) && len(rs.Dynamic[i]) > 0 {
+			r.Dynamic = map[string]any{}
+			for _, f := range rs.Dynamic[i] {
+				r.Dynamic[f.Name] = f.Value
+				if !slices.Contains(tb.dynamic, f.Name) {
+					tb.dynamic = append(tb.dynamic, f.Name)
+				}
+			}
+		}
+		if !tb.history {
+			tb.rows[key] = r
+			continue
+		}
+		start := synced
+		if rs.Start != nil && !rs.Start[i].IsZero() {
+			start = rs.Start[i].UTC()
+		}
+		tb.version(key, r, start, synced)
+	}
+}
+
+// version adds r as the latest version of key unless it equals the active
+// one, which it then confirms.
+func (tb *table) version(key string, r *Row, start, synced time.Time) {
+	var active *Row
+	for _, v := range tb.versions[key] {
+		if v.Active {
+			active = v
+		}
+		if s := v.Start.Add(time.Millisecond); s.After(start) {
+			start = s
+		}
+		if e := v.End.Add(time.Millisecond); !v.Active && e.After(start) {
+			start = e
+		}
+	}
+	if active != nil {
+		if encode(active.Values) == encode(r.Values) && encodeMap(active.Dynamic) == encodeMap(r.Dynamic) {
+			active.Synced = synced
+			return
+		}
+		active.Active, active.Deleted, active.End = false, true, start.Add(-time.Millisecond)
+	}
+	r.key, r.Start, r.End, r.Active = key, start, runtime.HistoryEnd, true
+	tb.rows[versionKey(key, start)] = r
+	tb.versions[key] = append(tb.versions[key], r)
+}
+
+// sweep marks rows of the batch's table and children not written since
+// Before deleted, and the fan-out rows of deleted parents.
+func (db *DB) sweep(b *runtime.Batch, s *runtime.Sweep) {
+	var walk func(t *runtime.Table)
+	walk = func(t *runtime.Table) {
+		if tb, ok := db.tables[t.Name]; ok {
+			for _, r := range tb.rows {
+				if tb.alive(r) && r.Synced.Before(s.Before) {
+					tb.kill(r, b.Synced)
+				}
+			}
+		}
+		for _, c := range t.Children {
+			walk(c)
+		}
+	}
+	walk(b.Table)
+	parent, ok := db.tables[b.Table.Name]
+	if !ok {
+		return // blocked: no rows tell which parents are gone
+	}
+	// A key is deleted when none of its rows is alive.
+	deleted := map[string]bool{}
+	for _, r := range parent.rows {
+		k := parent.rowKey(r)
+		if parent.alive(r) {
+			deleted[k] = false
+		} else if _, seen := deleted[k]; !seen {
+			deleted[k] = true
+		}
+	}
+	for _, f := range s.FanOut {
+		tb, ok := db.tables[f.Name]
+		if !ok {
+			continue
+		}
+		idx := columnIndexes(f, f.ParentKey)
+		for _, r := range tb.rows {
+			if tb.alive(r) && r.Synced.Before(s.Before) && deleted[encode(pick(r.Values, idx))] {
+				tb.kill(r, b.Synced)
+			}
+		}
+	}
+}
+
 // deleteMatching marks deleted the live rows of t whose columns equal a
-// match's values, whenever they were written, and the rows of t's children
-// below them (Batch.Delete).
-func (db *DB) deleteMatching(t *runtime.Table, matches []runtime.Match) error {
+// match's values, whenever they were written, but for the keys skip gives,
+// and the rows of t's children below them (Batch.Delete).
+func (db *DB) deleteMatching(t *runtime.Table, matches []runtime.Match, synced time.Time, skip func(*runtime.Table, *table) map[string]bool) error {
 	tb, err := db.table(t)
 	if err != nil {
 		return err
 	}
-	pk := columnIndexes(t, t.PrimaryKey)
+	skipped := skip(t, tb)
 	var marked [][]any
 	for _, m := range matches {
 		idx := columnIndexes(t, m.Columns)
@@ -216,9 +452,9 @@ func (db *DB) deleteMatching(t *runtime.Table, matches []runtime.Match) error {
 		}
 		want := encode(m.Values)
 		for _, r := range tb.rows {
-			if !r.Deleted && encode(pick(r.Values, idx)) == want {
-				r.Deleted = true
-				marked = append(marked, pick(r.Values, pk))
+			if tb.alive(r) && encode(pick(r.Values, idx)) == want && !skipped[tb.rowKey(r)] {
+				tb.kill(r, synced)
+				marked = append(marked, pick(r.Values, columnIndexes(t, t.PrimaryKey)))
 			}
 		}
 	}
@@ -230,7 +466,7 @@ func (db *DB) deleteMatching(t *runtime.Table, matches []runtime.Match) error {
 		for _, key := range marked {
 			below = append(below, runtime.Match{Columns: c.ParentKey, Values: key})
 		}
-		if err := db.deleteMatching(c, below); err != nil {
+		if err := db.deleteMatching(c, below, synced, skip); err != nil {
 			return err
 		}
 	}
@@ -248,7 +484,8 @@ func (db *DB) table(t *runtime.Table) (*table, error) {
 	return tb, nil
 }
 
-// Rows returns a table's rows ordered by primary key.
+// Rows returns a table's rows ordered by primary key (a history table's
+// versions by key, then start).
 func (db *DB) Rows(name string) []*Row {
 	db.mu.Lock()
 	defer db.mu.Unlock()
@@ -256,11 +493,7 @@ func (db *DB) Rows(name string) []*Row {
 	if !ok {
 		return nil
 	}
-	keys := make([]string, 0, len(tb.rows))
-	for k := range tb.rows {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(tb.rows))
 	out := make([]*Row, len(keys))
 	for i, k := range keys {
 		r := *tb.rows[k]
@@ -296,40 +529,13 @@ func encode(vals []any) string {
 	return b.String()
 }
 
-// Columns, Value and SetValue: placeholders until the settings work lands.
-func (db *DB) Columns(context.Context) (map[string][]string, error) {
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	out := map[string][]string{}
-	for name, t := range db.tables {
-		var cols []string
-		for _, c := range t.desc.Columns {
-			cols = append(cols, c.Name)
+// encodeMap encodes dynamic values in name order; a NULL is no value.
+func encodeMap(m map[string]any) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if m[k] != nil {
+			fmt.Fprintf(&b, "%q=%#v\x00", k, m[k])
 		}
-		for _, r := range t.rows {
-			for k := range r.Dynamic {
-				if !slices.Contains(cols, k) {
-					cols = append(cols, k)
-				}
-			}
-		}
-		out[strings.ToLower(name)] = cols
 	}
-	return out, nil
-}
-func (db *DB) Value(_ context.Context, key string) (string, bool, error) {
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	v, ok := db.values[key]
-	return v, ok, nil
-}
-
-func (db *DB) SetValue(_ context.Context, key, value string) error {
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if db.values == nil {
-		db.values = map[string]string{}
-	}
-	db.values[key] = value
-	return nil
+	return b.String()
 }
