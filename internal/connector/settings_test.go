@@ -193,57 +193,71 @@ func TestHistoryMode(t *testing.T) {
 
 // TestHistoryResumesAfterCrash: a history sync cut at any commit stage
 // resumes without two active versions of a key or an overlap, and ends
-// with the active rows of an uninterrupted sync.
+// with the active rows of an uninterrupted sync. The crashes hit the sync
+// after churn, which merges into the versions of the first.
 func TestHistoryResumesAfterCrash(t *testing.T) {
-	churn := oktasim.ChurnSpec{Advance: time.Hour, UpdatedUsers: 5, DeactivatedUsers: 1, UpdatedGroups: 2,
+	churn := oktasim.ChurnSpec{Advance: time.Hour, NewUsers: 2, UpdatedUsers: 5, DeactivatedUsers: 1, UpdatedGroups: 2,
 		MembershipAdds: 4, MembershipRemoves: 2, LogEvents: 10}
 	history := map[string]TableConfig{"users": {History: true}, "groups": {History: true}, "group_member": {History: true}}
 	only := []string{"users", "groups", "group_member"}
-	ref := newEnv(t, smallOrg)
-	ref.cfg.Tables, ref.opt.Only = history, only
-	ref.mustSync()
-	ref.sim.Churn(churn)
-	ref.mustSync()
-	want := map[string][]string{}
-	for table, q := range snapshotQueries {
-		want[table] = ref.rows(fmt.Sprintf(q, "_fivetran_active"))
-	}
-	for _, tc := range []struct {
-		stage string
-		k     int
-	}{{"staged", 1}, {"merged", 2}, {"state", 3}, {"before-commit", 4}, {"merged", 6}} {
-		t.Run(fmt.Sprintf("%s-%d", tc.stage, tc.k), func(t *testing.T) {
-			t.Parallel()
-			e := newEnv(t, smallOrg)
-			e.cfg.Tables, e.opt.Only, e.cfg.Parallel = history, only, 1
-			e.mustSync()
-			e.sim.Churn(churn)
-			calls := 0
-			e.opt.OpenDest = func(path string) (runtime.Destination, error) {
-				return duckdb.Open(path, duckdb.Options{CrashPoint: func(s string) error {
-					if s == tc.stage {
-						if calls++; calls == tc.k {
-							return errors.New("injected crash at " + s)
+	for _, second := range []bool{false, true} {
+		// The first sync appends versions, the second merges into them.
+		setup := func(e *env) {
+			e.cfg.Tables, e.opt.Only, e.cfg.Parallel, e.opt.BatchRows = history, only, 1, 10
+			if second {
+				e.mustSync()
+				e.sim.Churn(churn)
+			}
+		}
+		ref := newEnv(t, smallOrg)
+		setup(ref)
+		reached := map[string]int{}
+		ref.opt.OpenDest = func(path string) (runtime.Destination, error) {
+			return duckdb.Open(path, duckdb.Options{CrashPoint: func(s string) error { reached[s]++; return nil }})
+		}
+		ref.mustSync()
+		want := map[string][]string{}
+		for table, q := range snapshotQueries {
+			want[table] = ref.rows(fmt.Sprintf(q, "_fivetran_active"))
+		}
+		stages := []string{"staged", "merged", "state", "before-commit"}
+		k := 1
+		for ; k <= reached[stages[k%len(stages)]]; k++ {
+			k, stage := k, stages[k%len(stages)]
+			t.Run(fmt.Sprintf("second=%v/%d-%s", second, k, stage), func(t *testing.T) {
+				t.Parallel()
+				e := newEnv(t, smallOrg)
+				setup(e)
+				calls := 0
+				e.opt.OpenDest = func(path string) (runtime.Destination, error) {
+					return duckdb.Open(path, duckdb.Options{CrashPoint: func(s string) error {
+						if s == stage {
+							if calls++; calls == k {
+								return errors.New("injected crash at " + s)
+							}
 						}
-					}
-					return nil
-				}})
-			}
-			if _, err := e.sync(); err == nil {
-				t.Fatal("a crash in the writer must fail the sync")
-			}
-			for table, key := range historyTables {
-				checkVersions(t, e, table, key)
-			}
-			e.opt.OpenDest = nil
-			e.mustSync()
-			for table, key := range historyTables {
-				checkVersions(t, e, table, key)
-				if got := e.rows(fmt.Sprintf(snapshotQueries[table], "_fivetran_active")); !slices.Equal(got, want[table]) {
-					t.Errorf("%s after resuming: %d active rows, an uninterrupted sync has %d", table, len(got), len(want[table]))
+						return nil
+					}})
 				}
-			}
-		})
+				if _, err := e.sync(); err == nil {
+					t.Fatal("a crash in the writer must fail the sync")
+				}
+				for table, key := range historyTables {
+					checkVersions(t, e, table, key)
+				}
+				e.opt.OpenDest = nil
+				e.mustSync()
+				for table, key := range historyTables {
+					checkVersions(t, e, table, key)
+					if got := e.rows(fmt.Sprintf(snapshotQueries[table], "_fivetran_active")); !slices.Equal(got, want[table]) {
+						t.Errorf("%s after resuming: only after the crash %v, only without %v", table, minus(got, want[table]), minus(want[table], got))
+					}
+				}
+			})
+		}
+		if k < 4 {
+			t.Fatalf("second sync %v: only %d crash points; the sync is too small to test resuming", second, k-1)
+		}
 	}
 }
 
@@ -408,12 +422,12 @@ func TestResyncResumes(t *testing.T) {
 	for _, tc := range []struct {
 		stage string
 		k     int
-	}{{"staged", 2}, {"merged", 3}, {"before-commit", 5}} {
+	}{{"staged", 3}, {"merged", 3}, {"before-commit", 4}} {
 		t.Run(fmt.Sprintf("%s-%d", tc.stage, tc.k), func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, oktasim.Config{Seed: 7, Users: 120, Groups: 4, Apps: 2, Devices: 2, Logs: 20,
+			e := newEnv(t, oktasim.Config{Seed: 7, Users: 650, Groups: 4, Apps: 2, Devices: 2, Logs: 20,
 				LinkBaseURL: "https://acme.okta.example", Now: oktasim.DefaultNow})
-			e.opt.Only = []string{"users"}
+			e.opt.Only, e.opt.BatchRows = []string{"users"}, 100
 			e.mustSync()
 			before := e.rows(`SELECT id FROM users WHERE NOT _fivetran_deleted ORDER BY id`)
 			// Deleted for good: a user is deactivated by its first delete and

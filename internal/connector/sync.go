@@ -41,6 +41,9 @@ type SyncOptions struct {
 	// Resync names tables to re-import from scratch (child tables name
 	// their top-level table; "*" all of them).
 	Resync []string
+	// BatchRows overrides the rows a batch collects before it commits
+	// (tests cut syncs into many batches).
+	BatchRows int
 }
 
 // Sync runs one sync of the configured org into the configured destination.
@@ -89,16 +92,17 @@ func Sync(ctx context.Context, cfg *Config, opt SyncOptions) (*runtime.Summary, 
 		return nil, fmt.Errorf("open destination %s: %w", path, err)
 	}
 	eng := &runtime.Engine{
-		Registry: okta.Registry,
-		Fetcher:  client,
-		Dest:     dest,
-		Now:      opt.Now,
-		Select:   sel,
-		Settings: settings,
-		Resync:   opt.Resync,
-		Parallel: cfg.Parallel,
-		Logger:   opt.Logger,
-		Progress: opt.Progress,
+		Registry:  okta.Registry,
+		Fetcher:   client,
+		Dest:      dest,
+		Now:       opt.Now,
+		Select:    sel,
+		Settings:  settings,
+		Resync:    opt.Resync,
+		BatchRows: opt.BatchRows,
+		Parallel:  cfg.Parallel,
+		Logger:    opt.Logger,
+		Progress:  opt.Progress,
 	}
 	if d := cfg.ReimportEvery(); d > 0 {
 		eng.ReimportEvery = map[string]time.Duration{}
