@@ -85,6 +85,7 @@ func Run(t *testing.T, open Open) {
 		{"HistoryReplace", testHistoryReplace},
 		{"HistoryDelete", testHistoryDelete},
 		{"HistoryAppend", testHistoryAppend},
+		{"HistoryAppendResumed", testHistoryAppendResumed},
 		{"HistorySwitch", testHistorySwitch},
 		{"Truncate", testTruncate},
 		{"DropColumns", testDropColumns},

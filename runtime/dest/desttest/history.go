@@ -386,6 +386,33 @@ func testHistoryAppend(t *testing.T, f *fixture) {
 	f.wantHistory(fam.tag, histTag, []string{"p1", "a", "a-label", ts(s1), tsEnd, "true"})
 }
 
+// testHistoryAppendResumed: an Append run resumed by a later sync reads a
+// page again; its replacement closes the children the run appended before,
+// and its Dedupe leaves one version of each, as soft deletes leave one row.
+func testHistoryAppendResumed(t *testing.T, f *fixture) {
+	fam := historyFamily()
+	f.prepare(fam.tables()...)
+	b := appendBatch(fam.parent, s1)
+	fam.addParent(b, "p1", "one", "a", "b")
+	f.commit(b)
+	b = appendBatch(fam.parent, s2)
+	fam.addParent(b, "p1", "one", "a")
+	fam.addParent(b, "p2", "two", "c")
+	b.Dedupe, b.DedupeSince = true, s1
+	f.commit(b)
+	f.wantHistory(fam.parent, histParent,
+		[]string{"p1", "one", ts(s2), tsEnd, "true", ts(s2)},
+		[]string{"p2", "two", ts(s2), tsEnd, "true", ts(s2)})
+	f.wantHistory(fam.tag, histTag,
+		[]string{"p1", "a", "a-label", ts(s2), tsEnd, "true"},
+		[]string{"p1", "b", "b-label", ts(s1), ts(s2), "false"},
+		[]string{"p2", "c", "c-label", ts(s2), tsEnd, "true"})
+	f.wantHistory(fam.note, histNote,
+		[]string{"p1", "a", "0", ts(s2), tsEnd, "true", ts(s2)},
+		[]string{"p1", "b", "0", ts(s1), ts(s2), "false", ts(s1)},
+		[]string{"p2", "c", "0", ts(s2), tsEnd, "true", ts(s2)})
+}
+
 // testHistorySwitch turns soft-delete tables into history tables and back.
 func testHistorySwitch(t *testing.T, f *fixture) {
 	fam := newFamily()

@@ -190,22 +190,45 @@ func (history) appendQuery(t *tableInfo, src string, synced time.Time) string {
 
 // dedupe keeps, of the active versions the run appended for a key, the last
 // written (see upsert.dedupe for the probe). Appended keys are new to the
-// table (Batch.Append), so they have no other versions.
+// table (Batch.Append), so they have no other versions but those of the
+// run itself; of these, a closed one that overlaps the active version is
+// a copy a replacement of the run closed before the row was appended
+// again (a page read again after a resume, by a later sync): it goes too,
+// as the soft-delete mode's deleted copy does.
 func (history) dedupe(ctx context.Context, x *txn, t *tableInfo, synced time.Time) error {
+	table := quote(t.name)
 	keys := quoteAll(t.pk)
 	run := quote(colSynced) + " >= $1 AND " + quote(colActive)
-	dups := "SELECT hash(" + keys + ") FROM " + quote(t.name) + " WHERE " + run +
+	dups := "SELECT hash(" + keys + ") FROM " + table + " WHERE " + run +
 		" GROUP BY ALL HAVING count(*) > 1"
 	var n int64
 	if err := x.conn.QueryRowContext(ctx, "SELECT count(*) FROM ("+dups+")", tsParam(synced)).Scan(&n); err != nil {
 		return fmt.Errorf("dedupe %s: %w", t.name, err)
 	}
-	if n == 0 {
+	if n > 0 {
+		q := "DELETE FROM " + table + " WHERE rowid IN (SELECT rowid FROM " + table +
+			" WHERE " + run + " AND hash(" + keys + ") IN (" + dups + ")" +
+			" QUALIFY row_number() OVER (PARTITION BY " + keys + " ORDER BY rowid DESC) > 1)"
+		if err := x.exec(ctx, q, tsParam(synced)); err != nil {
+			return fmt.Errorf("dedupe %s: %w", t.name, err)
+		}
+	}
+	closed := "c." + quote(colSynced) + " >= $1 AND NOT c." + quote(colActive)
+	var found bool
+	if err := x.conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+table+" AS c WHERE "+closed+")",
+		tsParam(synced)).Scan(&found); err != nil {
+		return fmt.Errorf("dedupe %s: %w", t.name, err)
+	}
+	if !found {
 		return nil
 	}
-	q := "DELETE FROM " + quote(t.name) + " WHERE rowid IN (SELECT rowid FROM " + quote(t.name) +
-		" WHERE " + run + " AND hash(" + keys + ") IN (" + dups + ")" +
-		" QUALIFY row_number() OVER (PARTITION BY " + keys + " ORDER BY rowid DESC) > 1)"
+	var on strings.Builder
+	for _, k := range t.pk {
+		on.WriteString(" AND c." + quote(k) + " = a." + quote(k))
+	}
+	q := "DELETE FROM " + table + " WHERE rowid IN (SELECT c.rowid FROM " + table + " AS c JOIN " + table +
+		" AS a ON a." + quote(colActive) + " AND a." + quote(colSynced) + " >= $1" + on.String() +
+		" WHERE " + closed + " AND c." + quote(colEnd) + " >= a." + quote(colStart) + ")"
 	if err := x.exec(ctx, q, tsParam(synced)); err != nil {
 		return fmt.Errorf("dedupe %s: %w", t.name, err)
 	}
