@@ -217,7 +217,9 @@ func (e *Engine) settle(ctx context.Context, states map[string]TableState, cols 
 			st.Resync = reason
 			note(t.Name, SchemaChange{Table: t.Name, Decision: "re-import", Reason: reason})
 		}
-		if st.Resync != before.Resync || st.Rebuild != before.Rebuild || st.History != before.History {
+		// History mode is saved ahead only for a table written before: it is
+		// what refuses to turn history off without a re-sync.
+		if st.Resync != before.Resync || st.Rebuild != before.Rebuild || written && st.History != before.History {
 			newStates[t.Name] = st
 		}
 		s.run = append(s.run, t)
