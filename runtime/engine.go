@@ -300,9 +300,19 @@ func (e *Engine) with(plan *settled) *Engine {
 }
 
 // selected lists the views of the tables the sync runs, parents before
-// their fan-out tables.
+// their fan-out tables; without a plan (a check), those the settings and
+// Select leave to read.
 func (e *Engine) selected() []*Table {
-	return e.plan.run
+	if e.plan != nil {
+		return e.plan.run
+	}
+	var out []*Table
+	for _, t := range e.Settings.resolve(e.Registry).reg.Tables {
+		if e.Select == nil || e.Select(t.Name) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // tableRun is one table's part of a sync.

@@ -522,3 +522,53 @@ func TestSchemaChangeCustomAttribute(t *testing.T) {
 		})
 	}
 }
+
+// TestHistorySwitch: history turned on for a synced table makes its rows
+// active versions; turned off, it is refused until a re-sync asks for it,
+// which keeps the latest version of each key. A System Log re-sync reads
+// again what the org serves and deletes nothing.
+func TestHistorySwitch(t *testing.T) {
+	e := newEnv(t, smallOrg)
+	e.opt.Only = []string{"users", "system_log"}
+	e.mustSync()
+	live := e.rows(`SELECT id FROM users WHERE NOT _fivetran_deleted ORDER BY id`)
+	events := e.rows(`SELECT count(*) FROM system_log`)[0]
+
+	e.cfg.Tables = map[string]TableConfig{"users": {History: true}}
+	sum := e.mustSync()
+	if got := e.rows(`SELECT id FROM users WHERE _fivetran_active ORDER BY id`); !slices.Equal(got, live) {
+		t.Errorf("history on: %d active versions, %d live rows before", len(got), len(live))
+	}
+	if !slices.ContainsFunc(sum.SchemaChanges, func(c runtime.SchemaChange) bool { return c.Table == "users" && c.Decision == "history mode on" }) {
+		t.Errorf("schema changes %+v: want history mode on recorded", sum.SchemaChanges)
+	}
+	e.sim.Churn(oktasim.ChurnSpec{Advance: time.Hour, UpdatedUsers: 3, LogEvents: 10})
+	e.mustSync()
+	versions := e.rows(`SELECT count(*) FROM users`)[0]
+
+	e.cfg.Tables = nil
+	sum, err := e.sync()
+	if r := findTable(sum, "users"); err == nil || r.Status != runtime.StatusFailed || !strings.Contains(r.Reason, "re-sync") {
+		t.Fatalf("history off without a re-sync: %v, users %+v; want it refused", err, r)
+	}
+	if got := e.rows(`SELECT count(*) FROM users`)[0]; got != versions {
+		t.Fatalf("the refused switch changed users: %s rows, %s before", got, versions)
+	}
+	e.opt.Resync = []string{"users", "system_log"}
+	sum = e.mustSync()
+	if r := findTable(sum, "users"); r.Resync == "" {
+		t.Errorf("users: %+v, want re-synced", r)
+	}
+	if got := e.rows(`SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' AND column_name LIKE '_fivetran_%'`)[0]; got != "2" {
+		t.Errorf("users has %s system columns after history off, want _fivetran_synced and _fivetran_deleted", got)
+	}
+	if got := e.rows(`SELECT id FROM users WHERE NOT _fivetran_deleted ORDER BY id`); len(got) != len(live) {
+		t.Errorf("history off: %d live users, want %d", len(got), len(live))
+	}
+	if got := e.rows(`SELECT count(*) FROM system_log WHERE _fivetran_deleted`)[0]; got != "0" {
+		t.Errorf("the System Log re-sync deleted %s events", got)
+	}
+	if got := e.rows(`SELECT count(*) FROM system_log`)[0]; len(got) < len(events) || len(got) == len(events) && got < events {
+		t.Errorf("the System Log has %s events after its re-sync, %s before", got, events)
+	}
+}
