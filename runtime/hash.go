@@ -15,6 +15,13 @@ import (
 // hashed columns when the settings give none.
 const SaltKey = "hash_salt"
 
+// SaltCheckKey is the destination value holding the hash of saltCheckText
+// under a salt given from outside (Settings.Salt): a sync with another salt
+// is refused.
+const SaltCheckKey = "hash_salt_check"
+
+const saltCheckText = "oktasync salt check"
+
 // NewSalt makes a random salt: 32 bytes, as hex.
 func NewSalt() (string, error) {
 	var b [32]byte

@@ -536,3 +536,49 @@ func TestUnpivotedKeys(t *testing.T) {
 		t.Fatalf("box_props = %v: a key kept out stays out until a setting enables it", got)
 	}
 }
+
+// TestSaltChangeRefused: a salt from outside is checked against the one the
+// destination's hashes were made with.
+func TestSaltChangeRefused(t *testing.T) {
+	h := newHarness(t)
+	h.eng.Select = func(n string) bool { return n == "items" }
+	h.eng.Settings = &runtime.Settings{Salt: "pepper", Tables: map[string]runtime.TableSettings{
+		"items": {Columns: map[string]runtime.ColumnSettings{"name": {Hashed: true}}}}}
+	if _, err := h.sync(); err != nil {
+		t.Fatal(err)
+	}
+	h.now = t0.Add(time.Hour)
+	if _, err := h.sync(); err != nil {
+		t.Fatalf("the same salt again: %v", err)
+	}
+	h.eng.Settings.Salt = "paprika"
+	_, err := h.sync()
+	if err == nil || !strings.Contains(err.Error(), "not the one") {
+		t.Fatalf("another salt: %v, want the sync refused", err)
+	}
+	if strings.Contains(err.Error(), "paprika") || strings.Contains(err.Error(), "pepper") {
+		t.Fatalf("the error shows a salt: %v", err)
+	}
+	// Dropping the salt setting would make the destination a salt of its own.
+	h.eng.Settings.Salt = ""
+	if _, err := h.sync(); err == nil || !strings.Contains(err.Error(), "none is given") {
+		t.Fatalf("no salt after one from outside: %v, want the sync refused", err)
+	}
+}
+
+// TestSaltGivenAfterMadeRefused: a salt given after the destination made its
+// own would hash differently from the rows written before.
+func TestSaltGivenAfterMadeRefused(t *testing.T) {
+	h := newHarness(t)
+	h.eng.Select = func(n string) bool { return n == "items" }
+	h.eng.Settings = &runtime.Settings{Tables: map[string]runtime.TableSettings{
+		"items": {Columns: map[string]runtime.ColumnSettings{"name": {Hashed: true}}}}}
+	if _, err := h.sync(); err != nil {
+		t.Fatal(err)
+	}
+	h.now = t0.Add(time.Hour)
+	h.eng.Settings.Salt = "pepper"
+	if _, err := h.sync(); err == nil || !strings.Contains(err.Error(), "made itself") {
+		t.Fatalf("a salt given after one was made: %v, want the sync refused", err)
+	}
+}

@@ -271,7 +271,37 @@ func (s *settled) record(c SchemaChange) {
 // destination's, made on first use.
 func (e *Engine) salt(ctx context.Context) (string, error) {
 	if e.Settings != nil && e.Settings.Salt != "" {
-		return e.Settings.Salt, nil
+		// A salt from outside is checked against the one the destination's
+		// hashes were made with, by a hash of a constant kept there: another
+		// salt would hash every value differently, and hashed keys written
+		// before would no longer join or match.
+		salt := e.Settings.Salt
+		check := NewHasher(salt).Hash(saltCheckText).(string)
+		have, ok, err := e.Dest.Value(ctx, SaltCheckKey)
+		switch {
+		case err != nil:
+			return "", fmt.Errorf("read the hashing salt's check: %w", err)
+		case !ok:
+			if made, ok, err := e.Dest.Value(ctx, SaltKey); err != nil {
+				return "", fmt.Errorf("read the hashing salt: %w", err)
+			} else if ok && made != salt {
+				return "", errors.New("this destination's columns were hashed with a salt it made itself, not the one given: " +
+					"new hashes would not match the old ones; drop the salt setting, or start a new destination")
+			}
+			if err := e.Dest.SetValue(ctx, SaltCheckKey, check); err != nil {
+				return "", fmt.Errorf("save the hashing salt's check: %w", err)
+			}
+		case have != check:
+			return "", errors.New("the hashing salt is not the one this destination's columns were hashed with: " +
+				"new hashes would not match the old ones; give the same salt, or start a new destination")
+		}
+		return salt, nil
+	}
+	if _, given, err := e.Dest.Value(ctx, SaltCheckKey); err != nil {
+		return "", fmt.Errorf("read the hashing salt's check: %w", err)
+	} else if given {
+		return "", errors.New("this destination's columns were hashed with a salt given from outside, and none is given now: " +
+			"give the same salt again, or start a new destination")
 	}
 	salt, ok, err := e.Dest.Value(ctx, SaltKey)
 	if err != nil {
