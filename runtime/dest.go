@@ -188,6 +188,9 @@ type TableState struct {
 	LastSynced time.Time `json:"last_synced,omitzero"`
 	// Pending is an unfinished run, resumed by the next sync.
 	Pending *Pending `json:"pending,omitempty"`
+	// Backfill is what a newest-first table (Incremental.Backfill) still
+	// has to read of the events before its forward read's start.
+	Backfill *BackfillState `json:"backfill,omitempty"`
 
 	// Resync, when set, says why the table's next run reads it whole from
 	// scratch (a re-sync asked for, a column to fill, hashing changed); a
@@ -210,6 +213,22 @@ type TableState struct {
 	// among the table's children, as "table.key"; "table." marks a table
 	// whose keys are tracked. A key not in it is new (a schema change).
 	Keys []string `json:"keys,omitempty"`
+}
+
+// BackfillState is where a newest-first table's backfill stands.
+type BackfillState struct {
+	// Start and End bound the backfill (cursor format): the events
+	// published in [Start, End), End being where the forward read began.
+	Start string `json:"start"`
+	End   string `json:"end"`
+	// URL is the next page of the bounded listing; empty before its first.
+	URL string `json:"url,omitempty"`
+	// Append: the table held no rows when the forward read began, so the
+	// backfill appends (Batch.Append) and its last batch dedupes every row
+	// written since Since, the forward read's rows included (an event late
+	// to arrive can be in both).
+	Append bool      `json:"append,omitempty"`
+	Since  time.Time `json:"since,omitzero"`
 }
 
 // Pending is where an interrupted run stands.

@@ -122,6 +122,14 @@ type TableReport struct {
 	// Resync says why the table was read whole from scratch this time (a
 	// re-sync asked for, a column to fill, hashing changed); empty otherwise.
 	Resync string
+	// NewestAt, for a newest-first table (Incremental.Backfill) whose
+	// forward read caught up, is when that read's last batch had committed,
+	// from the table's start: its newest events were queryable from then.
+	NewestAt time.Duration
+	// Backfilled is how many rows the backfill wrote; BackfillLeft that
+	// the backfill is not complete (the run ended in it, or failed).
+	Backfilled   int64
+	BackfillLeft bool
 }
 
 // BadRecord is where a bad record was found and why it was skipped.
@@ -382,6 +390,18 @@ type tableRun struct {
 	// scratch holds a row's source values while the stage cuts its
 	// written values out of them.
 	scratch []any
+
+	// begin is when the run started, for the report's times.
+	begin time.Time
+	// backfill is what a newest-first table still has to read before its
+	// forward read's start (TableState.Backfill); nil when nothing.
+	// backfillDone: the run read all of it. newest marks the batch ending
+	// the forward read of such a table; newestAt is when it committed,
+	// set by the commit's goroutine before it delivers its result.
+	backfill     *BackfillState
+	backfillDone bool
+	newest       bool
+	newestAt     time.Duration
 }
 
 // newTableRun prepares a table's part of a sync. The run sees the engine
@@ -415,6 +435,7 @@ func newTableRun(e *Engine, t *Table, st TableState, started time.Time) *tableRu
 
 func (r *tableRun) sync(ctx context.Context) TableReport {
 	begin := time.Now()
+	r.begin = begin
 	r.report = TableReport{Table: r.t.Name, Status: StatusRunning, Rows: map[string]int64{}}
 	r.ctx = ctx
 	r.started = runSynced(r.started, r.state)
@@ -441,6 +462,7 @@ func (r *tableRun) sync(ctx context.Context) TableReport {
 	if werr := r.waitCommit(); err == nil {
 		err = werr
 	}
+	r.report.BackfillLeft = r.backfill != nil && (err != nil || !r.backfillDone)
 	r.report.Duration = time.Since(begin)
 	r.report.Waited = r.waits.total()
 	if r.em != nil {
@@ -522,9 +544,19 @@ func (r *tableRun) plan() plan {
 		pl.url = listURL(t.Request, "", "")
 	case in.Kind == IncrementalNextURL:
 		r.report.Mode = "poll"
-		if st.Cursor != "" && !r.restart() {
+		switch {
+		case st.Cursor != "" && !r.restart():
 			pl.url = st.Cursor
-		} else {
+			r.backfill = st.Backfill
+		case in.Backfill != nil:
+			// Newest first: forward from now - Newest; what is older is
+			// backfilled once the forward read has caught up.
+			now := r.e.serverNow()
+			end := formatCursor(now.Add(-in.Backfill.Newest))
+			pl.url = listURL(t.Request, in.StartParam, end)
+			r.backfill = &BackfillState{Start: formatCursor(now.Add(-in.StartLookback)), End: end,
+				Append: pl.append, Since: pl.synced}
+		default:
 			start := r.e.serverNow().Add(-in.StartLookback)
 			pl.url = listURL(t.Request, in.StartParam, formatCursor(start))
 		}
@@ -665,9 +697,17 @@ func (r *tableRun) syncList(ctx context.Context) error {
 		// A polling endpoint always has a next link. An empty page means
 		// caught up: the URL that returned it is where the next sync asks.
 		if poll && (n == 0 || next == "") {
-			r.batch.State = TableState{Cursor: url}
+			r.batch.State = TableState{Cursor: url, Backfill: r.backfill}
 			r.batch.Dedupe = pl.append
-			return r.commit()
+			if r.backfill == nil {
+				return r.commit()
+			}
+			r.newest = true
+			if err := r.commit(); err != nil {
+				return err
+			}
+			stop()
+			return r.readBackfill(ctx, url)
 		}
 		// A loop fails the table before its pages are committed.
 		if err := guard.endPage(page.URL); err != nil {
@@ -679,7 +719,7 @@ func (r *tableRun) syncList(ctx context.Context) error {
 			}
 		}
 		if poll {
-			r.batch.State = TableState{Cursor: next}
+			r.batch.State = TableState{Cursor: next, Backfill: r.backfill}
 			if r.full() && !guard.holding() {
 				if err := r.commit(); err != nil {
 					return err
@@ -713,6 +753,85 @@ func (r *tableRun) syncList(ctx context.Context) error {
 	r.batch.State = final
 	r.batch.Dedupe = r.append
 	return r.commit()
+}
+
+// readBackfill reads what a newest-first table has left of its backfill:
+// one bounded listing, newest to oldest, each batch committed with the page
+// it resumes at. cursor is the forward read's, kept as it is.
+func (r *tableRun) readBackfill(ctx context.Context, cursor string) error {
+	t, bf := r.t, *r.backfill
+	url := bf.URL
+	if url == "" {
+		url = backfillURL(t.Request, t.Incremental.Backfill.Params, bf.Start, bf.End)
+	}
+	r.report.Mode += "+backfill"
+	r.append = bf.Append
+	r.newBatch(r.batch.Synced) // the forward read's batches are committed
+	before := r.report.Rows[t.Name]
+	guard := newLoopGuard(t.Name)
+	r.guard = guard
+	defer func() { r.guard = nil }()
+	if err := guard.visit(url); err != nil {
+		return err
+	}
+	pages, stop := r.prefetch(ctx, t.Request.Bucket, url, func(p *fetch.Page) string {
+		return nextURL(t.Pagination, p)
+	})
+	defer stop()
+	for f := range pages {
+		r.report.Requests++
+		if f.err != nil {
+			return f.err
+		}
+		r.report.Pages++
+		r.extractPage(f.page, gjson.Result{}, t)
+		next := nextURL(t.Pagination, f.page)
+		pageURL := f.page.URL
+		f.page.Release()
+		if err := guard.endPage(pageURL); err != nil {
+			return err
+		}
+		if next == "" {
+			break
+		}
+		if err := guard.visit(next); err != nil {
+			return err
+		}
+		if r.full() && !guard.holding() {
+			at := bf
+			at.URL = next
+			r.batch.State = TableState{Cursor: cursor, Backfill: &at}
+			if err := r.commit(); err != nil {
+				return err
+			}
+		}
+	}
+	r.batch.State = TableState{Cursor: cursor}
+	r.batch.Dedupe = bf.Append
+	r.batch.DedupeSince = bf.Since
+	r.report.Backfilled = r.report.Rows[t.Name] - before
+	if err := r.commit(); err != nil {
+		return err
+	}
+	r.backfillDone = true
+	return nil
+}
+
+// backfillURL is the bounded listing of a backfill: the request's
+// parameters with Backfill.Params replacing or added to them.
+func backfillURL(req *Request, params []Param, start, end string) string {
+	q := *req
+	q.Params = slices.Clone(req.Params)
+	fill := strings.NewReplacer("{start}", start, "{end}", end)
+	for _, p := range params {
+		v := fill.Replace(p.Value)
+		if i := slices.IndexFunc(q.Params, func(o Param) bool { return o.Name == p.Name }); i >= 0 {
+			q.Params[i].Value = v
+		} else {
+			q.Params = append(q.Params, Param{Name: p.Name, Value: v})
+		}
+	}
+	return listURL(&q, "", "")
 }
 
 // prefetched is a page fetched ahead, with the URL it came from and the
@@ -1626,7 +1745,15 @@ func (r *tableRun) commit() error {
 	r.state = b.State
 	done := make(chan error, 1)
 	r.committing = done
-	go func() { done <- r.e.Dest.Commit(r.ctx, b) }()
+	newest := r.newest
+	r.newest = false
+	go func() {
+		err := r.e.Dest.Commit(r.ctx, b)
+		if err == nil && newest {
+			r.newestAt = time.Since(r.begin)
+		}
+		done <- err
+	}()
 	r.newBatch(b.Synced)
 	return nil
 }
@@ -1683,6 +1810,9 @@ func (r *tableRun) checkStateURLs(st TableState) error {
 	if p := st.Pending; p != nil {
 		urls = append(urls, p.URL, p.ParentURL, p.ChangesURL)
 	}
+	if b := st.Backfill; b != nil {
+		urls = append(urls, b.URL)
+	}
 	for _, u := range urls {
 		if u == "" {
 			continue
@@ -1703,6 +1833,9 @@ func (r *tableRun) waitCommit() error {
 	r.committing = nil
 	if err != nil {
 		return fmt.Errorf("%s: commit: %w", r.t.Name, err)
+	}
+	if r.newestAt != 0 && r.report.NewestAt == 0 {
+		r.report.NewestAt = r.newestAt
 	}
 	if r.e.Progress != nil {
 		// A copy: the hook may keep the report and read it from another

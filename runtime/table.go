@@ -197,6 +197,24 @@ type Incremental struct {
 	// StartParam = now - StartLookback (IncrementalNextURL).
 	StartParam    string
 	StartLookback time.Duration
+	// Backfill, for IncrementalNextURL, makes a first sync newest-first (see
+	// Backfill); nil reads forward from StartLookback.
+	Backfill *Backfill
+}
+
+// Backfill makes the first sync of a polling table newest-first: it reads
+// forward from now - Newest and commits (the newest events are queryable at
+// once), then reads the rest, back to now - StartLookback, with one bounded
+// listing whose parameters are Params, newest to oldest, committing as it
+// goes. Later syncs read forward from the cursor first, then go on with
+// what is left of the backfill. The source must order the bounded listing
+// newest first and end it (no next link at its end).
+type Backfill struct {
+	Newest time.Duration
+	// Params replace or add to Request.Params in the bounded listing; in
+	// their values {start} stands for the backfill's start (now -
+	// StartLookback) and {end} for the forward read's start (now - Newest).
+	Params []Param
 }
 
 // DeleteKind says how deletes at the source reach the destination.

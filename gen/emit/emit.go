@@ -364,13 +364,9 @@ func boolOmit(b bool) Code {
 }
 
 func (e *emitter) request(r *ir.Request) Code {
-	var params []Code
-	for _, p := range r.Params {
-		params = append(params, lit("Name", Lit(p.Name), "Value", Lit(p.Value)))
-	}
 	return Op("&").Add(e.rt("Request")).Add(litMulti(
 		"Path", Lit(r.Path),
-		"Params", sliceOmit(Index().Add(e.rt("Param")), params),
+		"Params", e.params(r.Params),
 		"Bucket", Lit(r.Bucket),
 		"Records", litOmit(r.Records),
 	))
@@ -459,7 +455,26 @@ func (e *emitter) incremental(in *ir.Incremental) Code {
 		"Initial", litOmit(in.Initial),
 		"StartParam", litOmit(in.StartParam),
 		"StartLookback", duration(in.StartLookback),
+		"Backfill", e.backfill(in.Backfill),
 	))
+}
+
+func (e *emitter) backfill(b *ir.Backfill) Code {
+	if b == nil {
+		return nil
+	}
+	return Op("&").Add(e.rt("Backfill")).Add(lit(
+		"Newest", duration(b.Newest),
+		"Params", e.params(b.Params),
+	))
+}
+
+func (e *emitter) params(ps []spec.Param) Code {
+	var out []Code
+	for _, p := range ps {
+		out = append(out, lit("Name", Lit(p.Name), "Value", Lit(p.Value)))
+	}
+	return sliceOmit(Index().Add(e.rt("Param")), out)
 }
 
 func rowName(t *ir.Table) string { return t.GoName + "Row" }

@@ -104,6 +104,13 @@ type Incremental struct {
 	Initial       string
 	StartParam    string
 	StartLookback time.Duration
+	Backfill      *Backfill
+}
+
+// Backfill is a resolved newest-first first sync.
+type Backfill struct {
+	Newest time.Duration
+	Params []spec.Param
 }
 
 // Deletes is a resolved delete policy.
@@ -470,7 +477,15 @@ func resolveIncremental(in *spec.Incremental) *Incremental {
 		Initial:       in.Initial,
 		StartParam:    in.StartParam,
 		StartLookback: in.StartLookback.D,
+		Backfill:      resolveBackfill(in.Backfill),
 	}
+}
+
+func resolveBackfill(b *spec.Backfill) *Backfill {
+	if b == nil {
+		return nil
+	}
+	return &Backfill{Newest: b.Newest.D, Params: b.Params}
 }
 
 // Walk calls fn for every table, parents before children.

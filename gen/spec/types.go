@@ -129,6 +129,13 @@ type Incremental struct {
 	Initial       string          `yaml:"initial" doc:"filter: cursor of a first sync. Default: empty, a first sync sends no condition."`
 	StartParam    string          `yaml:"start_param" doc:"next_url: parameter of a first sync's start time."`
 	StartLookback Duration        `yaml:"start_lookback" doc:"next_url: how far back a first sync starts."`
+	Backfill      *Backfill       `yaml:"backfill" doc:"next_url: make a first sync newest-first: read forward from now - newest and commit, then backfill the older events, newest to oldest, back to now - start_lookback."`
+}
+
+// Backfill makes a polling table's first sync newest-first.
+type Backfill struct {
+	Newest Duration `yaml:"newest" spec:"required" doc:"How far back the forward read of a first sync starts; what is older is backfilled after it has caught up."`
+	Params Params   `yaml:"params" spec:"required" doc:"Parameters of the backfill's bounded listing, replacing or added to request.params; {start} stands for now - start_lookback and {end} for now - newest. The listing must run newest first and end."`
 }
 
 // DeleteType is the closed set of delete capture strategies.

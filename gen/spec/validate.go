@@ -418,6 +418,26 @@ func (v *validator) incremental(in *Incremental, ip Pos, field string, poll bool
 		if in.StartParam == "" {
 			v.errorf(ip, field+".start_param", "a next_url cursor needs start_param, the parameter of a first sync's start time")
 		}
+		if b := in.Backfill; b != nil {
+			bp := v.pos(b, ip)
+			switch {
+			case b.Newest.D <= 0:
+				v.errorf(bp, field+".backfill.newest", "newest must be a positive duration, e.g. 1d")
+			case b.Newest.D >= in.StartLookback.D:
+				v.errorf(bp, field+".backfill.newest", "newest (%s) must be shorter than start_lookback (%s): the backfill reads what lies between", b.Newest.D, in.StartLookback.D)
+			}
+			var start, end bool
+			for _, p := range b.Params {
+				start = start || strings.Contains(p.Value, "{start}")
+				end = end || strings.Contains(p.Value, "{end}")
+			}
+			if !start || !end {
+				v.errorf(bp, field+".backfill.params", "the backfill's params must bound its listing with {start} and {end}")
+			}
+		}
+	}
+	if in.Backfill != nil && in.IncrementalType() != "next_url" {
+		v.errorf(ip, field+".backfill", "backfill belongs to next_url cursors")
 	}
 }
 

@@ -31,8 +31,9 @@ func TestMain(m *testing.M) {
 
 func TestFiguresLine(t *testing.T) {
 	f := Figures{ThroughputRowsS: 123456.7, CeilingFraction: 0.61234, RatelimitedVsBound: 1.0567,
-		RSSMB100k: 180.04, RSSMB1m: 201.96, IncrementalRequestFraction: 0.012345, HistoryVsPlain: 0.9123, HashedVsPlain: 0.98765}
-	want := "BENCH throughput_rows_s=123457 ceiling_fraction=0.612 ratelimited_vs_bound=1.057 rss_mb_100k=180.0 rss_mb_1m=202.0 incremental_request_fraction=0.0123 history_vs_plain=0.912 hashed_vs_plain=0.988"
+		RSSMB100k: 180.04, RSSMB1m: 201.96, IncrementalRequestFraction: 0.012345, HistoryVsPlain: 0.9123, HashedVsPlain: 0.98765,
+		LogNewestDayS: 1.2345, LogFullS: 45.678}
+	want := "BENCH throughput_rows_s=123457 ceiling_fraction=0.612 ratelimited_vs_bound=1.057 rss_mb_100k=180.0 rss_mb_1m=202.0 incremental_request_fraction=0.0123 history_vs_plain=0.912 hashed_vs_plain=0.988 log_newest_day_s=1.23 log_full_s=45.68"
 	if got := f.Line(); got != want {
 		t.Errorf("Line() =\n%s\nwant\n%s", got, want)
 	}

@@ -22,11 +22,15 @@ type Figures struct {
 	RSSMB100k, RSSMB1m            float64
 	IncrementalRequestFraction    float64
 	HistoryVsPlain, HashedVsPlain float64
+	// LogNewestDayS and LogFullS: in the throughput sync, when the System
+	// Log's newest day was queryable and when its whole history was, in
+	// seconds from the table's start (newest-first, Incremental.Backfill).
+	LogNewestDayS, LogFullS float64
 }
 
 // Line is the final line of a run:
 //
-//	BENCH throughput_rows_s=... ceiling_fraction=... ratelimited_vs_bound=... rss_mb_100k=... rss_mb_1m=... incremental_request_fraction=... history_vs_plain=... hashed_vs_plain=...
+//	BENCH throughput_rows_s=... ceiling_fraction=... ratelimited_vs_bound=... rss_mb_100k=... rss_mb_1m=... incremental_request_fraction=... history_vs_plain=... hashed_vs_plain=... log_newest_day_s=... log_full_s=...
 func (f Figures) Line() string {
 	num := func(v float64, prec int) string {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -41,7 +45,9 @@ func (f Figures) Line() string {
 		" rss_mb_1m=" + num(f.RSSMB1m, 1) +
 		" incremental_request_fraction=" + num(f.IncrementalRequestFraction, 4) +
 		" history_vs_plain=" + num(f.HistoryVsPlain, 3) +
-		" hashed_vs_plain=" + num(f.HashedVsPlain, 3)
+		" hashed_vs_plain=" + num(f.HashedVsPlain, 3) +
+		" log_newest_day_s=" + num(f.LogNewestDayS, 2) +
+		" log_full_s=" + num(f.LogFullS, 2)
 }
 
 // CeilingFraction is throughput divided by the smallest ceiling, all in
@@ -79,11 +85,15 @@ func (r *Result) CeilingRates() (fetch, extract, append float64) {
 
 // Figures computes the BENCH figures.
 func (r *Result) Figures() Figures {
-	f := Figures{math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN()}
+	nan := math.NaN()
+	f := Figures{nan, nan, nan, nan, nan, nan, nan, nan, nan, nan}
 	if r.Throughput != nil {
 		f.ThroughputRowsS = rate(r.Throughput.Rows(), r.Throughput.Wall)
 		fe, ex, ap := r.CeilingRates()
 		f.CeilingFraction = CeilingFraction(f.ThroughputRowsS, fe, ex, ap)
+		if l, ok := r.Throughput.table(logTable); ok && l.NewestAt > 0 && !l.BackfillLeft {
+			f.LogNewestDayS, f.LogFullS = l.NewestAt.Seconds(), l.Duration.Seconds()
+		}
 	}
 	if r.Rate != nil {
 		f.RatelimitedVsBound = r.Rate.Ratio()
@@ -186,6 +196,10 @@ func (r *Result) writeThroughput(w io.Writer, t *SyncRun) {
 	fmt.Fprintf(tw, "TOTAL\t%d\t%d\t%s\t%s\t%s\t\t\t\n", t.Requests(), t.Rows(), secs(t.Wall), perSec(rate(t.Rows(), t.Wall)), secs(t.CommitTotal()))
 	tw.Flush()
 	fmt.Fprintf(w, "rows include breakout children; TIME is each table's own (tables run 4 at a time), TOTAL's the sync's wall time\n")
+	if l, ok := t.table(logTable); ok && l.NewestAt > 0 {
+		fmt.Fprintf(w, "%s newest first: its newest day (%d rows) queryable after %s, its whole history (%d more rows) after %s\n",
+			logTable, l.Rows[logTable]-l.Backfilled, secs(l.NewestAt), l.Backfilled, secs(l.Duration))
+	}
 	busy := t.CommitTotal()
 	fmt.Fprintf(w, "destination committing %s of %s wall (%.0f%%), by stage:", secs(busy), secs(t.Wall), 100*busy.Seconds()/t.Wall.Seconds())
 	for _, st := range stageOrder {

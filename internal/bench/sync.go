@@ -64,6 +64,19 @@ type SyncRun struct {
 	Stages map[string]time.Duration
 }
 
+// logTable is the table whose newest-first first sync the BENCH line times.
+const logTable = "system_log"
+
+// table is the report of one table of the sync.
+func (r *SyncRun) table(name string) (runtime.TableReport, bool) {
+	for _, t := range r.Summary.Tables {
+		if t.Table == name {
+			return t, true
+		}
+	}
+	return runtime.TableReport{}, false
+}
+
 // CommitTotal is the time the destination spent committing.
 func (r *SyncRun) CommitTotal() time.Duration {
 	var d time.Duration

@@ -328,6 +328,9 @@ func PrintSummary(w io.Writer, s *runtime.Summary, elapsed time.Duration) {
 		if r.Resync != "" {
 			note = strings.TrimSuffix("re-imported: "+r.Resync+"; "+note, "; ")
 		}
+		if b := backfillNote(r); b != "" {
+			note = strings.TrimSuffix(b+"; "+note, "; ")
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", r.Table, status, r.Mode, r.Requests, r.Rows[r.Table], r.Invalid, nbad,
 			r.Duration.Round(time.Millisecond), r.Waited.Round(time.Millisecond), note)
 		rows += r.Rows[r.Table]
@@ -344,6 +347,22 @@ func PrintSummary(w io.Writer, s *runtime.Summary, elapsed time.Duration) {
 		elapsed.Round(time.Millisecond), waited.Round(time.Millisecond))
 	tw.Flush()
 	printSchemaChanges(w, s.SchemaChanges)
+}
+
+// backfillNote says how a newest-first table's first sync went: when its
+// newest events were queryable, and how much of the backfill it did.
+func backfillNote(r runtime.TableReport) string {
+	var parts []string
+	if r.NewestAt > 0 {
+		parts = append(parts, "newest events queryable after "+r.NewestAt.Round(time.Millisecond).String())
+	}
+	switch {
+	case r.BackfillLeft:
+		parts = append(parts, fmt.Sprintf("backfill under way (%d older rows so far; the next sync goes on)", r.Backfilled))
+	case r.Backfilled > 0:
+		parts = append(parts, fmt.Sprintf("backfilled %d older rows", r.Backfilled))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // maxSchemaChanges is how many schema changes a summary lists; the table
@@ -424,7 +443,13 @@ type TableJSON struct {
 	DeletesCaptured  bool             `json:"deletes_captured"`
 	// Resync says why the table was re-imported from scratch this time.
 	Resync string `json:"resync,omitempty"`
-	Error  string `json:"error,omitempty"`
+	// NewestSeconds, for a newest-first table whose forward read caught
+	// up, is when its newest events were queryable; BackfilledRows how
+	// many older rows its backfill wrote, BackfillLeft that some remain.
+	NewestSeconds  float64 `json:"newest_seconds,omitempty"`
+	BackfilledRows int64   `json:"backfilled_rows,omitempty"`
+	BackfillLeft   bool    `json:"backfill_left,omitempty"`
+	Error          string  `json:"error,omitempty"`
 }
 
 // NewSummaryJSON turns a summary (nil for a sync that never started) into
@@ -444,7 +469,8 @@ func NewSummaryJSON(s *runtime.Summary, elapsed time.Duration) *SummaryJSON {
 		status, _ := statusOf(r)
 		t := TableJSON{Table: r.Table, Status: status, Mode: r.Mode, RowsByTable: map[string]int64{r.Table: r.Rows[r.Table]},
 			Requests: r.Requests, RateWaitSeconds: seconds(r.Waited), DurationSeconds: seconds(r.Duration),
-			InvalidValues: r.Invalid, DeletesCaptured: r.Deleted, Resync: r.Resync}
+			InvalidValues: r.Invalid, DeletesCaptured: r.Deleted, Resync: r.Resync,
+			NewestSeconds: seconds(r.NewestAt), BackfilledRows: r.Backfilled, BackfillLeft: r.BackfillLeft}
 		for _, c := range childTables(okta.Registry.Lookup(r.Table)) {
 			t.RowsByTable[c] = r.Rows[c]
 		}

@@ -19,10 +19,19 @@ var Events = &runtime.Table{
 		},
 		Bucket: "events",
 	},
-	Pagination:  runtime.Pagination{Kind: runtime.PaginationLinkHeader, Rel: "next-page", Poll: true},
-	Incremental: &runtime.Incremental{Kind: runtime.IncrementalNextURL, StartParam: "from", StartLookback: 720 * time.Hour},
-	Deletes:     runtime.Deletes{Kind: runtime.DeletesNone},
-	PrimaryKey:  []string{"id"},
+	Pagination: runtime.Pagination{Kind: runtime.PaginationLinkHeader, Rel: "next-page", Poll: true},
+	Incremental: &runtime.Incremental{
+		Kind:          runtime.IncrementalNextURL,
+		StartParam:    "from",
+		StartLookback: 720 * time.Hour,
+		Backfill: &runtime.Backfill{Newest: 12 * time.Hour, Params: []runtime.Param{
+			{Name: "from", Value: "{start}"},
+			{Name: "to", Value: "{end}"},
+			{Name: "order", Value: "desc"},
+		}},
+	},
+	Deletes:    runtime.Deletes{Kind: runtime.DeletesNone},
+	PrimaryKey: []string{"id"},
 	Columns: []runtime.Column{
 		{Name: "id", Type: runtime.TypeString, Source: "id"},
 		{Name: "at", Type: runtime.TypeTimestamp, Source: "at"},
