@@ -219,10 +219,9 @@ func (ls *logStore) procPublished(p int) int64 {
 	return ls.procPersist(p) - d
 }
 
-// loginDelay is the persistence delay of user u's last sign-in.
-func (ls *logStore) loginDelay(u int32) int64 {
-	return int64(hash3(ls.seed, 0x6c646c79, uint64(u)) % 1500)
-}
+// loginDelay is the persistence delay of user u's last sign-in: none, so
+// that the last sign-ins are persisted in lastLogin order (seal relies on it).
+func (ls *logStore) loginDelay(int32) int64 { return 0 }
 
 func (ls *logStore) persistAt(j int) int64 {
 	if nb := ls.nBase(); j >= nb {
@@ -323,7 +322,7 @@ func (ls *logStore) seal(users []userState) {
 		ref int32
 		ord int
 	}
-	items := make([]item, 0, len(ls.pending)+len(users)/2)
+	items := make([]item, 0, len(ls.pending)+len(users))
 	for i := range ls.pending {
 		if p := ls.pending[i].persist; p >= ls.start {
 			items = append(items, item{p, int32(-i - 1), i})
@@ -353,15 +352,59 @@ func (ls *logStore) seal(users []userState) {
 	ls.insRecs, ls.pending = ls.pending, nil
 	// Sign-ins of procedural events go to users whose last sign-in is at or
 	// after them (see consistent).
-	for u := range min(len(users), ls.users0) {
+	// The users' last sign-ins are in items in lastLogin order already (no
+	// delay, ties by user); those that are inserted logRecs (loginSkip) are
+	// merged in.
+	type last struct {
+		t int64
+		u int32
+	}
+	var skipped []last
+	for u := range ls.loginSkip {
 		if l := users[u].lastLogin; l >= ls.start && ls.win[u].from <= l && l < ls.win[u].until {
-			ls.byLast = append(ls.byLast, int32(u))
+			skipped = append(skipped, last{l, u})
 		}
 	}
-	sort.SliceStable(ls.byLast, func(a, b int) bool { return users[ls.byLast[a]].lastLogin < users[ls.byLast[b]].lastLogin })
-	ls.lastAt = make([]int64, len(ls.byLast))
-	for k, u := range ls.byLast {
-		ls.lastAt[k] = users[u].lastLogin
+	less := func(a, b last) bool { return a.t < b.t || a.t == b.t && a.u < b.u }
+	slices.SortFunc(skipped, func(a, b last) int {
+		if less(a, b) {
+			return -1
+		}
+		if less(b, a) {
+			return 1
+		}
+		return 0
+	})
+	n := len(skipped)
+	for _, it := range items {
+		if it.ref >= 0 {
+			n++
+		}
+	}
+	ls.byLast = make([]int32, 0, n)
+	ls.lastAt = make([]int64, 0, n)
+	add := func(x last) {
+		ls.byLast = append(ls.byLast, x.u)
+		ls.lastAt = append(ls.lastAt, x.t)
+	}
+	k := 0
+	for _, it := range items {
+		if it.ref < 0 {
+			continue
+		}
+		u := it.ref
+		x := last{users[u].lastLogin, u}
+		if w := ls.win[u]; x.t < w.from || x.t >= w.until {
+			continue
+		}
+		for k < len(skipped) && less(skipped[k], x) {
+			add(skipped[k])
+			k++
+		}
+		add(x)
+	}
+	for ; k < len(skipped); k++ {
+		add(skipped[k])
 	}
 }
 
