@@ -35,7 +35,7 @@ windows as (
     select a.asn, a.published as window_start, max(b.published) as window_end,
            count(distinct b.account) as accounts, count(distinct b.ip) as ips, count(*) as failures,
            string_agg(distinct b.outcome_reason, ', ' order by b.outcome_reason) as reasons,
-           any_value(b.as_org) as as_org
+           min(b.as_org) as as_org
     from fails a
     join fails b on b.asn = a.asn
         and b.published >= a.published
@@ -58,7 +58,7 @@ select w.window_end as detected_at,
        w.failures,
        w.reasons,
        count(distinct s.actor_alternate_id) as accounts_signed_in,
-       string_agg(distinct s.actor_alternate_id, ', ') as signed_in
+       string_agg(distinct s.actor_alternate_id, ', ' order by s.actor_alternate_id) as signed_in
 from first_window w
 left join system_log s on s.event_type = 'user.session.start'
     and s.outcome_result = 'SUCCESS'

@@ -31,7 +31,7 @@ denies as (
 ),
 bursts as (
     select a.actor_id, a.published as window_start, count(*) as pushes,
-           max(b.published) as last_push, string_agg(distinct b.ip, ', ') as ips
+           max(b.published) as last_push, string_agg(distinct b.ip, ', ' order by b.ip) as ips
     from pushes a
     join pushes b on b.actor_id = a.actor_id
         and b.published >= a.published
@@ -59,6 +59,6 @@ select f.last_push as detected_at,
        f.denied,
        f.ips
 from first_burst f
-left join (select actor_id, any_value(actor_alternate_id) as actor_alternate_id
+left join (select actor_id, min(actor_alternate_id) as actor_alternate_id
            from system_log where event_type = 'system.push.send_factor_verify_push'
            group by actor_id) u on u.actor_id = f.actor_id

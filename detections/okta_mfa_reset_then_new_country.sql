@@ -37,7 +37,7 @@ select a.published as detected_at,
        format('{} ({} by {}) then a sign-in from {} ({}) {} hours later; the 30 days before: {}',
               r.event_type, strftime(r.published, '%Y-%m-%d %H:%M'), r.reset_by, a.country, a.ip,
               date_diff('hour', r.published, a.published),
-              (select string_agg(distinct b.country, ', ') from signins b
+              (select string_agg(distinct b.country, ', ' order by b.country) from signins b
                where b.actor_id = r.user_id and b.published < r.published
                  and b.published >= r.published - interval 30 day)) as summary,
        r.published as reset_at,

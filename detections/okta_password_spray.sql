@@ -44,15 +44,15 @@ first_window as (
 select w.window_end as detected_at,
        w.ip as actor,
        format('{} failed sign-ins against {} accounts from {} ({}, AS{}) in 10 minutes',
-              w.failures, w.accounts, w.ip, coalesce(any_value(f.as_org), 'unknown network'),
-              coalesce(cast(any_value(f.asn) as varchar), '?')) as summary,
+              w.failures, w.accounts, w.ip, coalesce(min(f.as_org), 'unknown network'),
+              coalesce(cast(min(f.asn) as varchar), '?')) as summary,
        w.window_start,
        w.accounts,
        w.failures,
        bool_or(f.is_proxy) as is_proxy,
-       any_value(f.asn) as asn,
-       any_value(f.as_org) as as_org,
-       any_value(f.user_agent) as user_agent
+       min(f.asn) as asn,
+       min(f.as_org) as as_org,
+       min(f.user_agent) as user_agent
 from first_window w
 join fails f on f.ip = w.ip and f.published >= w.window_start and f.published <= w.window_end
 group by w.ip, w.window_start, w.window_end, w.accounts, w.failures

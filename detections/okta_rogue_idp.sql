@@ -41,7 +41,7 @@ select min(u.published) as detected_at,
        format('{} created the identity provider "{}" ({}, {}) from {}; {} sign-in(s) through it within {} minutes by {}',
               c.creator, coalesce(p.name, c.idp_name), coalesce(p.type, '?'), coalesce(p.status, 'gone'), c.ip,
               count(*), date_diff('minute', c.published, max(u.published)),
-              string_agg(distinct u.account, ', ')) as summary,
+              string_agg(distinct u.account, ', ' order by u.account)) as summary,
        c.published as created_at,
        c.idp_id,
        coalesce(p.name, c.idp_name) as idp_name,
@@ -49,7 +49,7 @@ select min(u.published) as detected_at,
        p.status as idp_status,
        p.protocol_issuer_url as issuer,
        count(*) as sign_ins,
-       string_agg(distinct u.account, ', ') as accounts
+       string_agg(distinct u.account, ', ' order by u.account) as accounts
 from created c
 join used u on u.idp_id = c.idp_id
 left join identity_provider p on p.id = c.idp_id

@@ -17,13 +17,13 @@
 select min(published) as detected_at,
        coalesce(client_ip_address, 'unknown ip') as actor,
        format('ThreatInsight: {} ({}), {} event(s), outcome {}',
-              coalesce(any_value(outcome_reason), 'threat'),
-              coalesce(any_value(debug_context_debug_data_threat_detections), 'no detail'),
-              count(*), string_agg(distinct outcome_result, '/')) as summary,
+              coalesce(min(outcome_reason), 'threat'),
+              coalesce(min(debug_context_debug_data_threat_detections), 'no detail'),
+              count(*), string_agg(distinct outcome_result, '/' order by outcome_result)) as summary,
        max(published) as last_seen,
        count(*) as events,
-       any_value(debug_context_debug_data_threat_detections) as threat_detections,
-       any_value(security_context_as_org) as as_org
+       min(debug_context_debug_data_threat_detections) as threat_detections,
+       min(security_context_as_org) as as_org
 from system_log
 where event_type = 'security.threat.detected'
   and published >= $since::TIMESTAMP
