@@ -80,7 +80,7 @@ func Parse(name string, src string) (*Detection, error) {
 			bad(i+1, "a header line before -- id: %q", l)
 		case text == "":
 			if last == "description" {
-				vals[last] += "\n"
+				vals[last] = strings.TrimRight(vals[last], "\n") + "\n\n"
 			}
 		default:
 			if v := vals[last]; v != "" && !strings.HasSuffix(v, "\n") {
