@@ -453,6 +453,9 @@ func (s *Sim) Churn(spec ChurnSpec) ChurnResult {
 		}
 		lr := o.logs.procRec(r, et, o.logs.total())
 		lr.published = t
+		if !ch.agreeNow(r, &lr) {
+			continue
+		}
 		ch.push(lr)
 	}
 	res.LogEvents = ch.events
@@ -742,4 +745,42 @@ func (ch *churner) updatePolicyRule(t int64) {
 	ch.res.PolicyRulesUpdated = append(ch.res.PolicyRulesUpdated, o.ids.id(kPolicyRule, k))
 	ak, ad := ch.admin()
 	ch.log(t, "policy.rule.update", ak, ad, tref{kind: tkPolicy, a: int32(pr.policy)}, tref{kind: tkPolicyRule, a: int32(k)})
+}
+
+// agreeNow makes a sign-in event of a churn step agree with the org as it
+// is: its user is ACTIVE, its app one the user is assigned to, and a
+// successful sign-in becomes the user's lastLogin. False: no user can.
+func (ch *churner) agreeNow(r *rng, lr *logRec) bool {
+	o := ch.o
+	u := ch.randomUser(func(u *userState) bool { return u.status == stActive })
+	if u < 0 {
+		return false
+	}
+	lr.actorKind, lr.actor = akUser, int32(u)
+	var apps []int32
+	for a := len(builtinApps); a < len(o.apps); a++ {
+		if app := &o.apps[a]; app.active && !app.deleted {
+			if _, found := slices.BinarySearch(app.users, int32(u)); found {
+				apps = append(apps, int32(a))
+			}
+		}
+	}
+	app := int32(1) // the Okta Dashboard
+	if len(apps) > 0 {
+		app = apps[r.intn(len(apps))]
+	}
+	for k := range int(lr.nt) {
+		switch tr := &lr.t[k]; tr.kind {
+		case tkUser, tkEnrollment:
+			tr.a = int32(u)
+		case tkApp:
+			tr.a = app
+		case tkAppUser:
+			tr.a, tr.b = int32(u), app
+		}
+	}
+	if lr.et == evSessionStart && lr.outcome == ocSuccess {
+		o.users[u].lastLogin = max(o.users[u].lastLogin, lr.published)
+	}
+	return true
 }

@@ -19,8 +19,14 @@ type Config struct {
 	// negative value means none. Everything else is proportional.
 	Users, Groups, Apps, Devices, Logs int
 	// LogDays is how many days before Now the initial System Log events span
-	// (default 10, so the default 7-day `since` window of /api/v1/logs misses some).
+	// (default 30; the default 7-day `since` window of /api/v1/logs misses some).
 	LogDays int
+
+	// Scenarios names the attack stories (see Scenarios and docs/SIMULATOR.md)
+	// told in the System Log, each at a time the seed derives inside the log's
+	// span, acting on the org's users and leaving the directory as it says.
+	// nil or empty: none. "all" stands for every scenario.
+	Scenarios []string
 
 	// Now is the org clock at start. Zero means the real clock: time.Now at New,
 	// and the org clock then runs with the wire clock (TimeScale applies), as a
@@ -110,7 +116,7 @@ const (
 	defaultStormLength         = 10
 	defaultSlowDelay           = 200 * time.Millisecond
 	defaultChurnAdvance        = time.Hour
-	defaultLogDays             = 10
+	defaultLogDays             = 30
 	systemLogMaxSinceDays      = 180
 	systemLogDefaultWindowDays = 7
 )
@@ -295,6 +301,11 @@ func (cfg Config) normalized() (Config, error) {
 	if c.LogDays <= 0 {
 		c.LogDays = defaultLogDays
 	}
+	sc, err := ParseScenarios(strings.Join(c.Scenarios, ","))
+	if err != nil {
+		return c, err
+	}
+	c.Scenarios = sc
 	if c.TimeScale == 0 {
 		c.TimeScale = 1
 	}

@@ -164,15 +164,17 @@ var policyRuleType = map[string]string{"OKTA_SIGN_ON": "SIGN_ON", "PASSWORD": "P
 	"SESSION_VIOLATION_DETECTION": "SESSION_VIOLATION_DETECTION", "CLIENT_UPDATE": "CLIENT_UPDATE",
 	"IDENTITY_CLAIM_SOURCING": "IDENTITY_CLAIM_SOURCING"}
 
-var idpDefs = []struct{ typ, name, protocol, issuer string }{
-	{"GOOGLE", "Google Workspace", "OIDC", "https://accounts.google.com"},
-	{"MICROSOFT", "Microsoft Entra ID", "OIDC", "https://login.microsoftonline.com/common/v2.0"},
-	{"SAML2", "Partner SAML IdP", "SAML2", "https://idp.partner.example/saml"},
-	{"OIDC", "Contractor OIDC", "OIDC", "https://auth.contractor.example"},
-	{"FACEBOOK", "Facebook", "OAUTH2", "https://www.facebook.com"},
+var idpDefs = []idpDef{
+	{"GOOGLE", "Google Workspace", "OIDC", "https://accounts.google.com", 0},
+	{"MICROSOFT", "Microsoft Entra ID", "OIDC", "https://login.microsoftonline.com/common/v2.0", 0},
+	{"SAML2", "Partner SAML IdP", "SAML2", "https://idp.partner.example/saml", 0},
+	{"OIDC", "Contractor OIDC", "OIDC", "https://auth.contractor.example", 0},
+	{"FACEBOOK", "Facebook", "OAUTH2", "https://www.facebook.com", 0},
 }
 
-var userAgents = []struct{ raw, os, browser string }{
+type uaDef struct{ raw, os, browser string }
+
+var userAgents = []uaDef{
 	{"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", "Mac OS X", "CHROME"},
 	{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0", "Windows 10", "EDGE"},
 	{"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0", "Windows 10", "FIREFOX"},
@@ -182,16 +184,40 @@ var userAgents = []struct{ raw, os, browser string }{
 	{"Okta Verify/9.30.0 (iPhone; iOS 18.1)", "iOS", "UNKNOWN"},
 }
 
-var isps = []struct {
+type ispDef struct {
 	asn            int64
 	org, isp, domn string
-}{
-	{7922, "comcast", "comcast cable communications llc", "comcast.net"},
-	{701, "verizon", "verizon business", "verizon.net"},
-	{16509, "amazon.com", "amazon.com inc.", "amazonaws.com"},
-	{3320, "deutsche telekom ag", "deutsche telekom ag", "t-ipconnect.de"},
-	{2856, "british telecommunications plc", "british telecommunications plc", "bt.net"},
-	{4713, "ntt communications", "ntt communications corporation", "ocn.ne.jp"},
+	proxy          string // "": none; else the proxy type (ANONYMIZER, VPN, TOR, HOSTING)
+}
+
+// backgroundISPs is how many of isps the background draws addresses from
+// (consumer and business access networks, no proxies); the rest are hosting
+// providers, VPNs and anonymisers, which scenarios use.
+const backgroundISPs = 6
+
+var isps = []ispDef{
+	{7922, "comcast", "comcast cable communications llc", "comcast.net", ""},
+	{701, "verizon", "verizon business", "verizon.net", ""},
+	{16509, "amazon.com", "amazon.com inc.", "amazonaws.com", ""},
+	{3320, "deutsche telekom ag", "deutsche telekom ag", "t-ipconnect.de", ""},
+	{2856, "british telecommunications plc", "british telecommunications plc", "bt.net", ""},
+	{4713, "ntt communications", "ntt communications corporation", "ocn.ne.jp", ""},
+	{14061, "digitalocean, llc", "digitalocean llc", "digitalocean.com", "HOSTING"},
+	{16276, "ovh sas", "ovh sas", "ovh.net", "HOSTING"},
+	{9009, "m247 europe srl", "m247 ltd", "m247.com", "VPN"},
+	{60068, "datacamp limited", "cdn77", "cdn77.com", "ANONYMIZER"},
+	{208323, "foundation for applied privacy", "applied privacy", "applied-privacy.net", "TOR"},
+	{212238, "datacamp limited", "datacamp limited", "datacamp.co.uk", "ANONYMIZER"},
+}
+
+// farPlaces are where scenario attackers and travellers come from.
+var farPlaces = []place{
+	{"Lagos", "Lagos", "100001", "NG", "Africa/Lagos", "en_NG", "en", "", 6.5244, 3.3792},
+	{"Bucharest", "Bucuresti", "010011", "RO", "Europe/Bucharest", "ro_RO", "ro", "", 44.4268, 26.1025},
+	{"Singapore", "Singapore", "018956", "SG", "Asia/Singapore", "en_SG", "en", "", 1.3521, 103.8198},
+	{"Hanoi", "Hanoi", "100000", "VN", "Asia/Ho_Chi_Minh", "vi_VN", "vi", "", 21.0278, 105.8342},
+	{"Amsterdam", "North Holland", "1012", "NL", "Europe/Amsterdam", "nl_NL", "nl", "", 52.3676, 4.9041},
+	{"Frankfurt am Main", "Hesse", "60313", "DE", "Europe/Berlin", "de_DE", "de", "", 50.1109, 8.6821},
 }
 
 var deviceModels = []struct {

@@ -808,7 +808,7 @@ func hIdPs(s *Sim, c *reqCtx) *apiError {
 	typ, qv := c.q.Get("type"), strings.ToLower(c.q.Get("q"))
 	return c.list(listing{kind: kIdP, def: 20, max: 200, n: c.rd.o.idps,
 		keep: func(i int) bool {
-			return (typ == "" || idpDefs[i].typ == typ) && (qv == "" || strings.HasPrefix(strings.ToLower(idpDefs[i].name), qv))
+			return (typ == "" || c.rd.o.idpDef(i).typ == typ) && (qv == "" || strings.HasPrefix(strings.ToLower(c.rd.o.idpDef(i).name), qv))
 		},
 		write: c.rd.writeIdP,
 	})

@@ -170,8 +170,13 @@ type org struct {
 	policyRules  []policyRuleDef
 	mappings     []mappingDef
 	idps         int
+	idpExtra     []idpDef // identity providers added by scenarios, after idpDefs
 	zones        int
+	zoneInactive []bool  // by zone index
+	zoneChanged  []int64 // last change by a scenario, by zone index (0: none)
 	apiTokens    int
+	tokenExtra   []apiTokenDef // API tokens created by scenarios, after the generated ones
+	scenUsed     map[int]bool  // users a scenario already acts on
 	logs         logStore
 	churnSeq     int
 	nextRoleID   int
@@ -201,9 +206,16 @@ func newOrg(cfg Config) *org {
 	o.genPolicies()
 	o.genMappings()
 	o.idps = len(idpDefs)
-	o.zones = 6
+	o.zones = len(zoneDefs)
+	o.zoneInactive = make([]bool, o.zones)
+	o.zoneChanged = make([]int64, o.zones)
 	o.apiTokens = 3
 	o.logs = newLogStore(o, cfg.Logs)
+	o.genHistory()
+	for _, name := range cfg.Scenarios {
+		o.runScenario(name)
+	}
+	o.logs.seal(o.users)
 	return o
 }
 
@@ -289,6 +301,15 @@ func newUserState(r *rng, created, now int64) userState {
 	case stActive, stRecovery, stPasswordExpired, stLockedOut, stSuspended:
 		if r.chance(0.88) {
 			u.lastLogin = between(r, max(u.activated, now-30*day), now)
+		}
+	}
+	// A user whose status left ACTIVE signed in last before that change (the
+	// System Log's sign-ins agree); its own hash, so the draws below stay.
+	if u.status != stActive && u.lastLogin > u.statusChanged-hour {
+		u.lastLogin = 0
+		if hi := u.statusChanged - hour; hi > u.activated {
+			lo := max(u.activated, hi-20*day)
+			u.lastLogin = lo + int64(hash3(uint64(created), 0x6c6c, uint64(u.statusChanged))%uint64(hi-lo))
 		}
 	}
 	u.lastUpdated = last
@@ -802,4 +823,27 @@ func removeSorted(xs []int32, v int32) ([]int32, bool) {
 // upperBound returns the first position in sorted xs with a value > v.
 func upperBound(xs []int32, v int32) int {
 	return sort.Search(len(xs), func(i int) bool { return xs[i] > v })
+}
+
+// idpDef is an identity provider; created is zero for the generated ones.
+type idpDef struct {
+	typ, name, protocol, issuer string
+	created                     int64
+}
+
+func (o *org) idpDef(i int) idpDef {
+	if i < len(idpDefs) {
+		return idpDefs[i]
+	}
+	return o.idpExtra[i-len(idpDefs)]
+}
+
+// idpActive: the generated Facebook IdP is INACTIVE, every other ACTIVE.
+func (o *org) idpActive(i int) bool { return i != 4 }
+
+// apiTokenDef is an API token created by a scenario.
+type apiTokenDef struct {
+	name    string
+	owner   int
+	created int64
 }

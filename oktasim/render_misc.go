@@ -317,14 +317,18 @@ func (rd *renderer) writeMapping(m int, full bool) {
 
 func (rd *renderer) writeIdP(i int) {
 	o, w := rd.o, rd.w
-	d := idpDefs[i]
+	d := o.idpDef(i)
 	r := newRng(o.seed, uint64(kIdP), uint64(i))
 	id := o.ids.id(kIdP, i)
 	created := o.birth + int64(i+10)*day
+	lastUpd := recentBiased(r, created, o.t0)
+	if d.created != 0 {
+		created, lastUpd = d.created, d.created+2*minute
+	}
 	w.obj()
 	w.ks("id", id).ks("type", d.typ).ks("issuerMode", "ORG_URL").ks("name", d.name)
-	w.ks("status", activeStr(i != 4))
-	w.kt("created", created).kt("lastUpdated", recentBiased(r, created, o.t0))
+	w.ks("status", activeStr(o.idpActive(i)))
+	w.kt("created", created).kt("lastUpdated", lastUpd)
 	w.ko("protocol").ks("type", d.protocol)
 	w.ko("endpoints")
 	if d.protocol == "SAML2" {
@@ -393,8 +397,12 @@ func (rd *renderer) writeZone(z int) {
 	self := rd.lb + "/api/v1/zones/" + id
 	created := o.birth + int64(z)*day
 	w.obj()
-	w.ks("type", d.typ).ks("id", id).ks("name", d.name).ks("status", "ACTIVE").ks("usage", d.usage)
-	w.kt("created", created).kt("lastUpdated", recentBiased(r, created, o.t0))
+	w.ks("type", d.typ).ks("id", id).ks("name", d.name).ks("status", activeStr(!o.zoneInactive[z])).ks("usage", d.usage)
+	lastUpd := recentBiased(r, created, o.t0)
+	if t := o.zoneChanged[z]; t != 0 {
+		lastUpd = t
+	}
+	w.kt("created", created).kt("lastUpdated", lastUpd)
 	w.kb("system", d.system)
 	switch d.typ {
 	case "IP":
@@ -435,8 +443,13 @@ func (rd *renderer) writeAPIToken(t int) {
 	}
 	created := between(r, o.t0-200*day, o.t0-10*day)
 	lastUpd := between(r, created, o.t0)
+	name := apiTokenNames[t%len(apiTokenNames)]
+	if t >= o.apiTokens-len(o.tokenExtra) {
+		x := o.tokenExtra[t-(o.apiTokens-len(o.tokenExtra))]
+		owner, created, lastUpd, name = x.owner, x.created, x.created, x.name
+	}
 	w.obj()
-	w.ks("id", id).ks("name", apiTokenNames[t%len(apiTokenNames)])
+	w.ks("id", id).ks("name", name)
 	w.ks("userId", o.ids.id(kUser, owner))
 	w.ks("clientName", "Okta API")
 	w.kt("created", created).kt("lastUpdated", lastUpd)

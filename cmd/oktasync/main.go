@@ -94,7 +94,7 @@ type command struct {
 }
 
 func commands() []*command {
-	return []*command{syncCommand(), resyncCommand(), checkCommand(), tablesCommand(), simCommand()}
+	return []*command{syncCommand(), resyncCommand(), checkCommand(), tablesCommand(), simCommand(), detectCommand()}
 }
 
 func lookup(name string) *command {

@@ -23,10 +23,12 @@ func simCommand() *command {
 	return &command{
 		name:    "sim",
 		summary: "serve a simulated Okta org on a loopback port",
-		usage:   "oktasync sim [--addr 127.0.0.1:0] [--seed 1] [--users N] [flags]",
+		usage:   "oktasync sim [--addr 127.0.0.1:0] [--seed 1] [--users N] [--log-days 30] [--scenarios all|none|LIST] [flags]",
 		about: `Serve a simulated Okta org (seeded and deterministic) until interrupted. The first line on
 stdout is "listening on URL"; point a sync at it with OKTA_CLIENT_ORGURL=URL and
-OKTA_CLIENT_TOKEN=demo-token (a Super Admin; --token adds tokens with other roles).`,
+OKTA_CLIENT_TOKEN=demo-token (a Super Admin; --token adds tokens with other roles). The System
+Log spans --log-days and tells the attack scenarios --scenarios names (default all; see
+docs/SIMULATOR.md).`,
 		more: `exit status:
   0    served until stopped (Ctrl-C or SIGTERM)
   1    could not start (address in use, a bad --token)
@@ -49,6 +51,8 @@ func simFlags(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer) int 
 	apps := fs.Int("apps", 0, "number of apps (0: default 12, -1: none)")
 	devices := fs.Int("devices", 0, "number of devices (0: proportional, -1: none)")
 	logs := fs.Int("logs", 0, "number of System Log events (0: proportional, -1: none)")
+	logDays := fs.Int("log-days", 30, "days of System Log history before the clock")
+	scenarios := fs.String("scenarios", "all", "attack scenarios told in the System Log: all, none or a comma-separated list of "+strings.Join(oktasim.Scenarios, ", "))
 	now := fs.String("now", "", "a fixed org clock, RFC 3339, e.g. "+oktasim.DefaultNow.Format(time.RFC3339)+" (default: the real clock)")
 	rateLimits := fs.String("rate-limits", "okta", "okta (enforce Okta's default limits) or off")
 	timeScale := fs.Float64("time-scale", 1, "speed of the wire clock (Date, rate-limit windows) relative to real time")
@@ -70,6 +74,13 @@ func simFlags(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer) int 
 				return usage(fmt.Errorf("--%s %d: want a count, 0 for the default or -1 for none", n.flag, n.value))
 			}
 		}
+		if *logDays < 1 {
+			return usage(fmt.Errorf("--log-days %d: want a number of days, at least 1", *logDays))
+		}
+		sc, err := oktasim.ParseScenarios(*scenarios)
+		if err != nil {
+			return usage(fmt.Errorf("--scenarios: %w", err))
+		}
 		if *timeScale <= 0 {
 			return usage(fmt.Errorf("--time-scale %g: want a positive number", *timeScale))
 		}
@@ -77,8 +88,8 @@ func simFlags(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer) int 
 			return usage(errors.New("--ca-out needs --tls"))
 		}
 		cfg := oktasim.Config{Seed: *seed, Users: *users, Groups: *groups, Apps: *apps, Devices: *devices, Logs: *logs,
-			TimeScale: *timeScale, LinkBaseURL: *linkBase, AllowNonLoopback: *allowNonLoopback}
-		var err error
+			TimeScale: *timeScale, LinkBaseURL: *linkBase, AllowNonLoopback: *allowNonLoopback,
+			LogDays: *logDays, Scenarios: sc}
 		if *now != "" {
 			if cfg.Now, err = time.Parse(time.RFC3339, *now); err != nil {
 				return usage(fmt.Errorf("--now: %w", err))
@@ -115,8 +126,12 @@ func simFlags(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer) int 
 			toks = append(toks, t+"="+r)
 		}
 		sort.Strings(toks)
-		fmt.Fprintf(stderr, "oktasim: seed %d, %d users, %d groups, %d apps, %d devices, %d log events; rate limits %s, time scale %g; tokens %s; control at %s/__sim/\n",
-			info.Seed, info.Users, info.Groups, info.Apps, info.Devices, info.LogEvents, info.RateLimits, info.TimeScale, strings.Join(toks, " "), url)
+		told := "none"
+		if len(sc) > 0 {
+			told = strings.Join(sc, ",")
+		}
+		fmt.Fprintf(stderr, "oktasim: seed %d, %d users, %d groups, %d apps, %d devices, %d log events over %d days (scenarios: %s); rate limits %s, time scale %g; tokens %s; control at %s/__sim/\n",
+			info.Seed, info.Users, info.Groups, info.Apps, info.Devices, info.LogEvents, *logDays, told, info.RateLimits, info.TimeScale, strings.Join(toks, " "), url)
 		<-ctx.Done()
 		if err := sim.Close(); err != nil {
 			fail(stderr, err)

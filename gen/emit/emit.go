@@ -568,27 +568,36 @@ func (e *emitter) walkStmts(n *node) []Code {
 	for _, c := range n.captures {
 		out = append(out, Id(captureVar(c)).Op("=").Id("v"))
 	}
+	var dynamic []Code // what a key of a dynamic object becomes
 	for _, d := range n.dynamics {
-		out = append(out, Id("v").Dot("ForEach").Call(Func().Params(Id("k"), Id("v").Qual(gjsonPath, "Result")).Bool().Block(
-			Id("r").Dot("dynamic").Op("=").Append(Id("r").Dot("dynamic"), e.rt("Field").Values(Dict{
-				Id("Name"):  Id("e").Dot("DynamicName").Call(Lit(d.Prefix), Id("k").Dot("Str")),
-				Id("Value"): Id("e").Dot(convertFunc[d.Type]).Call(Id("v")).Dot("Any").Call(),
-			})),
-			Return(True()),
-		)))
+		dynamic = append(dynamic, Id("r").Dot("dynamic").Op("=").Append(Id("r").Dot("dynamic"), e.rt("Field").Values(Dict{
+			Id("Name"):  Id("e").Dot("DynamicName").Call(Lit(d.Prefix), Id("k").Dot("Str")),
+			Id("Value"): Id("e").Dot(convertFunc[d.Type]).Call(Id("v")).Dot("Any").Call(),
+		})))
 	}
-	if len(n.kids) > 0 {
-		out = append(out, e.forEachKey(Id("v"), n.kids))
+	switch {
+	case len(n.kids) > 0:
+		// Keys the spec declares columns under are walked for them and
+		// never become dynamic columns; every other key does.
+		out = append(out, e.forEachKey(Id("v"), n.kids, dynamic))
+	case len(dynamic) > 0:
+		out = append(out, Id("v").Dot("ForEach").Call(Func().Params(Id("k"), Id("v").Qual(gjsonPath, "Result")).Bool().Block(
+			append(dynamic, Return(True()))...,
+		)))
 	}
 	return out
 }
 
-// forEachKey walks an object once, switching on the key.
-func (e *emitter) forEachKey(obj *Statement, kids []*node) Code {
+// forEachKey walks an object once, switching on the key; other holds what
+// a key none of kids names becomes (nothing unless the object is dynamic).
+func (e *emitter) forEachKey(obj *Statement, kids []*node, other []Code) Code {
 	return obj.Dot("ForEach").Call(Func().Params(Id("k"), Id("v").Qual(gjsonPath, "Result")).Bool().Block(
 		Switch(Id("k").Dot("Str")).BlockFunc(func(g *Group) {
 			for _, k := range kids {
 				g.Case(Lit(k.key)).Block(e.walkStmts(k)...)
+			}
+			if len(other) > 0 {
+				g.Default().Block(other...)
 			}
 		}),
 		Return(True()),
@@ -643,10 +652,13 @@ func (e *emitter) extractor(f *File, t *ir.Table) {
 			body = append(body, Id("r").Dot(c.GoName).Op("=").Add(e.rt("Str")).Call(Id("key")))
 		case "element":
 			body = append(body, Id("r").Dot(c.GoName).Op("=").Id("e").Dot(convertFunc[c.Type]).Call(Id(element)))
+		case "record":
+			// The record's own bytes, as the page holds them: no re-serialising.
+			body = append(body, Id("r").Dot(c.GoName).Op("=").Id("e").Dot("JSON").Call(Id(element)))
 		}
 	}
 	if len(tree.kids) > 0 {
-		body = append(body, e.forEachKey(Id(element), tree.kids))
+		body = append(body, e.forEachKey(Id(element), tree.kids, nil))
 	}
 	for _, c := range t.Columns {
 		if c.Value == "row_hash" {

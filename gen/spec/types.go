@@ -210,13 +210,13 @@ func (ColumnType) Enum() []string {
 // ValueKind is the closed set of computed column values.
 type ValueKind string
 
-func (ValueKind) Enum() []string { return []string{"index", "key", "element", "row_hash"} }
+func (ValueKind) Enum() []string { return []string{"index", "key", "element", "row_hash", "record"} }
 
 // Column is one destination column.
 type Column struct {
 	Name        string     `yaml:"name" doc:"Column name. Default: the path in snake_case joined with _ (profile.firstName -> profile_first_name)."`
 	Path        string     `yaml:"path" doc:"gjson path of the value in the record: keys separated by dots, a literal dot escaped as \\."`
-	Value       ValueKind  `yaml:"value" doc:"A computed value instead of a path: index (position in the broken-out array), key (object key of an object_keys breakout), element (the broken-out value itself), row_hash (Base64 SHA-1 of the row's other values)."`
+	Value       ValueKind  `yaml:"value" doc:"A computed value instead of a path: index (position in the broken-out array), key (object key of an object_keys breakout), element (the broken-out value itself), row_hash (Base64 SHA-1 of the row's other values), record (the whole record as the source sent it, type json; top-level and fan-out tables only)."`
 	Type        ColumnType `yaml:"type" doc:"Destination type. Default: string. Values that do not convert become NULL."`
 	Description string     `yaml:"description" doc:"What the column holds, and any deliberate departure from taste (e.g. timestamps kept as text)."`
 }

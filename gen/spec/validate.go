@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"oktasync/naming"
 )
 
 // Diag is one problem in a spec, with where it is.
@@ -552,6 +554,7 @@ func (v *validator) columns(s tableShape) {
 	}
 	// A column in error may be the one a key or an event names.
 	start := len(v.diags)
+	var named []namedColumn // the columns without a problem
 	for i, k := range s.parentKey {
 		field := fmt.Sprintf("parent_key[%d]", i)
 		if !identRe.MatchString(k) {
@@ -607,6 +610,7 @@ func (v *validator) columns(s tableShape) {
 			continue
 		}
 		addName(name, np, field+".name")
+		named = append(named, namedColumn{c, name, np, field})
 	}
 	if len(v.diags) > start || s.colsFailed {
 		v.brokenCols[s.owner] = true
@@ -617,6 +621,10 @@ func (v *validator) columns(s tableShape) {
 		v.gjsonPath(d.Path, v.pos(&d.Path, dp), field+".path")
 		if d.Prefix != "" && !identRe.MatchString(d.Prefix) {
 			v.errorf(v.pos(&d.Prefix, dp), field+".prefix", "%q is not a lower snake_case prefix", d.Prefix)
+			continue
+		}
+		if segs, err := SplitPath(d.Path); err == nil && d.Prefix != "" {
+			v.dynamicNames(d, segs, named)
 		}
 	}
 	if len(s.primaryKey) == 0 && s.pkRequired {
@@ -635,6 +643,42 @@ func (v *validator) columns(s tableShape) {
 			v.errorfUnless(func() bool { return v.brokenCols[s.owner] }, v.pos(s.pkPtr, s.at), field, "%q is not a column of the table", k)
 		}
 		seen[k] = true
+	}
+}
+
+// namedColumn is a column that passed its checks, with its name.
+type namedColumn struct {
+	c     *Column
+	name  string
+	at    Pos
+	field string
+}
+
+// dynamicNames checks the declared columns against the names the dynamic
+// object at path gives its keys. A column may declare a key of the object
+// (path + key, named prefix + snake_case(key), the default name when the
+// prefix is the path's): the key is then always a column, typed, and the
+// dynamic mechanism leaves it out. Any other column named with the prefix
+// would take the name of the dynamic column of some key, so it is refused.
+func (v *validator) dynamicNames(d *Dynamic, path []string, cols []namedColumn) {
+	for _, nc := range cols {
+		if !strings.HasPrefix(nc.name, d.Prefix) || len(nc.name) == len(d.Prefix) {
+			continue
+		}
+		var segs []string
+		if nc.c.Path != "" {
+			segs, _ = SplitPath(nc.c.Path)
+		}
+		if len(segs) == len(path)+1 && slices.Equal(segs[:len(path)], path) &&
+			d.Prefix+naming.Snake(segs[len(path)]) == nc.name {
+			continue
+		}
+		where := "its value"
+		if nc.c.Path != "" {
+			where = "its path " + nc.c.Path
+		}
+		v.errorf(nc.at, nc.field+".name", "%q is named like a dynamic column of %s (prefix %s), but %s is not the key that name stands for, whose dynamic column it would collide with; give the key's path, or a name without the prefix",
+			nc.name, d.Path, d.Prefix, where)
 	}
 }
 
@@ -666,6 +710,13 @@ func (v *validator) value(c *Column, b *Breakout, at Pos, field string) {
 	case "row_hash":
 		if c.ColumnType() != "string" {
 			v.errorf(at, field+".type", "a row_hash column is a string")
+		}
+	case "record":
+		if b != nil {
+			v.errorf(at, field+".value", "record is the whole record of a table with its own request; a breakout child's rows are parts of one (keep the array whole in a json column of the parent)")
+		}
+		if c.ColumnType() != "json" {
+			v.errorf(at, field+".type", "a record column is json, not %s", c.ColumnType())
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 
@@ -117,47 +118,84 @@ func TestUsersExtract(t *testing.T) {
 	}
 }
 
-func TestSystemLogExtract(t *testing.T) {
-	page := `[{"uuid":"e1","published":"2017-09-31T22:23:07.777Z","eventType":"user.session.start","version":0,
+// systemLogEvent is an event as Okta's System Log returns it, with the
+// fields beyond Fivetran's columns that security content reads.
+const systemLogEvent = `{"uuid":"e1","published":"2017-09-31T22:23:07.777Z","eventType":"user.session.start","version":0,
 "actor":{"id":"00u1","type":"User","alternateId":"ada@example.com","displayName":"Ada","detailEntry":null},
 "client":{"ipAddress":"10.0.0.1","geographicalContext":{"city":"Toronto","postalCode":10013},"userAgent":{"browser":"CHROME","os":"Mac OS X"},"zone":"null"},
-"securityContext":{"asNumber":"7922","isProxy":false},
-"debugContext":{"debugData":{"requestUri":"/login","threatSuspected":"false","risk":{"level":"LOW"}}},
-"request":{"ipChain":[{"ip":"10.0.0.1","version":"V4","source":null,"geographicalContext":{"city":"Toronto"}},{"ip":"10.0.0.2","version":"V4"}]},
-"target":[{"id":"0oa1","type":"AppInstance","alternateId":"Salesforce","displayName":"Salesforce","detailEntry":{"signOnModeType":"SAML_2_0"}}]},
+"authenticationContext":{"externalSessionId":"102abc","rootSessionId":"idxROOT1"},
+"authenticatorContext":{"authenticatorKey":"okta_verify","methodType":"push"},
+"securityContext":{"asNumber":"7922","isProxy":false,"userBehaviors":[{"name":"New IP","result":"POSITIVE"}],"ipDetails":{"asOrg":"cogent"},"botProtection":{"level":"LOW"},"risk":{"level":"LOW"}},
+"transaction":{"id":"W1","type":"WEB","detail":{"requestApiTokenId":"00T1"}},
+"debugContext":{"debugData":{"requestUri":"/login","threatSuspected":"false","risk":{"level":"LOW"},"authnRequestId":"A1","request_uri":"/clash"}},
+"request":{"ipChain":[{"ip":"10.0.0.1","version":"V4","source":null,"geographicalContext":{"city":"Toronto"},"ipDetails":{"asNumber":7922}},{"ip":"10.0.0.2","version":"V4"}]},
+"target":[{"id":"0oa1","type":"AppInstance","alternateId":"Salesforce","displayName":"Salesforce","detailEntry":{"signOnModeType":"SAML_2_0"}},
+ {"id":"00u1","type":"User","changeDetails":{"from":{"status":"ACTIVE"},"to":{"status":"LOCKED_OUT"}}}]}`
+
+func TestSystemLogExtract(t *testing.T) {
+	page := "[" + systemLogEvent + `,
 {"uuid":"e2","published":"2026-01-15T12:00:00.000Z","eventType":"user.lifecycle.deactivate","debugContext":{"debugData":{}},"request":{"ipChain":[]},"target":[]}]`
 	c, e := extractPage(SystemLog, page, "")
-	if len(c["system_log"]) != 2 || len(c["system_log_target"]) != 1 || len(c["system_log_request"]) != 2 {
+	if len(c["system_log"]) != 2 || len(c["system_log_target"]) != 2 || len(c["system_log_request"]) != 2 {
 		t.Fatalf("rows: log %d target %d request %d", len(c["system_log"]), len(c["system_log_target"]), len(c["system_log_request"]))
 	}
-	first := c["system_log"][0]
+	first, second := c["system_log"][0], c["system_log"][1]
 	n := len(SystemLog.Columns)
-	if got := first[n:]; !slices.Equal(got, []any{"debug_context_debug_data_request_uri=/login", "debug_context_debug_data_threat_suspected=false", `debug_context_debug_data_risk={"level":"LOW"}`}) {
+	// Declared debug-data keys are columns of their own; the others are
+	// dynamic (a key whose name clashes with a declared one included: the
+	// destination keeps the declared column).
+	if got := first[n:]; !slices.Equal(got, []any{"debug_context_debug_data_authn_request_id=A1", "debug_context_debug_data_request_uri=/clash"}) {
 		t.Errorf("dynamic columns = %v", got)
 	}
 	if e.Stats.Invalid != 1 {
 		t.Errorf("the 31 September timestamp must count as invalid; Invalid = %d", e.Stats.Invalid)
 	}
-	for i, c := range SystemLog.Columns {
-		switch c.Name {
-		case "published":
-			if first[i] != nil {
-				t.Errorf("published of an impossible date = %v, want NULL", first[i])
+	want := map[string]any{
+		"published":                                  nil,
+		"security_context_as_number":                 int64(7922),
+		"version":                                    "0",
+		"client_geographical_context":                `{"city":"Toronto","postalCode":10013}`,
+		"raw_json":                                   systemLogEvent,
+		"debug_context_debug_data_request_uri":       "/login",
+		"debug_context_debug_data_threat_suspected":  "false",
+		"debug_context_debug_data_risk":              `{"level":"LOW"}`,
+		"debug_context_debug_data_privilege_granted": nil,
+		"authentication_context_root_session_id":     "idxROOT1",
+		"transaction_detail_request_api_token_id":    "00T1",
+		"authenticator_context":                      `{"authenticatorKey":"okta_verify","methodType":"push"}`,
+		"security_context_user_behaviors":            `[{"name":"New IP","result":"POSITIVE"}]`,
+		"security_context_ip_details":                `{"asOrg":"cogent"}`,
+		"security_context_bot_protection":            `{"level":"LOW"}`,
+	}
+	for name, w := range want {
+		i := slices.IndexFunc(SystemLog.Columns, func(c runtime.Column) bool { return c.Name == name })
+		if i < 0 {
+			t.Errorf("system_log has no column %s", name)
+			continue
+		}
+		if first[i] != w {
+			t.Errorf("%s = %#v, want %#v", name, first[i], w)
+		}
+	}
+	// An event without the extras: every one of them is NULL, raw_json is
+	// the event itself.
+	for i, col := range SystemLog.Columns {
+		switch col.Name {
+		case "raw_json":
+			if !gjson.Valid(second[i].(string)) || gjson.Get(second[i].(string), "uuid").Str != "e2" {
+				t.Errorf("raw_json of the second event = %v", second[i])
 			}
-		case "security_context_as_number":
-			if first[i] != int64(7922) {
-				t.Errorf("asNumber sent as a string = %#v, want 7922", first[i])
-			}
-		case "version":
-			if first[i] != "0" {
-				t.Errorf("version sent as a number = %#v, want \"0\"", first[i])
-			}
-		case "client_geographical_context":
-			if first[i] != `{"city":"Toronto","postalCode":10013}` {
-				t.Errorf("geographical context = %#v", first[i])
+		case "id", "event_type", "published":
+		default:
+			if second[i] != nil {
+				t.Errorf("%s of an event without it = %#v, want NULL", col.Name, second[i])
 			}
 		}
 	}
+	if len(second) != n {
+		t.Errorf("an empty debugData gives dynamic columns: %v", second[n:])
+	}
+
 	req := c["system_log_request"]
 	if req[0][1] == req[1][1] || len(req[0][1].(string)) != 28 {
 		t.Errorf("_fivetran_id must differ per row and be 28 chars: %v %v", req[0][1], req[1][1])
@@ -166,9 +204,63 @@ func TestSystemLogExtract(t *testing.T) {
 	if again["system_log_request"][0][1] != req[0][1] {
 		t.Error("_fivetran_id is not stable across syncs")
 	}
-	if tgt := c["system_log_target"][0]; tgt[0] != "e1" || tgt[1] != "0oa1" || tgt[3] != `{"signOnModeType":"SAML_2_0"}` {
-		t.Errorf("target row = %v", tgt)
+	reqCol := func(name string) int { return columnIndex(t, SystemLogRequest, name) }
+	if req[0][reqCol("hop_index")] != int32(0) || req[1][reqCol("hop_index")] != int32(1) {
+		t.Errorf("hop_index = %v, %v; want 0, 1", req[0][reqCol("hop_index")], req[1][reqCol("hop_index")])
 	}
+	if req[0][reqCol("ip_details")] != `{"asNumber":7922}` || req[1][reqCol("ip_details")] != nil {
+		t.Errorf("ip_details = %v, %v", req[0][reqCol("ip_details")], req[1][reqCol("ip_details")])
+	}
+	// Two equal hops of one chain are two rows: the hash covers hop_index.
+	dup, _ := extractPage(SystemLog, `[{"uuid":"e3","request":{"ipChain":[{"ip":"10.0.0.9"},{"ip":"10.0.0.9"}]}}]`, "")
+	if d := dup["system_log_request"]; d[0][1] == d[1][1] {
+		t.Errorf("equal hops share the _fivetran_id %v", d[0][1])
+	}
+
+	tgt := c["system_log_target"]
+	if tgt[0][0] != "e1" || tgt[0][1] != "0oa1" || tgt[0][3] != `{"signOnModeType":"SAML_2_0"}` {
+		t.Errorf("target row = %v", tgt[0])
+	}
+	tCol := func(name string) int { return columnIndex(t, SystemLogTarget, name) }
+	if tgt[0][tCol("target_index")] != int32(0) || tgt[1][tCol("target_index")] != int32(1) {
+		t.Errorf("target_index = %v, %v; want 0, 1", tgt[0][tCol("target_index")], tgt[1][tCol("target_index")])
+	}
+	if tgt[0][tCol("change_details")] != nil || tgt[1][tCol("change_details")] != `{"from":{"status":"ACTIVE"},"to":{"status":"LOCKED_OUT"}}` {
+		t.Errorf("change_details = %v, %v", tgt[0][tCol("change_details")], tgt[1][tCol("change_details")])
+	}
+}
+
+// TestSystemLogRawJSONIsCopied: raw_json holds the event's own bytes, copied
+// out of the page, so a row does not pin its page and a reused page buffer
+// cannot change it.
+func TestSystemLogRawJSONIsCopied(t *testing.T) {
+	buf := []byte("[" + systemLogEvent + "]")
+	var raw string
+	e := runtime.NewEmitter(runtime.SinkFunc(func(tb *runtime.Table, r runtime.Row) {
+		if tb == SystemLog {
+			raw = r.(*SystemLogRow).RawJSON.V
+		}
+	}))
+	// The page as the engine reads it: a string over the body's buffer.
+	gjson.Parse(unsafe.String(&buf[0], len(buf))).ForEach(func(_, v gjson.Result) bool {
+		SystemLog.Extract(v, gjson.Result{}, e)
+		return true
+	})
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	if raw != systemLogEvent {
+		t.Errorf("raw_json changed with its page: %.60q", raw)
+	}
+}
+
+func columnIndex(t *testing.T, tbl *runtime.Table, name string) int {
+	t.Helper()
+	i := slices.IndexFunc(tbl.Columns, func(c runtime.Column) bool { return c.Name == name })
+	if i < 0 {
+		t.Fatalf("%s has no column %s", tbl.Name, name)
+	}
+	return i
 }
 
 func TestFanOutParentKey(t *testing.T) {

@@ -73,6 +73,156 @@ var SystemLog = &runtime.Table{
 		{Name: "transaction_id", Type: runtime.TypeString, Source: "transaction.id"},
 		{Name: "transaction_type", Type: runtime.TypeString, Source: "transaction.type"},
 		{Name: "version", Type: runtime.TypeString, Source: "version"},
+		{
+			Name:        "raw_json",
+			Type:        runtime.TypeJSON,
+			Source:      "record",
+			Description: "The whole event as Okta sent it, every field included (the JSON of the event in the page, byte for byte).",
+		},
+		{
+			Name:        "authentication_context_root_session_id",
+			Type:        runtime.TypeString,
+			Source:      "authenticationContext.rootSessionId",
+			Description: "Id of the root sign-in session the event belongs to (authenticationContext.rootSessionId); with external_session_id, what ties the events of one session together.",
+		},
+		{
+			Name:        "transaction_detail_request_api_token_id",
+			Type:        runtime.TypeString,
+			Source:      "transaction.detail.requestApiTokenId",
+			Description: "Id of the API token that made the request behind the event (api_token_metadata.id).",
+		},
+		{
+			Name:        "authenticator_context",
+			Type:        runtime.TypeJSON,
+			Source:      "authenticatorContext",
+			Description: "The authenticator used by the event (authenticatorContext), as JSON; null when the event names none.",
+		},
+		{
+			Name:        "security_context_user_behaviors",
+			Type:        runtime.TypeJSON,
+			Source:      "securityContext.userBehaviors",
+			Description: "Results of Okta's user behaviour detection for the event (securityContext.userBehaviors), as JSON; null when absent.",
+		},
+		{
+			Name:        "security_context_ip_details",
+			Type:        runtime.TypeJSON,
+			Source:      "securityContext.ipDetails",
+			Description: "Okta's details of the client IP address (securityContext.ipDetails), as JSON; null when absent.",
+		},
+		{
+			Name:        "security_context_bot_protection",
+			Type:        runtime.TypeJSON,
+			Source:      "securityContext.botProtection",
+			Description: "Okta's bot protection verdict for the request (securityContext.botProtection), as JSON; null when absent.",
+		},
+		{
+			Name:        "debug_context_debug_data_request_uri",
+			Type:        runtime.TypeString,
+			Source:      "debugContext.debugData.requestUri",
+			Description: "Path of the request behind the event (no query).",
+		},
+		{
+			Name:        "debug_context_debug_data_request_id",
+			Type:        runtime.TypeString,
+			Source:      "debugContext.debugData.requestId",
+			Description: "Okta's id of the request behind the event (its X-Okta-Request-Id): the events of one request share it.",
+		},
+		{
+			Name:        "debug_context_debug_data_url",
+			Type:        runtime.TypeString,
+			Source:      "debugContext.debugData.url",
+			Description: "Path and query of the request behind the event.",
+		},
+		{
+			Name:        "debug_context_debug_data_behaviors",
+			Type:        runtime.TypeString,
+			Source:      "debugContext.debugData.behaviors",
+			Description: "Okta's behaviour detection for a sign-in, as Okta writes it: {New Geo-Location=NEGATIVE, New Device=POSITIVE, New IP=NEGATIVE, ...}.",
+		},
+		{
+			Name:        "debug_context_debug_data_log_only_security_data",
+			Type:        runtime.TypeString,
+			Source:      "debugContext.debugData.logOnlySecurityData",
+			Description: "Risk and behaviour evaluation Okta records without acting on it, as JSON text ({\"risk\": {...}, \"behaviors\": {...}}).",
+		},
+		{
+			Name:        "debug_context_debug_data_risk",
+			Type:        runtime.TypeString,
+			Source:      "debugContext.debugData.risk",
+			Description: "Okta's risk evaluation of a sign-in, as Okta writes it: {level=HIGH, reasons=...}.",
+		},
+		{
+			Name:        "debug_context_debug_data_threat_suspected",
+			Type:        runtime.TypeString,
+			Source:      "debugContext.debugData.threatSuspected",
+			Description: "\"true\" when Okta ThreatInsight suspected the request's IP address of an attack.",
+		},
+		{
+			Name:        "debug_context_debug_data_threat_detections",
+			Type:        runtime.TypeString,
+			Source:      "debugContext.debugData.threatDetections",
+			Description: "What Okta ThreatInsight detected for the request (e.g. Password Spray), as Okta writes it.",
+		},
+		{
+			Name:        "debug_context_debug_data_dt_hash",
+			Type:        runtime.TypeString,
+			Source:      "debugContext.debugData.dtHash",
+			Description: "Hash of the device token of the browser that made the request.",
+		},
+		{
+			Name:        "debug_context_debug_data_device_fingerprint",
+			Type:        runtime.TypeString,
+			Source:      "debugContext.debugData.deviceFingerprint",
+			Description: "Fingerprint of the device that made the request, as Okta computed it.",
+		},
+		{
+			Name:        "debug_context_debug_data_factor",
+			Type:        runtime.TypeString,
+			Source:      "debugContext.debugData.factor",
+			Description: "Factor of an MFA event (e.g. OKTA_VERIFY_PUSH).",
+		},
+		{
+			Name:        "debug_context_debug_data_factor_intent",
+			Type:        runtime.TypeString,
+			Source:      "debugContext.debugData.factorIntent",
+			Description: "Why the factor was used (e.g. AUTHENTICATION, ENROLLMENT).",
+		},
+		{
+			Name:        "debug_context_debug_data_push_only_response_type",
+			Type:        runtime.TypeString,
+			Source:      "debugContext.debugData.pushOnlyResponseType",
+			Description: "How the user answered an Okta Verify push without a number challenge.",
+		},
+		{
+			Name:        "debug_context_debug_data_push_with_number_challenge_response_type",
+			Type:        runtime.TypeString,
+			Source:      "debugContext.debugData.pushWithNumberChallengeResponseType",
+			Description: "How the user answered an Okta Verify push with a number challenge.",
+		},
+		{
+			Name:        "debug_context_debug_data_privilege_granted",
+			Type:        runtime.TypeString,
+			Source:      "debugContext.debugData.privilegeGranted",
+			Description: "Role a privilege grant gave (e.g. Super administrator).",
+		},
+		{
+			Name:        "debug_context_debug_data_network_connection",
+			Type:        runtime.TypeString,
+			Source:      "debugContext.debugData.networkConnection",
+			Description: "Network connection of the request as Okta's network zones see it.",
+		},
+		{
+			Name:        "debug_context_debug_data_client_address",
+			Type:        runtime.TypeString,
+			Source:      "debugContext.debugData.clientAddress",
+			Description: "Client address of the request as Okta received it.",
+		},
+		{
+			Name:        "debug_context_debug_data_original_principal",
+			Type:        runtime.TypeString,
+			Source:      "debugContext.debugData.originalPrincipal",
+			Description: "The principal behind an impersonated session (e.g. the Okta support user), as Okta writes it.",
+		},
 	},
 	Dynamic: []runtime.DynamicColumns{
 		{Path: "debugContext.debugData", Prefix: "debug_context_debug_data_", Type: runtime.TypeString},
@@ -81,44 +231,69 @@ var SystemLog = &runtime.Table{
 
 // SystemLogRow is one row of system_log.
 type SystemLogRow struct {
-	ID                                          runtime.String
-	ActorAlternateID                            runtime.String
-	ActorDetailEntry                            runtime.String
-	ActorDisplayName                            runtime.String
-	ActorID                                     runtime.String
-	ActorType                                   runtime.String
-	AuthenticationContextAuthenticationProvider runtime.String
-	AuthenticationContextAuthenticationStep     runtime.String
-	AuthenticationContextCredentialProvider     runtime.String
-	AuthenticationContextCredentialType         runtime.String
-	AuthenticationContextExternalSessionID      runtime.String
-	AuthenticationContextInterface              runtime.String
-	AuthenticationContextIssuer                 runtime.String
-	ClientDevice                                runtime.String
-	ClientGeographicalContext                   runtime.String
-	ClientID                                    runtime.String
-	ClientIPAddress                             runtime.String
-	ClientUserAgentBrowser                      runtime.String
-	ClientUserAgentOS                           runtime.String
-	ClientUserAgentRawUserAgent                 runtime.String
-	ClientZone                                  runtime.String
-	Device                                      runtime.String
-	DisplayMessage                              runtime.String
-	EventType                                   runtime.String
-	LegacyEventType                             runtime.String
-	OutcomeReason                               runtime.String
-	OutcomeResult                               runtime.String
-	Published                                   runtime.Time
-	SecurityContextAsNumber                     runtime.Int64
-	SecurityContextAsOrg                        runtime.String
-	SecurityContextDomain                       runtime.String
-	SecurityContextIsProxy                      runtime.Bool
-	SecurityContextIsp                          runtime.String
-	Severity                                    runtime.String
-	TransactionID                               runtime.String
-	TransactionType                             runtime.String
-	Version                                     runtime.String
-	dynamic                                     []runtime.Field
+	ID                                                       runtime.String
+	ActorAlternateID                                         runtime.String
+	ActorDetailEntry                                         runtime.String
+	ActorDisplayName                                         runtime.String
+	ActorID                                                  runtime.String
+	ActorType                                                runtime.String
+	AuthenticationContextAuthenticationProvider              runtime.String
+	AuthenticationContextAuthenticationStep                  runtime.String
+	AuthenticationContextCredentialProvider                  runtime.String
+	AuthenticationContextCredentialType                      runtime.String
+	AuthenticationContextExternalSessionID                   runtime.String
+	AuthenticationContextInterface                           runtime.String
+	AuthenticationContextIssuer                              runtime.String
+	ClientDevice                                             runtime.String
+	ClientGeographicalContext                                runtime.String
+	ClientID                                                 runtime.String
+	ClientIPAddress                                          runtime.String
+	ClientUserAgentBrowser                                   runtime.String
+	ClientUserAgentOS                                        runtime.String
+	ClientUserAgentRawUserAgent                              runtime.String
+	ClientZone                                               runtime.String
+	Device                                                   runtime.String
+	DisplayMessage                                           runtime.String
+	EventType                                                runtime.String
+	LegacyEventType                                          runtime.String
+	OutcomeReason                                            runtime.String
+	OutcomeResult                                            runtime.String
+	Published                                                runtime.Time
+	SecurityContextAsNumber                                  runtime.Int64
+	SecurityContextAsOrg                                     runtime.String
+	SecurityContextDomain                                    runtime.String
+	SecurityContextIsProxy                                   runtime.Bool
+	SecurityContextIsp                                       runtime.String
+	Severity                                                 runtime.String
+	TransactionID                                            runtime.String
+	TransactionType                                          runtime.String
+	Version                                                  runtime.String
+	RawJSON                                                  runtime.String
+	AuthenticationContextRootSessionID                       runtime.String
+	TransactionDetailRequestAPITokenID                       runtime.String
+	AuthenticatorContext                                     runtime.String
+	SecurityContextUserBehaviors                             runtime.String
+	SecurityContextIPDetails                                 runtime.String
+	SecurityContextBotProtection                             runtime.String
+	DebugContextDebugDataRequestURI                          runtime.String
+	DebugContextDebugDataRequestID                           runtime.String
+	DebugContextDebugDataURL                                 runtime.String
+	DebugContextDebugDataBehaviors                           runtime.String
+	DebugContextDebugDataLogOnlySecurityData                 runtime.String
+	DebugContextDebugDataRisk                                runtime.String
+	DebugContextDebugDataThreatSuspected                     runtime.String
+	DebugContextDebugDataThreatDetections                    runtime.String
+	DebugContextDebugDataDtHash                              runtime.String
+	DebugContextDebugDataDeviceFingerprint                   runtime.String
+	DebugContextDebugDataFactor                              runtime.String
+	DebugContextDebugDataFactorIntent                        runtime.String
+	DebugContextDebugDataPushOnlyResponseType                runtime.String
+	DebugContextDebugDataPushWithNumberChallengeResponseType runtime.String
+	DebugContextDebugDataPrivilegeGranted                    runtime.String
+	DebugContextDebugDataNetworkConnection                   runtime.String
+	DebugContextDebugDataClientAddress                       runtime.String
+	DebugContextDebugDataOriginalPrincipal                   runtime.String
+	dynamic                                                  []runtime.Field
 }
 
 // AppendValues appends the column values in descriptor order.
@@ -160,7 +335,32 @@ func (r *SystemLogRow) AppendValues(dst []any) []any {
 		r.Severity.Any(),
 		r.TransactionID.Any(),
 		r.TransactionType.Any(),
-		r.Version.Any())
+		r.Version.Any(),
+		r.RawJSON.Any(),
+		r.AuthenticationContextRootSessionID.Any(),
+		r.TransactionDetailRequestAPITokenID.Any(),
+		r.AuthenticatorContext.Any(),
+		r.SecurityContextUserBehaviors.Any(),
+		r.SecurityContextIPDetails.Any(),
+		r.SecurityContextBotProtection.Any(),
+		r.DebugContextDebugDataRequestURI.Any(),
+		r.DebugContextDebugDataRequestID.Any(),
+		r.DebugContextDebugDataURL.Any(),
+		r.DebugContextDebugDataBehaviors.Any(),
+		r.DebugContextDebugDataLogOnlySecurityData.Any(),
+		r.DebugContextDebugDataRisk.Any(),
+		r.DebugContextDebugDataThreatSuspected.Any(),
+		r.DebugContextDebugDataThreatDetections.Any(),
+		r.DebugContextDebugDataDtHash.Any(),
+		r.DebugContextDebugDataDeviceFingerprint.Any(),
+		r.DebugContextDebugDataFactor.Any(),
+		r.DebugContextDebugDataFactorIntent.Any(),
+		r.DebugContextDebugDataPushOnlyResponseType.Any(),
+		r.DebugContextDebugDataPushWithNumberChallengeResponseType.Any(),
+		r.DebugContextDebugDataPrivilegeGranted.Any(),
+		r.DebugContextDebugDataNetworkConnection.Any(),
+		r.DebugContextDebugDataClientAddress.Any(),
+		r.DebugContextDebugDataOriginalPrincipal.Any())
 }
 
 // DynamicFields returns the dynamic columns of the row.
@@ -172,6 +372,7 @@ func (r *SystemLogRow) DynamicFields() []runtime.Field {
 func extractSystemLog(rec, _ gjson.Result, e *runtime.Emitter) {
 	var r SystemLogRow
 	var brkSystemLogTarget, brkSystemLogRequest gjson.Result
+	r.RawJSON = e.JSON(rec)
 	rec.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "uuid":
@@ -209,6 +410,8 @@ func extractSystemLog(rec, _ gjson.Result, e *runtime.Emitter) {
 					r.AuthenticationContextInterface = e.String(v)
 				case "issuer":
 					r.AuthenticationContextIssuer = e.String(v)
+				case "rootSessionId":
+					r.AuthenticationContextRootSessionID = e.String(v)
 				}
 				return true
 			})
@@ -273,6 +476,12 @@ func extractSystemLog(rec, _ gjson.Result, e *runtime.Emitter) {
 					r.SecurityContextIsProxy = e.Bool(v)
 				case "isp":
 					r.SecurityContextIsp = e.String(v)
+				case "userBehaviors":
+					r.SecurityContextUserBehaviors = e.JSON(v)
+				case "ipDetails":
+					r.SecurityContextIPDetails = e.JSON(v)
+				case "botProtection":
+					r.SecurityContextBotProtection = e.JSON(v)
 				}
 				return true
 			})
@@ -285,20 +494,69 @@ func extractSystemLog(rec, _ gjson.Result, e *runtime.Emitter) {
 					r.TransactionID = e.String(v)
 				case "type":
 					r.TransactionType = e.String(v)
+				case "detail":
+					v.ForEach(func(k, v gjson.Result) bool {
+						switch k.Str {
+						case "requestApiTokenId":
+							r.TransactionDetailRequestAPITokenID = e.String(v)
+						}
+						return true
+					})
 				}
 				return true
 			})
 		case "version":
 			r.Version = e.String(v)
+		case "authenticatorContext":
+			r.AuthenticatorContext = e.JSON(v)
 		case "debugContext":
 			v.ForEach(func(k, v gjson.Result) bool {
 				switch k.Str {
 				case "debugData":
 					v.ForEach(func(k, v gjson.Result) bool {
-						r.dynamic = append(r.dynamic, runtime.Field{
-							Name:  e.DynamicName("debug_context_debug_data_", k.Str),
-							Value: e.String(v).Any(),
-						})
+						switch k.Str {
+						case "requestUri":
+							r.DebugContextDebugDataRequestURI = e.String(v)
+						case "requestId":
+							r.DebugContextDebugDataRequestID = e.String(v)
+						case "url":
+							r.DebugContextDebugDataURL = e.String(v)
+						case "behaviors":
+							r.DebugContextDebugDataBehaviors = e.String(v)
+						case "logOnlySecurityData":
+							r.DebugContextDebugDataLogOnlySecurityData = e.String(v)
+						case "risk":
+							r.DebugContextDebugDataRisk = e.String(v)
+						case "threatSuspected":
+							r.DebugContextDebugDataThreatSuspected = e.String(v)
+						case "threatDetections":
+							r.DebugContextDebugDataThreatDetections = e.String(v)
+						case "dtHash":
+							r.DebugContextDebugDataDtHash = e.String(v)
+						case "deviceFingerprint":
+							r.DebugContextDebugDataDeviceFingerprint = e.String(v)
+						case "factor":
+							r.DebugContextDebugDataFactor = e.String(v)
+						case "factorIntent":
+							r.DebugContextDebugDataFactorIntent = e.String(v)
+						case "pushOnlyResponseType":
+							r.DebugContextDebugDataPushOnlyResponseType = e.String(v)
+						case "pushWithNumberChallengeResponseType":
+							r.DebugContextDebugDataPushWithNumberChallengeResponseType = e.String(v)
+						case "privilegeGranted":
+							r.DebugContextDebugDataPrivilegeGranted = e.String(v)
+						case "networkConnection":
+							r.DebugContextDebugDataNetworkConnection = e.String(v)
+						case "clientAddress":
+							r.DebugContextDebugDataClientAddress = e.String(v)
+						case "originalPrincipal":
+							r.DebugContextDebugDataOriginalPrincipal = e.String(v)
+						default:
+							r.dynamic = append(r.dynamic, runtime.Field{
+								Name:  e.DynamicName("debug_context_debug_data_", k.Str),
+								Value: e.String(v).Any(),
+							})
+						}
 						return true
 					})
 				}
@@ -355,6 +613,18 @@ var SystemLogTarget = &runtime.Table{
 		{Name: "detail_entry", Type: runtime.TypeJSON, Source: "detailEntry"},
 		{Name: "display_name", Type: runtime.TypeString, Source: "displayName"},
 		{Name: "type", Type: runtime.TypeString, Source: "type"},
+		{
+			Name:        "target_index",
+			Type:        runtime.TypeInteger,
+			Source:      "index",
+			Description: "Position of the target in the event's target array (0-based). Okta does not keep a type at a fixed position; find a target by its type.",
+		},
+		{
+			Name:        "change_details",
+			Type:        runtime.TypeJSON,
+			Source:      "changeDetails",
+			Description: "What the event changed on the target (changeDetails, e.g. from and to of a policy rule), as JSON; null when the event says nothing.",
+		},
 	},
 	ParentKey: []string{"system_log_id"},
 	Breakout:  &runtime.Breakout{Kind: runtime.BreakoutObjects, Path: "target"},
@@ -362,12 +632,14 @@ var SystemLogTarget = &runtime.Table{
 
 // SystemLogTargetRow is one row of system_log_target.
 type SystemLogTargetRow struct {
-	SystemLogID runtime.String
-	ID          runtime.String
-	AlternateID runtime.String
-	DetailEntry runtime.String
-	DisplayName runtime.String
-	Type        runtime.String
+	SystemLogID   runtime.String
+	ID            runtime.String
+	AlternateID   runtime.String
+	DetailEntry   runtime.String
+	DisplayName   runtime.String
+	Type          runtime.String
+	TargetIndex   runtime.Int32
+	ChangeDetails runtime.String
 }
 
 // AppendValues appends the column values in descriptor order.
@@ -378,13 +650,16 @@ func (r *SystemLogTargetRow) AppendValues(dst []any) []any {
 		r.AlternateID.Any(),
 		r.DetailEntry.Any(),
 		r.DisplayName.Any(),
-		r.Type.Any())
+		r.Type.Any(),
+		r.TargetIndex.Any(),
+		r.ChangeDetails.Any())
 }
 
 // extractSystemLogTarget emits one row of system_log_target and its children's rows.
 func extractSystemLogTarget(el gjson.Result, index int, p *SystemLogRow, e *runtime.Emitter) {
 	var r SystemLogTargetRow
 	r.SystemLogID = p.ID
+	r.TargetIndex = runtime.Index(index)
 	el.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "id":
@@ -397,16 +672,18 @@ func extractSystemLogTarget(el gjson.Result, index int, p *SystemLogRow, e *runt
 			r.DisplayName = e.String(v)
 		case "type":
 			r.Type = e.String(v)
+		case "changeDetails":
+			r.ChangeDetails = e.JSON(v)
 		}
 		return true
 	})
 	e.Emit(SystemLogTarget, &r)
 }
 
-// SystemLogRequest describes the table system_log_request. The IP chain of the request behind an event. Elements have no key of their own, so _fivetran_id is a hash of the row (runtime.RowHash).
+// SystemLogRequest describes the table system_log_request. The IP chain of the request behind an event. Elements have no key of their own, so _fivetran_id is a hash of the row (runtime.RowHash), hop_index included: two equal hops of one chain stay two rows.
 var SystemLogRequest = &runtime.Table{
 	Name:        "system_log_request",
-	Description: "The IP chain of the request behind an event. Elements have no key of their own, so _fivetran_id is a hash of the row (runtime.RowHash).",
+	Description: "The IP chain of the request behind an event. Elements have no key of their own, so _fivetran_id is a hash of the row (runtime.RowHash), hop_index included: two equal hops of one chain stay two rows.",
 	SpecFile:    "specs/okta/system_log.yaml",
 	Permissions: runtime.Permissions{Roles: []string{"SUPER_ADMIN", "ORG_ADMIN", "APP_ADMIN", "READ_ONLY_ADMIN", "MOBILE_ADMIN", "REPORT_ADMIN", "API_ACCESS_MANAGEMENT_ADMIN"}, Scope: "okta.logs.read"},
 	PrimaryKey:  []string{"_fivetran_id"},
@@ -422,6 +699,18 @@ var SystemLogRequest = &runtime.Table{
 		{Name: "ip", Type: runtime.TypeString, Source: "ip"},
 		{Name: "source", Type: runtime.TypeString, Source: "source"},
 		{Name: "version", Type: runtime.TypeString, Source: "version"},
+		{
+			Name:        "hop_index",
+			Type:        runtime.TypeInteger,
+			Source:      "index",
+			Description: "Position of the hop in request.ipChain (0-based), in the order Okta sent them.",
+		},
+		{
+			Name:        "ip_details",
+			Type:        runtime.TypeJSON,
+			Source:      "ipDetails",
+			Description: "Okta's details of the hop's IP address (ipDetails), as JSON; null when absent.",
+		},
 	},
 	ParentKey: []string{"system_log_id"},
 	Breakout:  &runtime.Breakout{Kind: runtime.BreakoutObjects, Path: "request.ipChain"},
@@ -435,6 +724,8 @@ type SystemLogRequestRow struct {
 	IP                  runtime.String
 	Source              runtime.String
 	Version             runtime.String
+	HopIndex            runtime.Int32
+	IPDetails           runtime.String
 }
 
 // AppendValues appends the column values in descriptor order.
@@ -445,13 +736,16 @@ func (r *SystemLogRequestRow) AppendValues(dst []any) []any {
 		r.GeographicalContext.Any(),
 		r.IP.Any(),
 		r.Source.Any(),
-		r.Version.Any())
+		r.Version.Any(),
+		r.HopIndex.Any(),
+		r.IPDetails.Any())
 }
 
 // extractSystemLogRequest emits one row of system_log_request and its children's rows.
 func extractSystemLogRequest(el gjson.Result, index int, p *SystemLogRow, e *runtime.Emitter) {
 	var r SystemLogRequestRow
 	r.SystemLogID = p.ID
+	r.HopIndex = runtime.Index(index)
 	el.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "geographicalContext":
@@ -462,6 +756,8 @@ func extractSystemLogRequest(el gjson.Result, index int, p *SystemLogRow, e *run
 			r.Source = e.String(v)
 		case "version":
 			r.Version = e.String(v)
+		case "ipDetails":
+			r.IPDetails = e.JSON(v)
 		}
 		return true
 	})

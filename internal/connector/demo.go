@@ -17,11 +17,16 @@ type DemoOptions struct {
 	// time, so that Okta's per-minute limits, which the sync honours, pass in
 	// seconds.
 	TimeScale float64
+	// Scenarios names the attack stories the org's System Log tells
+	// (oktasim.Scenarios; "all", "none"); nil: none.
+	Scenarios []string
 }
 
 // DefaultDemo is an org large enough to show paging, fan-out and rate-limit
 // pacing, small enough to sync in seconds.
-var DefaultDemo = DemoOptions{Seed: 1, Users: 5000, Groups: 200, Apps: 40, Devices: 1500, Logs: 50000, TimeScale: 60}
+// Its System Log tells every attack scenario.
+var DefaultDemo = DemoOptions{Seed: 1, Users: 5000, Groups: 200, Apps: 40, Devices: 1500, Logs: 50000, TimeScale: 60,
+	Scenarios: []string{"all"}}
 
 // DemoLinkBase is the canonical host of the demo org's links: every href in
 // the data names it instead of the simulator's port, which changes from run
@@ -38,7 +43,7 @@ func Demo(ctx context.Context, cfg *Config, demo DemoOptions, opt SyncOptions) (
 	sim, err := oktasim.New(oktasim.Config{
 		Seed: demo.Seed, Users: demo.Users, Groups: demo.Groups, Apps: demo.Apps, Devices: demo.Devices, Logs: demo.Logs,
 		Tokens:    map[string]string{"demo-token": "SUPER_ADMIN"},
-		TimeScale: demo.TimeScale, Now: oktasim.DefaultNow, LinkBaseURL: DemoLinkBase,
+		TimeScale: demo.TimeScale, Now: oktasim.DefaultNow, LinkBaseURL: DemoLinkBase, Scenarios: demo.Scenarios,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start simulator: %w", err)

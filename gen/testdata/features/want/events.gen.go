@@ -35,6 +35,10 @@ var Events = &runtime.Table{
 	Columns: []runtime.Column{
 		{Name: "id", Type: runtime.TypeString, Source: "id"},
 		{Name: "at", Type: runtime.TypeTimestamp, Source: "at"},
+		{Name: "raw", Type: runtime.TypeJSON, Source: "record"},
+		{Name: "details_source", Type: runtime.TypeString, Source: "details.source"},
+		{Name: "details_size", Type: runtime.TypeBigint, Source: "details.size"},
+		{Name: "origin_city", Type: runtime.TypeString, Source: "details.origin.city"},
 	},
 	Dynamic: []runtime.DynamicColumns{
 		{Path: "details", Prefix: "details_", Type: runtime.TypeString},
@@ -44,16 +48,24 @@ var Events = &runtime.Table{
 
 // EventsRow is one row of events.
 type EventsRow struct {
-	ID      runtime.String
-	At      runtime.Time
-	dynamic []runtime.Field
+	ID            runtime.String
+	At            runtime.Time
+	Raw           runtime.String
+	DetailsSource runtime.String
+	DetailsSize   runtime.Int64
+	OriginCity    runtime.String
+	dynamic       []runtime.Field
 }
 
 // AppendValues appends the column values in descriptor order.
 func (r *EventsRow) AppendValues(dst []any) []any {
 	return append(dst,
 		r.ID.Any(),
-		r.At.Any())
+		r.At.Any(),
+		r.Raw.Any(),
+		r.DetailsSource.Any(),
+		r.DetailsSize.Any(),
+		r.OriginCity.Any())
 }
 
 // DynamicFields returns the dynamic columns of the row.
@@ -64,6 +76,7 @@ func (r *EventsRow) DynamicFields() []runtime.Field {
 // extractEvents emits one row of events and its children's rows.
 func extractEvents(rec, _ gjson.Result, e *runtime.Emitter) {
 	var r EventsRow
+	r.Raw = e.JSON(rec)
 	rec.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "id":
@@ -72,10 +85,25 @@ func extractEvents(rec, _ gjson.Result, e *runtime.Emitter) {
 			r.At = e.Timestamp(v)
 		case "details":
 			v.ForEach(func(k, v gjson.Result) bool {
-				r.dynamic = append(r.dynamic, runtime.Field{
-					Name:  e.DynamicName("details_", k.Str),
-					Value: e.String(v).Any(),
-				})
+				switch k.Str {
+				case "source":
+					r.DetailsSource = e.String(v)
+				case "size":
+					r.DetailsSize = e.Int64(v)
+				case "origin":
+					v.ForEach(func(k, v gjson.Result) bool {
+						switch k.Str {
+						case "city":
+							r.OriginCity = e.String(v)
+						}
+						return true
+					})
+				default:
+					r.dynamic = append(r.dynamic, runtime.Field{
+						Name:  e.DynamicName("details_", k.Str),
+						Value: e.String(v).Any(),
+					})
+				}
 				return true
 			})
 		case "counters":
