@@ -177,6 +177,11 @@ func (ls *logStore) activeAt(u int32, t int64) bool {
 	return true
 }
 
+// background reports whether the log tells the org's everyday story (its
+// procedural events, the history of the directory, the users' last
+// sign-ins); a negative Config.Logs asks for none, so only scenarios remain.
+func (ls *logStore) background() bool { return ls.n0 > 0 }
+
 func (ls *logStore) total() int { return ls.n0 + len(ls.insT) + len(ls.extra) }
 
 // nBase is the number of events before Churn's.
@@ -330,6 +335,9 @@ func (ls *logStore) seal(users []userState) {
 	}
 	for u := range min(len(users), ls.users0) {
 		last := users[u].lastLogin
+		if !ls.background() {
+			break
+		}
 		if last < ls.start || last == 0 || ls.loginSkip[int32(u)] {
 			continue
 		}

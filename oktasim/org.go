@@ -211,7 +211,9 @@ func newOrg(cfg Config) *org {
 	o.zoneChanged = make([]int64, o.zones)
 	o.apiTokens = 3
 	o.logs = newLogStore(o, cfg.Logs)
-	o.genHistory()
+	if o.logs.background() {
+		o.genHistory()
+	}
 	for _, name := range cfg.Scenarios {
 		o.runScenario(name)
 	}

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -73,8 +74,8 @@ func TestSystemLogRawJSON(t *testing.T) {
 	plain.mustSync()
 
 	if got := plain.rows(`SELECT count(*), count(raw_json), count(*) FILTER (WHERE json_extract_string(raw_json, '$.uuid') = id
-		AND json_extract_string(raw_json, '$.eventType') = event_type) FROM system_log`); got[0] != "250|250|250" {
-		t.Errorf("events, with raw_json, whose raw_json is the event: %s; want 250 of each", got[0])
+		AND json_extract_string(raw_json, '$.eventType') = event_type) FROM system_log`); got[0] != fmt.Sprintf("%[1]d|%[1]d|%[1]d", plain.sim.Info().LogEvents) {
+		t.Errorf("events, with raw_json, whose raw_json is the event: %s; want %d of each", got[0], plain.sim.Info().LogEvents)
 	}
 	sent := 0
 	for col, key := range declaredDebugKeys(t) {
