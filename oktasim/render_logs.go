@@ -297,7 +297,7 @@ func (rd *renderer) writeLog(j int, lr *logRec) {
 	default:
 		w.ks("externalSessionId", "unknown")
 	}
-	w.end()
+	// Okta nests the authenticator under authenticationContext.
 	if ov != nil && ov.authn != "" {
 		w.k("authenticatorContext").raw([]byte(ov.authn))
 	} else if e.debug == dbgPush || e.debug == dbgMFA && lr.actorKind == akUser {
@@ -309,6 +309,7 @@ func (rd *renderer) writeLog(j int, lr *logRec) {
 		}
 		w.end()
 	}
+	w.end()
 	msg := e.msg
 	if ov != nil && ov.msg != "" {
 		msg = ov.msg

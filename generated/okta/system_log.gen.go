@@ -94,8 +94,8 @@ var SystemLog = &runtime.Table{
 		{
 			Name:        "authenticator_context",
 			Type:        runtime.TypeJSON,
-			Source:      "authenticatorContext",
-			Description: "The authenticator used by the event (authenticatorContext), as JSON; null when the event names none.",
+			Source:      "authenticationContext.authenticatorContext",
+			Description: "The authenticator used by the event (authenticationContext.authenticatorContext), as JSON; null when the event names none.",
 		},
 		{
 			Name:        "security_context_user_behaviors",
@@ -412,6 +412,8 @@ func extractSystemLog(rec, _ gjson.Result, e *runtime.Emitter) {
 					r.AuthenticationContextIssuer = e.String(v)
 				case "rootSessionId":
 					r.AuthenticationContextRootSessionID = e.String(v)
+				case "authenticatorContext":
+					r.AuthenticatorContext = e.JSON(v)
 				}
 				return true
 			})
@@ -507,8 +509,6 @@ func extractSystemLog(rec, _ gjson.Result, e *runtime.Emitter) {
 			})
 		case "version":
 			r.Version = e.String(v)
-		case "authenticatorContext":
-			r.AuthenticatorContext = e.JSON(v)
 		case "debugContext":
 			v.ForEach(func(k, v gjson.Result) bool {
 				switch k.Str {
