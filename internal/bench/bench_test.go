@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"oktasync/generated/okta"
 	"oktasync/oktasim"
 	"oktasync/runtime"
+	"oktasync/runtime/dest/duckdb"
 )
 
 // TestMain lets the test binary stand in for oktabench as the child of the
@@ -32,8 +34,8 @@ func TestMain(m *testing.M) {
 func TestFiguresLine(t *testing.T) {
 	f := Figures{ThroughputRowsS: 123456.7, CeilingFraction: 0.61234, RatelimitedVsBound: 1.0567,
 		RSSMB100k: 180.04, RSSMB1m: 201.96, IncrementalRequestFraction: 0.012345, HistoryVsPlain: 0.9123, HashedVsPlain: 0.98765,
-		LogNewestDayS: 1.2345, LogFullS: 45.678}
-	want := "BENCH throughput_rows_s=123457 ceiling_fraction=0.612 ratelimited_vs_bound=1.057 rss_mb_100k=180.0 rss_mb_1m=202.0 incremental_request_fraction=0.0123 history_vs_plain=0.912 hashed_vs_plain=0.988 log_newest_day_s=1.23 log_full_s=45.68"
+		LogNewestDayS: 1.2345, LogFullS: 45.678, RawJSONVsPlain: 0.6543, RawJSONMBPer1m: 1507.6}
+	want := "BENCH throughput_rows_s=123457 ceiling_fraction=0.612 ratelimited_vs_bound=1.057 rss_mb_100k=180.0 rss_mb_1m=202.0 incremental_request_fraction=0.0123 history_vs_plain=0.912 hashed_vs_plain=0.988 log_newest_day_s=1.23 log_full_s=45.68 rawjson_vs_plain=0.654 rawjson_mb_per_1m=1508"
 	if got := f.Line(); got != want {
 		t.Errorf("Line() =\n%s\nwant\n%s", got, want)
 	}
@@ -333,6 +335,27 @@ func TestRunSmallOrg(t *testing.T) {
 	}
 	if inc.IncByTable["users"] != 1 {
 		t.Errorf("incremental users took %d requests, want 1 (only changed users)", inc.IncByTable["users"])
+	}
+	// Every bench sync blocks the raw event but the settings section's
+	// raw_json pass, which keeps it and so makes the bigger file.
+	st := res.Settings
+	if st == nil || st.RawJSON == nil || st.RawJSONBytes <= st.PlainBytes || !(st.RawJSONMBPerMillion() > 0) {
+		t.Errorf("settings: raw_json pass %+v", st)
+	}
+	for _, c := range []struct {
+		db   string
+		want bool
+	}{{"throughput.duckdb", false}, {"settings-plain.duckdb", false}, {"settings-raw_json.duckdb", true}} {
+		db, err := duckdb.Open(filepath.Join(cfg.Dir, c.db), duckdb.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		err = db.SQL().QueryRow(`SELECT count(*) FROM information_schema.columns WHERE table_name = 'system_log' AND column_name = 'raw_json'`).Scan(&n)
+		db.Close()
+		if err != nil || (n == 1) != c.want {
+			t.Errorf("%s: system_log has raw_json: %v, want %v (%v)", c.db, n == 1, c.want, err)
+		}
 	}
 	var b strings.Builder
 	res.Write(&b)

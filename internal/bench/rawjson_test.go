@@ -44,6 +44,7 @@ func TestSystemLogRawJSONCost(t *testing.T) {
 	dir := t.TempDir()
 	type pass struct {
 		name   string
+		keep   bool
 		tables map[string]connector.TableConfig
 		run    *SyncRun
 		bytes  int64
@@ -51,12 +52,12 @@ func TestSystemLogRawJSONCost(t *testing.T) {
 	// Each pass BENCH_RAWJSON_ROUNDS times (default 1), alternating, so
 	// that neither has the machine to itself at a better moment; the
 	// faster of each is kept.
-	passes := []*pass{{name: "raw_json"}, {name: "without raw_json", tables: blocked}}
+	passes := []*pass{{name: "raw_json", keep: true}, {name: "without raw_json", tables: blocked}}
 	rounds, _ := strconv.Atoi(os.Getenv("BENCH_RAWJSON_ROUNDS"))
 	for round := range max(rounds, 1) {
 		for i, p := range passes {
 			db := filepath.Join(dir, strconv.Itoa(round)+"-"+strconv.Itoa(i)+".duckdb")
-			r, err := runSync(context.Background(), s, syncSpec{DB: db, Exclude: exclude, TimeScale: 10000, Tables: p.tables})
+			r, err := runSync(context.Background(), s, syncSpec{DB: db, Exclude: exclude, TimeScale: 10000, Tables: p.tables, KeepRawJSON: p.keep})
 			if err != nil {
 				t.Fatalf("%s: %v", p.name, err)
 			}

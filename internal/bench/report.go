@@ -26,11 +26,14 @@ type Figures struct {
 	// Log's newest day was queryable and when its whole history was, in
 	// seconds from the table's start (newest-first, Incremental.Backfill).
 	LogNewestDayS, LogFullS float64
+	// RawJSONVsPlain and RawJSONMBPer1m: what keeping system_log.raw_json
+	// (the default) costs in throughput and in file size per million events.
+	RawJSONVsPlain, RawJSONMBPer1m float64
 }
 
 // Line is the final line of a run:
 //
-//	BENCH throughput_rows_s=... ceiling_fraction=... ratelimited_vs_bound=... rss_mb_100k=... rss_mb_1m=... incremental_request_fraction=... history_vs_plain=... hashed_vs_plain=... log_newest_day_s=... log_full_s=...
+//	BENCH throughput_rows_s=... ceiling_fraction=... ratelimited_vs_bound=... rss_mb_100k=... rss_mb_1m=... incremental_request_fraction=... history_vs_plain=... hashed_vs_plain=... log_newest_day_s=... log_full_s=... rawjson_vs_plain=... rawjson_mb_per_1m=...
 func (f Figures) Line() string {
 	num := func(v float64, prec int) string {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -47,7 +50,9 @@ func (f Figures) Line() string {
 		" history_vs_plain=" + num(f.HistoryVsPlain, 3) +
 		" hashed_vs_plain=" + num(f.HashedVsPlain, 3) +
 		" log_newest_day_s=" + num(f.LogNewestDayS, 2) +
-		" log_full_s=" + num(f.LogFullS, 2)
+		" log_full_s=" + num(f.LogFullS, 2) +
+		" rawjson_vs_plain=" + num(f.RawJSONVsPlain, 3) +
+		" rawjson_mb_per_1m=" + num(f.RawJSONMBPer1m, 0)
 }
 
 // CeilingFraction is throughput divided by the smallest ceiling, all in
@@ -86,7 +91,7 @@ func (r *Result) CeilingRates() (fetch, extract, append float64) {
 // Figures computes the BENCH figures.
 func (r *Result) Figures() Figures {
 	nan := math.NaN()
-	f := Figures{nan, nan, nan, nan, nan, nan, nan, nan, nan, nan}
+	f := Figures{nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan}
 	if r.Throughput != nil {
 		f.ThroughputRowsS = rate(r.Throughput.Rows(), r.Throughput.Wall)
 		fe, ex, ap := r.CeilingRates()
@@ -106,6 +111,7 @@ func (r *Result) Figures() Figures {
 	}
 	if s := r.Settings; s != nil {
 		f.HistoryVsPlain, f.HashedVsPlain = s.Ratio(s.History), s.Ratio(s.Hashed)
+		f.RawJSONVsPlain, f.RawJSONMBPer1m = s.Ratio(s.RawJSON), s.RawJSONMBPerMillion()
 	}
 	return f
 }

@@ -86,6 +86,7 @@ func Child(ctx context.Context, args []string, stdout io.Writer) error {
 	cfg := &connector.Config{
 		OrgURL: *url, Token: token, Destination: connector.Destination{Path: *db},
 		TimeScale: *scale,
+		Tables:    withoutRawJSON(nil),
 	}
 	settings, err := ParseSettings(*set)
 	if err != nil {

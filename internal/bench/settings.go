@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
+	"os"
 	"path/filepath"
 	"text/tabwriter"
 
@@ -12,13 +14,18 @@ import (
 	"oktasync/oktasim"
 )
 
-// SettingsRun is one org synced three times into fresh databases: as it
-// comes, with history mode on for every table, and with personal data
-// hashed. Each pass does the same requests, so the ratios of their
-// throughputs are the cost of the settings.
+// SettingsRun is one org synced four times into fresh databases: as it
+// comes (system_log.raw_json blocked, as in every bench sync), with
+// history mode on for every table, with personal data hashed, and with the
+// raw event kept (the connector's default). Each pass does the same
+// requests, so the ratios of their throughputs are the cost of the
+// settings.
 type SettingsRun struct {
-	Org                    Org
-	Plain, History, Hashed *SyncRun
+	Org                             Org
+	Plain, History, Hashed, RawJSON *SyncRun
+	// PlainBytes and RawJSONBytes are the sizes of the plain and raw_json
+	// passes' database files after their syncs.
+	PlainBytes, RawJSONBytes int64
 }
 
 // hashedColumns are what a privacy-minded config hashes: people's ids,
@@ -63,17 +70,38 @@ func settingsRuns(ctx context.Context, cfg *Config) (*SettingsRun, error) {
 	for _, pass := range []struct {
 		name   string
 		tables map[string]connector.TableConfig
+		keep   bool
 		run    **SyncRun
-	}{{"plain", nil, &out.Plain}, {"history", historyTables(), &out.History}, {"hashed", hashedTables(), &out.Hashed}} {
+		bytes  *int64
+	}{{"plain", nil, false, &out.Plain, &out.PlainBytes}, {"history", historyTables(), false, &out.History, nil},
+		{"hashed", hashedTables(), false, &out.Hashed, nil}, {"raw_json", nil, true, &out.RawJSON, &out.RawJSONBytes}} {
 		cfg.logf("settings: %s sync of %s", pass.name, cfg.RateOrg)
-		r, err := runSync(ctx, s, syncSpec{DB: filepath.Join(cfg.Dir, "settings-"+pass.name+".duckdb"), Exclude: cfg.Exclude,
-			TimeScale: cfg.TimeScale, Settings: cfg.Settings, Tables: pass.tables})
+		db := filepath.Join(cfg.Dir, "settings-"+pass.name+".duckdb")
+		r, err := runSync(ctx, s, syncSpec{DB: db, Exclude: cfg.Exclude,
+			TimeScale: cfg.TimeScale, Settings: cfg.Settings, Tables: pass.tables, KeepRawJSON: pass.keep})
 		if err != nil {
 			return nil, fmt.Errorf("settings, %s: %w", pass.name, err)
 		}
 		*pass.run = r
+		if pass.bytes != nil {
+			st, err := os.Stat(db)
+			if err != nil {
+				return nil, fmt.Errorf("settings, %s: %w", pass.name, err)
+			}
+			*pass.bytes = st.Size()
+		}
 	}
 	return out, nil
+}
+
+// RawJSONMBPerMillion is what keeping the raw event adds to the database
+// file, in MB per million System Log events.
+func (s *SettingsRun) RawJSONMBPerMillion() float64 {
+	rep, ok := s.RawJSON.table(logTable)
+	if !ok || rep.Rows[logTable] == 0 {
+		return math.NaN()
+	}
+	return float64(s.RawJSONBytes-s.PlainBytes) / 1e6 * 1e6 / float64(rep.Rows[logTable])
 }
 
 // Ratio is a pass's throughput over the plain pass's.
@@ -82,13 +110,13 @@ func (s *SettingsRun) Ratio(r *SyncRun) float64 {
 }
 
 func writeSettings(w io.Writer, s *SettingsRun) {
-	fmt.Fprintf(w, "\nSETTINGS: org %s synced three times into fresh databases, rate limits off\n", s.Org)
+	fmt.Fprintf(w, "\nSETTINGS: org %s synced four times into fresh databases, rate limits off\n", s.Org)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "PASS\tROWS\tTIME\tROWS/S\tVS PLAIN\tCOMMIT\t")
 	for _, p := range []struct {
 		name string
 		r    *SyncRun
-	}{{"plain", s.Plain}, {"history (every table)", s.History}, {"hashed (PII columns)", s.Hashed}} {
+	}{{"plain", s.Plain}, {"history (every table)", s.History}, {"hashed (PII columns)", s.Hashed}, {"raw_json (the raw event)", s.RawJSON}} {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.3f\t%s\t\n", p.name, p.r.Rows(), secs(p.r.Wall), perSec(rate(p.r.Rows(), p.r.Wall)),
 			s.Ratio(p.r), secs(p.r.CommitTotal()))
 	}
@@ -98,4 +126,6 @@ func writeSettings(w io.Writer, s *SettingsRun) {
 		n += len(cols)
 	}
 	fmt.Fprintf(w, "hashed: %d columns of users, group_member and system_log, HMAC-SHA-256\n", n)
+	fmt.Fprintf(w, "raw_json: database file %.1f MB against %.1f MB plain, +%.1f MB per million System Log events\n",
+		float64(s.RawJSONBytes)/1e6, float64(s.PlainBytes)/1e6, s.RawJSONMBPerMillion())
 }

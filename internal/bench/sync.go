@@ -49,7 +49,33 @@ type syncSpec struct {
 	Observe func(http.RoundTripper) http.RoundTripper
 	// Tables are the config's table settings (history mode, hashing).
 	Tables map[string]connector.TableConfig
+	// KeepRawJSON syncs system_log.raw_json, which the bench's syncs
+	// otherwise block (see withoutRawJSON).
+	KeepRawJSON bool
 }
+
+// withoutRawJSON returns tables with system_log.raw_json blocked. The
+// bench's figures measure the work they measured before the raw event
+// existed; what the raw event costs is a figure of its own
+// (rawjson_vs_plain, rawjson_mb_per_1m; docs/PERFORMANCE.md).
+func withoutRawJSON(tables map[string]connector.TableConfig) map[string]connector.TableConfig {
+	out := make(map[string]connector.TableConfig, len(tables)+1)
+	for k, v := range tables {
+		out[k] = v
+	}
+	tc := out[logTable]
+	cols := make(map[string]connector.ColumnConfig, len(tc.Columns)+1)
+	for k, v := range tc.Columns {
+		cols[k] = v
+	}
+	cols[rawJSONColumn] = connector.ColumnConfig{Enabled: new(false)}
+	tc.Columns = cols
+	out[logTable] = tc
+	return out
+}
+
+// rawJSONColumn is system_log's column holding the whole event.
+const rawJSONColumn = "raw_json"
 
 // SyncRun is the outcome of one sync.
 type SyncRun struct {
@@ -154,6 +180,9 @@ func runSync(ctx context.Context, s *simServer, spec syncSpec) (*SyncRun, error)
 		Destination: connector.Destination{Type: "duckdb", Path: spec.DB},
 		TimeScale:   spec.TimeScale,
 		Tables:      spec.Tables,
+	}
+	if !spec.KeepRawJSON {
+		cfg.Tables = withoutRawJSON(spec.Tables)
 	}
 	opt := connector.SyncOptions{Now: s.Now, Skip: spec.Exclude}
 	timed := &timedDest{}
