@@ -257,3 +257,84 @@ func TestMakeInstallSaysWhenCgoIsOff(t *testing.T) {
 		t.Error("make install installed a binary without cgo")
 	}
 }
+
+// TestKill9ResumeLogBackfill kills a first sync of the System Log with
+// SIGKILL while it backfills, newest to oldest, after its newest day was
+// committed; the next sync ends with every event of the log once.
+func TestKill9ResumeLogBackfill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	org := oktasim.Config{Seed: 5, Users: 300, Groups: 10, Apps: 4, Devices: 10, Logs: 30000,
+		LinkBaseURL: "https://acme.okta.example", TimeScale: 60, Now: time.Now().UTC().Truncate(time.Second)}
+	org.Faults, _ = oktasim.ParseFaults("slow=1:40ms")
+	sim, err := oktasim.New(org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "okta.duckdb")
+	config := filepath.Join(dir, "oktasync.yaml")
+	if err := os.WriteFile(config, []byte("time_scale: 60\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func() *exec.Cmd {
+		cmd := exec.Command(bin, "sync", "--config", config, "--db", db, "--tables", "system_log")
+		cmd.Env = append(os.Environ(), "OKTA_CLIENT_ORGURL="+url, "OKTA_CLIENT_TOKEN=demo-token")
+		return cmd
+	}
+	cmd := run()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The newest day is about a thirtieth of the log: a page or two of
+	// 1,000 events; the backfill reads the other 29 pages.
+	deadline := time.Now().Add(60 * time.Second)
+	for sim.Stats().Requests < 12 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sync made too few requests to kill it mid-way\n%s", stderr.String())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+		t.Fatalf("the sync was not killed (it finished first?): %v\n%s", err, stderr.String())
+	}
+	count := func() (rows, distinct, newest int) {
+		d, err := duckdb.Open(db, duckdb.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		day := sim.Now().Add(-24 * time.Hour).UTC().Format("2006-01-02 15:04:05")
+		if err := d.SQL().QueryRow(`SELECT count(*), count(DISTINCT id), count(*) FILTER (WHERE published >= TIMESTAMP '`+day+`') FROM system_log`).
+			Scan(&rows, &distinct, &newest); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	rows, distinct, newest := count()
+	if rows == 0 || newest == 0 || rows >= sim.Info().LogEvents || distinct != rows {
+		t.Fatalf("killed with %d events (%d of the last day) of %d stored: want the newest day and part of the backfill", rows, newest, sim.Info().LogEvents)
+	}
+	t.Logf("killed with %d of %d events stored, %d of the last day", rows, sim.Info().LogEvents, newest)
+	out, err := run().CombinedOutput()
+	if err != nil {
+		t.Fatalf("resumed sync: %v\n%s", err, out)
+	}
+	rows, distinct, _ = count()
+	if rows != sim.Info().LogEvents || distinct != rows {
+		t.Errorf("after kill -9 and resume: %d events, %d distinct; the log has %d", rows, distinct, sim.Info().LogEvents)
+	}
+}
