@@ -161,6 +161,9 @@ func (o *org) histAdmin(r *rng, t int64) (uint8, int32) {
 
 // ins inserts an event of type typ published at t.
 func (o *org) ins(t int64, typ string, ak uint8, actor int32, outcome uint8, ov *evOverride, targets ...tref) {
+	if t >= o.now {
+		return // a story longer than a very short log; the log ends now
+	}
 	lr := logRec{et: evt(typ), actorKind: ak, actor: actor, outcome: outcome, published: t}
 	for _, tr := range targets {
 		lr.t[lr.nt] = tr
@@ -288,13 +291,20 @@ func (o *org) adminTimeline() {
 	weeks := max(1, int(span/(7*day)))
 	for w := range weeks {
 		r := newRng(o.seed, 0x74696d65, uint64(w))
-		at := func() int64 {
-			return ls.start + int64(w)*span/int64(weeks) + between(r, hour, span/int64(weeks)-5*hour)
+		// at draws a story's start in week w; a story of the given length
+		// that would run past the hour before now starts earlier, so that
+		// every story ends before now (the directory shows none of them).
+		at := func(length int64) int64 {
+			t := ls.start + int64(w)*span/int64(weeks) + between(r, hour, span/int64(weeks)-5*hour)
+			if end := o.now - hour; t+length > end {
+				t = max(ls.start, end-length)
+			}
+			return t
 		}
 		n := w*16 + 1
 
 		// A network zone, from creation to deletion in an afternoon.
-		t := at()
+		t := at(3*hour + 10*minute)
 		k, a := o.histAdmin(r, t)
 		zid := o.ids.id(kZone, phantomBase+n)
 		zname := pick(r, []string{"Partner VPN", "Branch office", "Pen-test egress", "Vendor allowlist"}) + " " + itoa(w+1)
@@ -308,7 +318,7 @@ func (o *org) adminTimeline() {
 		o.ins(t+3*hour+time2(r), "zone.delete", k, a, ocSuccess, &evOverride{targets: zt, debug: [][2]string{{"requestUri", "/api/v1/zones/" + zid}}})
 
 		// A policy of one kind, with a rule, drafted and dropped.
-		t = at()
+		t = at(2*day + 15*minute)
 		k, a = o.histAdmin(r, t)
 		pd := timelinePolicies[w%len(timelinePolicies)]
 		pid, rid := o.ids.id(kPolicy, phantomBase+n), o.ids.id(kPolicyRule, phantomBase+n)
@@ -330,7 +340,7 @@ func (o *org) adminTimeline() {
 		o.ins(t2+3*minute, "policy.lifecycle.delete", k, a, ocSuccess, &evOverride{targets: []rawObj{pol}, debug: puri})
 
 		// An app integration tried out and removed.
-		t = at()
+		t = at(day + 15*minute)
 		k, a = o.histAdmin(r, t)
 		aid := o.ids.id(kApp, phantomBase+n)
 		tmpl := appCatalog[r.intn(len(appCatalog))]
@@ -346,7 +356,7 @@ func (o *org) adminTimeline() {
 		o.ins(t2+minute, "application.lifecycle.delete", k, a, ocSuccess, &evOverride{targets: []rawObj{app}, debug: auri})
 
 		// An old API token revoked (no longer listed).
-		t = at()
+		t = at(0)
 		k, a = o.histAdmin(r, t)
 		tid := o.ids.id(kAPIToken, phantomBase+n)
 		o.ins(t, "system.api_token.revoke", k, a, ocSuccess, &evOverride{targets: []rawObj{rawTarget(tid, "Token", "unknown",
@@ -355,7 +365,7 @@ func (o *org) adminTimeline() {
 
 		// A resource-set binding added for a week, then removed.
 		if len(o.resourceSets) > 0 && len(o.customRoles) > 0 {
-			t = at()
+			t = at(0) // the removal is clamped below
 			k, a = o.histAdmin(r, t)
 			rs := r.intn(len(o.resourceSets))
 			rsid := o.ids.id(kResourceSet, rs)
@@ -368,7 +378,7 @@ func (o *org) adminTimeline() {
 		}
 
 		// A user's factors reset by the help desk, then enrolled again.
-		t = at()
+		t = at(hour)
 		k, a = o.histAdmin(r, t)
 		if u := ls.activeUser(r, t); u >= 0 && ls.activeAt(u, t+hour) {
 			o.ins(t, "user.mfa.factor.reset_all", k, a, ocSuccess, nil, userRef(int(u)))
@@ -377,7 +387,7 @@ func (o *org) adminTimeline() {
 		}
 
 		// A lock-out the help desk unlocks.
-		t = at()
+		t = at(2 * hour)
 		if u := ls.activeUser(r, t); u >= 0 && ls.activeAt(u, t+2*hour) && o.users[u].status == stActive {
 			o.lockOut(r, int(u), t)
 			k, a = o.histAdmin(r, t)
@@ -387,7 +397,7 @@ func (o *org) adminTimeline() {
 		}
 
 		// A suspension lifted the next day.
-		t = at()
+		t = at(2 * day)
 		if u := ls.activeUser(r, t); u >= 0 && ls.activeAt(u, t+2*day) && o.users[u].status == stActive {
 			k, a = o.histAdmin(r, t)
 			end := t + day + time2(r)
@@ -397,7 +407,7 @@ func (o *org) adminTimeline() {
 		}
 
 		// A privilege revoked from a user holding none any more.
-		t = at()
+		t = at(0)
 		if u := ls.activeUser(r, t); u >= 0 && !o.userHasRole(int(u)) {
 			k, a = o.histAdmin(r, t)
 			o.ins(t, "user.account.privilege.revoke", k, a, ocSuccess,
@@ -406,7 +416,7 @@ func (o *org) adminTimeline() {
 
 		// The inactive Facebook IdP was deactivated in the first week.
 		if w == 0 && len(idpDefs) > 4 {
-			t = at()
+			t = at(0)
 			k, a = o.histAdmin(r, t)
 			o.ins(t, "system.idp.lifecycle.deactivate", k, a, ocSuccess, &evOverride{debug: [][2]string{{"requestUri", "/api/v1/idps/" + o.ids.id(kIdP, 4) + "/lifecycle/deactivate"}}},
 				tref{kind: tkIdP, a: 4})

@@ -75,7 +75,10 @@ func hLogs(s *Sim, c *reqCtx) *apiError {
 	} else {
 		since = until - systemLogDefaultWindowDays*day
 	}
-	if until < since {
+	// Without until, since is checked against the present the client sees:
+	// the Date header's clock, which runs ahead of a fixed org clock under a
+	// time scale (a since between the two finds no event yet).
+	if hasUntil && until < since || !hasUntil && max(now, s.wireNowMs()) < since {
 		return errLogParam("The until parameter must not be before the since parameter.")
 	}
 	since = max(since, now-logRetention)

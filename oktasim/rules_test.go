@@ -187,6 +187,41 @@ func TestLogSinceWindow(t *testing.T) {
 	wantError(t, resp, b, 400, "E0000053")
 }
 
+// A fixed org clock under a time scale: the Date header runs ahead, and a
+// poll from a since the client took from it (after the org clock) finds no
+// event yet rather than an error; a since after the Date is still refused.
+func TestLogSinceBetweenClocks(t *testing.T) {
+	s, base := startSim(t, Config{Seed: 2, Users: 20, Logs: 200, TimeScale: 100000, Now: DefaultNow})
+	time.Sleep(50 * time.Millisecond) // 5,000 s of the wire clock
+	since := s.Now().Add(time.Hour)
+	if !s.WireNow().After(since) {
+		t.Fatalf("wire clock %v not past %v", s.WireNow(), since)
+	}
+	resp, b := get(t, base+"/api/v1/logs?since="+url.QueryEscape(since.Format(time.RFC3339)), "demo-token")
+	if resp.StatusCode != 200 || strings.TrimSpace(string(b)) != "[]" {
+		t.Errorf("poll from between the clocks: %d %s, want 200 and no event", resp.StatusCode, b)
+	}
+	resp, b = get(t, base+"/api/v1/logs?since="+url.QueryEscape(s.WireNow().Add(24*time.Hour).Format(time.RFC3339)), "demo-token")
+	wantError(t, resp, b, 400, "E0000053")
+}
+
+// No event of the log is published at or after the org's now, whatever
+// the span and the scenarios.
+func TestLogEndsNow(t *testing.T) {
+	for _, cfg := range []Config{{Seed: 2, Users: 20, Logs: 200, Now: DefaultNow},
+		{Seed: 5, Users: 300, Logs: 3000, LogDays: 2, Scenarios: []string{"all"}, Now: DefaultNow},
+		{Seed: 9, Users: 100, Logs: 1500, Scenarios: []string{"all"}, Now: DefaultNow}} {
+		s, _ := startSim(t, cfg)
+		ls := &s.o.logs
+		for j := range ls.total() {
+			if p := ls.publishedAt(j); p >= s.o.now {
+				lr := ls.rec(j)
+				t.Errorf("seed %d: %s published %v, at or after now %v", cfg.Seed, evCatalog[lr.et].typ, time.UnixMilli(p).UTC(), s.Now())
+			}
+		}
+	}
+}
+
 // System Log filter and q select events server-side.
 func TestLogFilter(t *testing.T) {
 	s, base := startSim(t, Config{Seed: 2, Users: 20, Logs: 2000})
