@@ -16,7 +16,8 @@ type Config struct {
 	Seed int64
 	// Sizes of the main object families. 0 means a default (Users 200, Groups
 	// Users/25+5, Apps 12, Devices Users/2, Logs Users*10, at least 1000); a
-	// negative value means none. Everything else is proportional.
+	// negative value means none (but for Apps: the two built-in apps every
+	// org has stay). Everything else is proportional.
 	Users, Groups, Apps, Devices, Logs int
 	// LogDays is how many days before Now the initial System Log events span
 	// (default 30; the default 7-day `since` window of /api/v1/logs misses some).
@@ -295,7 +296,9 @@ func (cfg Config) normalized() (Config, error) {
 	if c.Groups < 1 {
 		c.Groups = 1 // the built-in Everyone group always exists
 	}
-	c.Apps = size(c.Apps, 12)
+	// Every org has the Okta Admin Console and the Okta Dashboard, which
+	// admin and sign-in events name.
+	c.Apps = max(size(c.Apps, 12), 2)
 	c.Devices = size(c.Devices, c.Users/2)
 	c.Logs = size(c.Logs, max(1000, c.Users*10))
 	if c.LogDays <= 0 {

@@ -206,12 +206,19 @@ func TestLogSinceBetweenClocks(t *testing.T) {
 }
 
 // No event of the log is published at or after the org's now, whatever
-// the span and the scenarios.
+// the span, the scenarios and the org's size, and every event renders.
 func TestLogEndsNow(t *testing.T) {
 	for _, cfg := range []Config{{Seed: 2, Users: 20, Logs: 200, Now: DefaultNow},
 		{Seed: 5, Users: 300, Logs: 3000, LogDays: 2, Scenarios: []string{"all"}, Now: DefaultNow},
-		{Seed: 9, Users: 100, Logs: 1500, Scenarios: []string{"all"}, Now: DefaultNow}} {
-		s, _ := startSim(t, cfg)
+		{Seed: 9, Users: 100, Logs: 1500, Scenarios: []string{"all"}, Now: DefaultNow},
+		{Seed: 4, Users: 50, Apps: 1, Logs: 500, Now: DefaultNow},
+		{Seed: 4, Users: 50, Apps: -1, Logs: 500, Now: DefaultNow}} {
+		s, base := startSim(t, cfg)
+		q := "/api/v1/logs?limit=1000&since=" + url.QueryEscape(s.Now().AddDate(0, 0, -60).Format(time.RFC3339)) +
+			"&until=" + url.QueryEscape(s.Now().Format(time.RFC3339))
+		if evs, _ := pageAll(t, base+q); len(evs) != s.Info().LogEvents {
+			t.Errorf("seed %d, apps %d: %d of %d events served", cfg.Seed, cfg.Apps, len(evs), s.Info().LogEvents)
+		}
 		ls := &s.o.logs
 		for j := range ls.total() {
 			if p := ls.publishedAt(j); p >= s.o.now {
