@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -59,6 +60,9 @@ type Config struct {
 	// real minute it would take less still.
 	RateFactor float64
 	MinWindow  time.Duration
+	// RateWindows are the smaller orgs synced under Okta's limits too, by
+	// the windows their binding bucket needs (RateOrg scaled down to it).
+	RateWindows []float64
 	// FetchWorkers is the concurrency of the fetch-only replay (the client's
 	// cap in connector.Sync); Workers that of extract- and append-only.
 	FetchWorkers, Workers int
@@ -94,6 +98,7 @@ func Defaults(quick bool) Config {
 		TimeScale:    10_000,
 		RateFactor:   3,
 		MinWindow:    2 * time.Second,
+		RateWindows:  []float64{1.2, 1.67, 2.5},
 		FetchWorkers: 16,
 		Workers:      defaultWorkers(),
 		ChunkBytes:   32 << 20,
@@ -125,8 +130,10 @@ type Result struct {
 	Ceilings   *Ceilings
 	// NoDest is the engine syncing the same org into a destination that
 	// keeps nothing.
-	NoDest      time.Duration
-	Rate        *RateRun
+	NoDest time.Duration
+	Rate   *RateRun
+	// RateSizes are the orgs of Config.RateWindows under Okta's limits.
+	RateSizes   []*RateRun
 	RSS         []*RSSRun
 	Incremental *IncRun
 	Settings    *SettingsRun
@@ -164,20 +171,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	if cfg.wants(SecRateLimited) {
-		cfg.logf("rate-limited: unlimited sync of %s", cfg.RateOrg)
-		s, err := startSim(cfg.RateOrg.simConfig(oktasim.RateLimitsOff, cfg.TimeScale))
-		if err != nil {
+		var err error
+		if res.Rate, err = rateSection(ctx, &cfg, cfg.RateOrg, nil, true); err != nil {
 			return nil, err
 		}
-		baseDB := filepath.Join(cfg.Dir, "ratebase.duckdb")
-		base, err := runSync(ctx, s, syncSpec{DB: baseDB, Exclude: cfg.Exclude, TimeScale: cfg.TimeScale, Settings: cfg.Settings})
-		s.Close()
-		if err != nil {
-			return nil, fmt.Errorf("rate-limited baseline: %w", err)
-		}
-		cfg.logf("rate-limited: sync under Okta's limits (unlimited took %s)", base.Wall.Round(time.Millisecond))
-		if res.Rate, err = rateLimited(ctx, &cfg, base, baseDB); err != nil {
-			return nil, err
+		for _, w := range cfg.RateWindows {
+			r, err := rateSized(ctx, &cfg, res.Rate, w)
+			if err != nil {
+				return nil, err
+			}
+			res.RateSizes = append(res.RateSizes, r)
 		}
 	}
 	if cfg.wants(SecSettings) {
@@ -278,4 +281,60 @@ func writeProfile(path, name string) error {
 		return fmt.Errorf("%s profile: %w", name, err)
 	}
 	return f.Close()
+}
+
+// rateSection syncs org without limits (its database the baseline), then
+// under Okta's limits (rateLimited). sized, when set, is told the
+// unlimited sync first and may refuse the org (too far from the windows
+// it wants): rateSection then returns nil.
+func rateSection(ctx context.Context, cfg *Config, org Org, sized func(*SyncRun) (bool, error), inc bool) (*RateRun, error) {
+	cfg.logf("rate-limited: unlimited sync of %s", org)
+	s, err := startSim(org.simConfig(oktasim.RateLimitsOff, cfg.TimeScale))
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	baseDB := filepath.Join(cfg.Dir, "ratebase-"+strconv.Itoa(org.Groups)+".duckdb")
+	os.Remove(baseDB)
+	base, err := runSync(ctx, s, syncSpec{DB: baseDB, Exclude: cfg.Exclude, TimeScale: cfg.TimeScale, Settings: cfg.Settings})
+	if err != nil {
+		return nil, fmt.Errorf("rate-limited baseline: %w", err)
+	}
+	if sized != nil {
+		if ok, err := sized(base); err != nil || !ok {
+			return nil, err
+		}
+	}
+	cfg.logf("rate-limited: sync under Okta's limits (unlimited took %s)", base.Wall.Round(time.Millisecond))
+	return rateLimited(ctx, cfg, org, s, base, baseDB, inc)
+}
+
+// rateSized syncs, under Okta's limits, RateOrg scaled so that its binding
+// bucket needs about windows windows (within 3%; the requests a table
+// makes whatever the org's size keep the scale from being exact, so it is
+// corrected from the unlimited sync up to three times).
+func rateSized(ctx context.Context, cfg *Config, big *RateRun, windows float64) (*RateRun, error) {
+	f := windows / big.Windows()
+	for try := 0; ; try++ {
+		org := cfg.RateOrg.Scaled(f)
+		var got float64
+		r, err := rateSection(ctx, cfg, org, func(base *SyncRun) (bool, error) {
+			ld, err := bucketLoads(base)
+			if err != nil {
+				return false, err
+			}
+			_, binding := WorkBound(ld, 1, base.Wall)
+			for _, l := range ld {
+				if l.Bucket == binding {
+					got = l.Minutes()
+				}
+			}
+			return math.Abs(got/windows-1) <= 0.03 || try == 3, nil
+		}, false)
+		if err != nil || r != nil {
+			return r, err
+		}
+		cfg.logf("rate-limited: %s needs %.2f windows, want %.2f; scaling again", org, got, windows)
+		f *= windows / got
+	}
 }

@@ -34,8 +34,9 @@ func TestMain(m *testing.M) {
 func TestFiguresLine(t *testing.T) {
 	f := Figures{ThroughputRowsS: 123456.7, CeilingFraction: 0.61234, RatelimitedVsBound: 1.0567,
 		RSSMB100k: 180.04, RSSMB1m: 201.96, IncrementalRequestFraction: 0.012345, HistoryVsPlain: 0.9123, HashedVsPlain: 0.98765,
-		LogNewestDayS: 1.2345, LogFullS: 45.678, RawJSONVsPlain: 0.6543, RawJSONMBPer1m: 1507.6}
-	want := "BENCH throughput_rows_s=123457 ceiling_fraction=0.612 ratelimited_vs_bound=1.057 rss_mb_100k=180.0 rss_mb_1m=202.0 incremental_request_fraction=0.0123 history_vs_plain=0.912 hashed_vs_plain=0.988 log_newest_day_s=1.23 log_full_s=45.68 rawjson_vs_plain=0.654 rawjson_mb_per_1m=1508"
+		LogNewestDayS: 1.2345, LogFullS: 45.678, RawJSONVsPlain: 0.6543, RawJSONMBPer1m: 1507.6,
+		RatelimitedVsStrictBound: 1.0234, IncrementalWallS: 3.456, IncrementalVsStrictBound: 1.0789}
+	want := "BENCH throughput_rows_s=123457 ceiling_fraction=0.612 ratelimited_vs_bound=1.057 rss_mb_100k=180.0 rss_mb_1m=202.0 incremental_request_fraction=0.0123 history_vs_plain=0.912 hashed_vs_plain=0.988 log_newest_day_s=1.23 log_full_s=45.68 rawjson_vs_plain=0.654 rawjson_mb_per_1m=1508 ratelimited_vs_strict_bound=1.023 incremental_wall_s=3.46 incremental_vs_strict_bound=1.079"
 	if got := f.Line(); got != want {
 		t.Errorf("Line() =\n%s\nwant\n%s", got, want)
 	}
@@ -76,6 +77,28 @@ func TestBound(t *testing.T) {
 	}
 	if d, b := Bound([]BucketLoad{{Bucket: "x", Limit: 10}}, 1); d != 0 || b != "" {
 		t.Errorf("Bound without requests = %v (%q), want 0", d, b)
+	}
+}
+
+func TestWorkBound(t *testing.T) {
+	loads := []BucketLoad{
+		{Bucket: "users", Requests: 720, Limit: 600}, // 1.2 windows: 1 whole, 120 of its 720 requests after
+		{Bucket: "apps", Requests: 250, Limit: 100},  // 2.5 windows: 2 whole, 50 of 250 after
+		{Bucket: "logs", Requests: 0, Limit: 120},
+	}
+	base := 10 * time.Second
+	d, b := WorkBound(loads, 60, base)
+	// apps: 2 windows of a second at scale 60, then a fifth of the 10 s.
+	if d != 4*time.Second || b != "apps" {
+		t.Errorf("WorkBound = %v (%s), want 4s (apps)", d, b)
+	}
+	// Less than a window of every bucket: the unlimited sync's time.
+	if d, _ := WorkBound([]BucketLoad{{Bucket: "users", Requests: 30, Limit: 600}}, 60, base); d != base {
+		t.Errorf("WorkBound within one window = %v, want the unlimited %v", d, base)
+	}
+	// A whole number of windows: the last is a full window's work.
+	if d, _ := WorkBound([]BucketLoad{{Bucket: "users", Requests: 1200, Limit: 600}}, 60, base); d != time.Second+base/2 {
+		t.Errorf("WorkBound of 2 full windows = %v, want 1 window + half the work", d)
 	}
 }
 
@@ -320,6 +343,17 @@ func TestRunSmallOrg(t *testing.T) {
 	}
 	if rl.Requests-rl.Served429 != rl.BaseRequests {
 		t.Errorf("limited sync made %d requests besides 429s, unlimited %d", rl.Requests-rl.Served429, rl.BaseRequests)
+	}
+	if len(res.RateSizes) != len(cfg.RateWindows) {
+		t.Errorf("%d orgs synced by size under limits, want %d", len(res.RateSizes), len(cfg.RateWindows))
+	}
+	for i, r := range res.RateSizes {
+		if got, want := r.Windows(), cfg.RateWindows[i]; r.RowsLost() != 0 || r.Strict <= 0 || got < want*0.9 || got > want*1.1 {
+			t.Errorf("org of %.2f windows: needs %.2f windows, strict bound %v, %d rows lost", want, got, r.Strict, r.RowsLost())
+		}
+	}
+	if inc := rl.Inc; inc == nil || inc.RowsLost() != 0 || inc.Strict <= 0 || inc.Requests == 0 || inc.Requests >= rl.BaseRequests {
+		t.Errorf("rate-limited incremental: %+v", inc)
 	}
 	if len(res.RSS) != 2 || res.RSS[0].MaxMB <= 0 || res.RSS[1].Rows <= res.RSS[0].Rows {
 		t.Errorf("memory runs: %+v", res.RSS)

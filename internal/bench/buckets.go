@@ -166,6 +166,33 @@ func StrictBound(loads []BucketLoad, timeScale float64) time.Duration {
 	return time.Duration(worst * float64(time.Minute) / timeScale)
 }
 
+// WorkBound is the strict bound with the work of the last window: for each
+// bucket, (ceil(N/limit)-1) windows of the server's clock, then the time the
+// requests of its last window (N - (ceil(N/limit)-1)·limit) took in the
+// unlimited sync of the same work, taken as their share of its wall time
+// (base). The largest over the buckets, and that bucket. A sync that needs
+// less than a window of every bucket is bound by base alone: no client can
+// be faster than the sync with no limits.
+func WorkBound(loads []BucketLoad, timeScale float64, base time.Duration) (time.Duration, string) {
+	if timeScale <= 0 {
+		timeScale = 1
+	}
+	var worst time.Duration
+	var binding string
+	for _, b := range loads {
+		if b.Requests <= 0 || b.Limit <= 0 {
+			continue
+		}
+		full := math.Ceil(float64(b.Requests)/float64(b.Limit)) - 1
+		last := float64(b.Requests) - full*float64(b.Limit)
+		d := time.Duration(full*float64(time.Minute)/timeScale) + time.Duration(last/float64(b.Requests)*float64(base))
+		if binding == "" || d > worst {
+			worst, binding = d, b.Bucket
+		}
+	}
+	return worst, binding
+}
+
 // loads pairs request counts by bucket with the limits.
 func loads(requests map[string]int64, limits map[string]int) []BucketLoad {
 	var out []BucketLoad

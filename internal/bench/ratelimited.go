@@ -3,9 +3,13 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
+	"math"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,10 +50,46 @@ type RateRun struct {
 	// Pacing is how the binding bucket's windows were spent, replayed from
 	// the times of its requests.
 	Pacing WindowStats
+	// Strict is WorkBound: the whole windows the busiest bucket needs and
+	// the work of its last one; StrictBinding its bucket.
+	Strict        time.Duration
+	StrictBinding string
+	// Inc is the incremental sync after 1% churn under the same limits;
+	// nil when not run.
+	Inc *RateInc
 }
+
+// RateInc is an incremental sync under Okta's limits, after 1% churn of an
+// org a limited full sync copied, against the same churn synced without
+// limits.
+type RateInc struct {
+	Loads                  []BucketLoad // requests per bucket of the unlimited incremental sync
+	Baseline, Wall         time.Duration
+	Strict                 time.Duration // WorkBound of Loads and Baseline
+	Binding                string
+	Requests, BaseRequests int64
+	Served429              int64
+	Rows, RowsLimited      map[string]int64
+}
+
+// Ratio is wall / strict bound.
+func (r *RateInc) Ratio() float64 { return r.Wall.Seconds() / r.Strict.Seconds() }
 
 // Ratio is wall / bound.
 func (r *RateRun) Ratio() float64 { return r.Wall.Seconds() / r.Bound.Seconds() }
+
+// StrictRatio is wall / strict bound (WorkBound).
+func (r *RateRun) StrictRatio() float64 { return r.Wall.Seconds() / r.Strict.Seconds() }
+
+// Windows is how many windows of the binding bucket the sync needs.
+func (r *RateRun) Windows() float64 {
+	for _, l := range r.Loads {
+		if l.Bucket == r.StrictBinding {
+			return l.Minutes()
+		}
+	}
+	return math.NaN()
+}
 
 // BucketsUsed is the number of buckets the sync sends requests to.
 func (r *RateRun) BucketsUsed() int {
@@ -64,39 +104,53 @@ func (r *RateRun) BucketsUsed() int {
 
 // RowsLost is the number of rows the limited sync is short of the unlimited
 // one, over all tables (rows it has in excess count too).
-func (r *RateRun) RowsLost() int64 {
+func (r *RateRun) RowsLost() int64 { return rowsLost(r.Rows, r.RowsLimited) }
+
+func rowsLost(want, got map[string]int64) int64 {
 	var lost int64
-	for t, n := range r.Rows {
-		d := n - r.RowsLimited[t]
+	for t, n := range want {
+		d := n - got[t]
 		lost += max(d, -d)
 	}
-	for t, n := range r.RowsLimited {
-		if _, ok := r.Rows[t]; !ok {
+	for t, n := range got {
+		if _, ok := want[t]; !ok {
 			lost += n
 		}
 	}
 	return lost
 }
 
-// rateLimited syncs cfg.RateOrg under Okta's default limits. base is an
-// unlimited sync of the same org (its database at baseDB); the time scale
-// follows cfg.RateFactor and cfg.MinWindow, so that the figure measures the
-// scheduling, not the machine.
-func rateLimited(ctx context.Context, cfg *Config, base *SyncRun, baseDB string) (*RateRun, error) {
-	org, dir, exclude, settings := cfg.RateOrg, cfg.Dir, cfg.Exclude, cfg.Settings
-	byBucket, err := perBucket(base.Server.ByEndpoint)
+// bucketLoads are the requests per bucket the simulator served in a sync,
+// with Okta's default limits.
+func bucketLoads(run *SyncRun) ([]BucketLoad, error) {
+	byBucket, err := perBucket(run.Server.ByEndpoint)
 	if err != nil {
 		return nil, err
 	}
 	if n := byBucket["?"]; n > 0 {
 		return nil, fmt.Errorf("rate-limited: %d requests of the unlimited sync match no bucket of the specs", n)
 	}
+	return loads(byBucket, oktasim.Buckets()), nil
+}
+
+// rateLimited syncs org under Okta's default limits. base is an unlimited
+// sync of the same org (its database at baseDB, its simulator baseSim); the
+// time scale follows cfg.RateFactor and cfg.MinWindow, so that the figure
+// measures the scheduling, not the machine. With inc, both then sync 1%
+// churn again, without and with the limits.
+func rateLimited(ctx context.Context, cfg *Config, org Org, baseSim *simServer, base *SyncRun, baseDB string, inc bool) (*RateRun, error) {
+	dir, exclude, settings := cfg.Dir, cfg.Exclude, cfg.Settings
+	ld, err := bucketLoads(base)
+	if err != nil {
+		return nil, err
+	}
 	// No BucketLimits are set: the simulator enforces Okta's defaults.
-	r := &RateRun{Org: org, Baseline: base.Wall, Loads: loads(byBucket, oktasim.Buckets())}
+	r := &RateRun{Org: org, Baseline: base.Wall, Loads: ld}
 	unscaled, _ := Bound(r.Loads, 1)
 	r.TimeScale = unscaled.Seconds() / (cfg.RateFactor * base.Wall.Seconds())
 	r.TimeScale = max(1, min(r.TimeScale, time.Minute.Seconds()/cfg.MinWindow.Seconds()))
 	r.Bound, r.Binding = Bound(r.Loads, r.TimeScale)
+	r.Strict, r.StrictBinding = WorkBound(r.Loads, r.TimeScale, base.Wall)
 
 	s, err := startSim(org.simConfig(oktasim.RateLimitsOkta, r.TimeScale))
 	if err != nil {
@@ -110,7 +164,7 @@ func rateLimited(ctx context.Context, cfg *Config, base *SyncRun, baseDB string)
 	var received atomic.Int64
 	var mu sync.Mutex
 	var times []time.Time
-	db := filepath.Join(dir, "ratelimited.duckdb")
+	db := filepath.Join(dir, "ratelimited-"+strconv.Itoa(org.Groups)+".duckdb")
 	start := time.Now()
 	run, err := runSync(ctx, s, syncSpec{
 		DB: db, Exclude: exclude, TimeScale: r.TimeScale, Settings: settings,
@@ -150,8 +204,69 @@ func rateLimited(ctx context.Context, cfg *Config, base *SyncRun, baseDB string)
 	if r.RowsLimited, err = liveRows(ctx, db, tables); err != nil {
 		return nil, err
 	}
+	if inc {
+		if r.Inc, err = rateIncremental(ctx, cfg, org, r.TimeScale, baseSim, baseDB, s, db); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
 }
+
+// rateIncremental churns 1% of org in both simulators, then syncs it into
+// each database: without limits (the work, and its bound) and with them.
+func rateIncremental(ctx context.Context, cfg *Config, org Org, scale float64, baseSim *simServer, baseDB string,
+	s *simServer, db string) (*RateInc, error) {
+	churn := ChurnFor(org)
+	baseSim.Churn(churn)
+	s.Churn(churn)
+	// The unlimited incremental sync is short (seconds, most of it the
+	// tables' fixed costs), so a busy moment of the machine would lower the
+	// bound: it runs twice, from copies of the same database against the
+	// same org (its clock stands still), and the faster run is the bound.
+	again := baseDB + ".again"
+	if err := copyFile(baseDB, again); err != nil {
+		return nil, err
+	}
+	defer os.Remove(again)
+	var base *SyncRun
+	for _, db := range []string{baseDB, again} {
+		cfg.logf("rate-limited: incremental sync after 1%% churn, without limits")
+		run, err := runSync(ctx, baseSim, syncSpec{DB: db, Exclude: cfg.Exclude, TimeScale: cfg.TimeScale, Settings: cfg.Settings})
+		if err != nil {
+			return nil, fmt.Errorf("rate-limited incremental baseline: %w", err)
+		}
+		if base == nil || run.Wall < base.Wall {
+			base = run
+		}
+	}
+	r := &RateInc{Baseline: base.Wall, BaseRequests: base.Server.Requests}
+	var err error
+	if r.Loads, err = bucketLoads(base); err != nil {
+		return nil, err
+	}
+	r.Strict, r.Binding = WorkBound(r.Loads, scale, base.Wall)
+	// The full sync spent its last windows: the incremental one starts
+	// from fresh ones, as a sync an hour later would.
+	time.Sleep(time.Duration(float64(time.Minute)/scale) + 100*time.Millisecond)
+	cfg.logf("rate-limited: incremental sync after 1%% churn, under Okta's limits")
+	run, err := runSync(ctx, s, syncSpec{DB: db, Exclude: cfg.Exclude, TimeScale: scale, Settings: cfg.Settings})
+	if err != nil {
+		return nil, fmt.Errorf("rate-limited incremental: %w", err)
+	}
+	r.Wall, r.Requests, r.Served429 = run.Wall, run.Server.Requests, run.Server.RateLimited
+	tables := selected(cfg.Exclude)
+	if r.Rows, err = liveRows(ctx, baseDB, tables); err != nil {
+		return nil, err
+	}
+	if r.RowsLimited, err = liveRows(ctx, db, tables); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// RowsLost is the number of rows the limited incremental sync's database
+// is short of the unlimited one's (or has in excess).
+func (r *RateInc) RowsLost() int64 { return rowsLost(r.Rows, r.RowsLimited) }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
@@ -187,4 +302,22 @@ func liveRows(ctx context.Context, path string, tables []*runtime.Table) (map[st
 		}
 	}
 	return out, nil
+}
+
+// copyFile copies a closed database file.
+func copyFile(from, to string) error {
+	src, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return err
+	}
+	return dst.Close()
 }

@@ -29,11 +29,18 @@ type Figures struct {
 	// RawJSONVsPlain and RawJSONMBPer1m: what keeping system_log.raw_json
 	// (the default) costs in throughput and in file size per million events.
 	RawJSONVsPlain, RawJSONMBPer1m float64
+	// RatelimitedVsStrictBound is the worst wall / WorkBound of the orgs
+	// synced under Okta's limits (RateOrg and Config.RateWindows).
+	RatelimitedVsStrictBound float64
+	// IncrementalWallS is the wall time of the incremental sync after 1%
+	// churn of RateOrg under Okta's limits (at the section's time scale),
+	// IncrementalVsStrictBound that over its WorkBound.
+	IncrementalWallS, IncrementalVsStrictBound float64
 }
 
 // Line is the final line of a run:
 //
-//	BENCH throughput_rows_s=... ceiling_fraction=... ratelimited_vs_bound=... rss_mb_100k=... rss_mb_1m=... incremental_request_fraction=... history_vs_plain=... hashed_vs_plain=... log_newest_day_s=... log_full_s=... rawjson_vs_plain=... rawjson_mb_per_1m=...
+//	BENCH throughput_rows_s=... ceiling_fraction=... ratelimited_vs_bound=... rss_mb_100k=... rss_mb_1m=... incremental_request_fraction=... history_vs_plain=... hashed_vs_plain=... log_newest_day_s=... log_full_s=... rawjson_vs_plain=... rawjson_mb_per_1m=... ratelimited_vs_strict_bound=... incremental_wall_s=... incremental_vs_strict_bound=...
 func (f Figures) Line() string {
 	num := func(v float64, prec int) string {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -52,7 +59,10 @@ func (f Figures) Line() string {
 		" log_newest_day_s=" + num(f.LogNewestDayS, 2) +
 		" log_full_s=" + num(f.LogFullS, 2) +
 		" rawjson_vs_plain=" + num(f.RawJSONVsPlain, 3) +
-		" rawjson_mb_per_1m=" + num(f.RawJSONMBPer1m, 0)
+		" rawjson_mb_per_1m=" + num(f.RawJSONMBPer1m, 0) +
+		" ratelimited_vs_strict_bound=" + num(f.RatelimitedVsStrictBound, 3) +
+		" incremental_wall_s=" + num(f.IncrementalWallS, 2) +
+		" incremental_vs_strict_bound=" + num(f.IncrementalVsStrictBound, 3)
 }
 
 // CeilingFraction is throughput divided by the smallest ceiling, all in
@@ -91,7 +101,7 @@ func (r *Result) CeilingRates() (fetch, extract, append float64) {
 // Figures computes the BENCH figures.
 func (r *Result) Figures() Figures {
 	nan := math.NaN()
-	f := Figures{nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan}
+	f := Figures{nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan}
 	if r.Throughput != nil {
 		f.ThroughputRowsS = rate(r.Throughput.Rows(), r.Throughput.Wall)
 		fe, ex, ap := r.CeilingRates()
@@ -102,6 +112,13 @@ func (r *Result) Figures() Figures {
 	}
 	if r.Rate != nil {
 		f.RatelimitedVsBound = r.Rate.Ratio()
+		f.RatelimitedVsStrictBound = r.Rate.StrictRatio()
+		for _, s := range r.RateSizes {
+			f.RatelimitedVsStrictBound = max(f.RatelimitedVsStrictBound, s.StrictRatio())
+		}
+		if inc := r.Rate.Inc; inc != nil {
+			f.IncrementalWallS, f.IncrementalVsStrictBound = inc.Wall.Seconds(), inc.Ratio()
+		}
 	}
 	if len(r.RSS) == 2 {
 		f.RSSMB100k, f.RSSMB1m = r.RSS[0].MaxMB, r.RSS[1].MaxMB
@@ -157,6 +174,10 @@ func (r *Result) Write(w io.Writer) {
 	}
 	if rl := r.Rate; rl != nil {
 		writeRate(w, rl)
+		writeRateSizes(w, append([]*RateRun{rl}, r.RateSizes...))
+		if inc := rl.Inc; inc != nil {
+			writeRateInc(w, rl, inc)
+		}
 	}
 	if len(r.RSS) > 0 {
 		fmt.Fprintf(w, "\nMEMORY: system_log only, connector.Sync in a child process, peak RSS (VmHWM)\n")
@@ -321,4 +342,37 @@ func writeIncremental(w io.Writer, inc *IncRun) {
 	tw.Flush()
 	fmt.Fprintf(w, "incremental sync: %s, %d rows; incremental_request_fraction = %d / %d = %.4f\n",
 		secs(inc.Wall), inc.Rows, inc.Incremental, inc.Full, inc.Fraction())
+}
+
+// writeRateSizes prints each org synced under Okta's limits against its
+// strict bound (WorkBound).
+func writeRateSizes(w io.Writer, runs []*RateRun) {
+	fmt.Fprintf(w, "\nRATE-LIMITED, BY SIZE: wall against the strict bound, (ceil(requests/limit) - 1) windows + the last window's work\n")
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "ORG\tBUCKET\tWINDOWS\tTIME SCALE\tUNLIMITED\tSTRICT BOUND\tWALL\tWALL/STRICT\t429s\tROWS LOST\t")
+	worst := 0.0
+	for _, r := range runs {
+		worst = max(worst, r.StrictRatio())
+		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.1f\t%s\t%s\t%s\t%.3f\t%d\t%d\t\n", r.Org, r.StrictBinding, r.Windows(), r.TimeScale,
+			secs(r.Baseline), secs(r.Strict), secs(r.Wall), r.StrictRatio(), r.Served429, r.RowsLost())
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "ratelimited_vs_strict_bound = the worst wall/strict = %.3f\n", worst)
+}
+
+func writeRateInc(w io.Writer, rl *RateRun, inc *RateInc) {
+	fmt.Fprintf(w, "\nRATE-LIMITED INCREMENTAL: org %s after 1%% churn, Okta's default buckets, time scale %.1f\n", rl.Org, rl.TimeScale)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "BUCKET\tREQUESTS\tLIMIT/MIN\tWINDOWS\t")
+	for _, l := range inc.Loads {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.3f\t\n", l.Bucket, l.Requests, l.Limit, l.Minutes())
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "unlimited %s; strict bound %s (bucket %s); under limits %s: incremental_vs_strict_bound %.3f; %d requests (%d without limits), %d 429s, %d rows lost\n",
+		secs(inc.Baseline), secs(inc.Strict), inc.Binding, secs(inc.Wall), inc.Ratio(), inc.Requests, inc.BaseRequests, inc.Served429, inc.RowsLost())
+	for _, t := range sortedKeys(inc.Rows) {
+		if got := inc.RowsLimited[t]; got != inc.Rows[t] {
+			fmt.Fprintf(w, "WARNING: %s has %d live rows under limits, %d without\n", t, got, inc.Rows[t])
+		}
+	}
 }
