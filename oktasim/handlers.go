@@ -476,6 +476,13 @@ func (rd *renderer) appAttr(a int, name string) (string, int64, bool, bool) {
 		return activeStr(rd.o.apps[a].active), 0, false, true
 	case "name":
 		return rd.o.apps[a].tmpl.name, 0, false, true
+	case "credentials.signing.kid":
+		switch rd.o.apps[a].tmpl.mode {
+		case "SAML_2_0", "WS_FEDERATION":
+			return b64id(rd.o.seed, 0x6b6964, uint64(a), 43), 0, false, true
+		case "OPENID_CONNECT":
+			return rd.o.orgKid(), 0, false, true
+		}
 	}
 	return "", 0, false, false
 }
@@ -695,8 +702,9 @@ func hAssignees(s *Sim, c *reqCtx) *apiError {
 		func(k int) string { return o.ids.id(kUser, users[k]) },
 		func(k int) {
 			id := o.ids.id(kUser, users[k])
+			self := c.rd.lb + "/api/v1/users/" + id
 			c.rd.w.obj().ks("id", id).ks("orn", "orn:okta:directory:"+orgID+":users:"+id).
-				ko("_links").href("self", c.rd.lb+"/api/v1/users/"+id+"/roles").end().end()
+				ko("_links").href("self", self).href("roles", self+"/roles").end().end()
 		})
 }
 

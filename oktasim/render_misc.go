@@ -46,6 +46,10 @@ func (rd *renderer) writeDevice(d int, expandUsers bool) {
 			w.ks("meid", "A1000049"+pad4(r.intn(10000))+"12")
 		}
 	}
+	if m.platform == "IOS" {
+		// Okta Verify's instance key, on the iOS devices of a recorded list.
+		w.ks("authenticatorAppKey", strings.ToUpper(string(appendUUID(nil, o.seed, 0x61616b, uint64(d)))))
+	}
 	w.kb("registered", ds.status != devCreated)
 	w.kb("secureHardwarePresent", m.platform != "ANDROID" || r.chance(0.5))
 	w.ks("diskEncryptionType", pick(r, []string{"ALL_INTERNAL_VOLUMES", "FULL", "USER"}))
@@ -53,7 +57,7 @@ func (rd *renderer) writeDevice(d int, expandUsers bool) {
 	w.ks("resourceId", id)
 	w.ko("resourceDisplayName").ks("value", display).kb("sensitive", false).end()
 	w.ks("resourceType", "UDDevice")
-	w.ks("resourceAlternateId", "")
+	w.kn("resourceAlternateId")
 	if expandUsers {
 		w.ko("_embedded").ka("users")
 		for _, u := range ds.users {
@@ -67,18 +71,25 @@ func (rd *renderer) writeDevice(d int, expandUsers bool) {
 	hinted := func(key, href string, methods ...string) {
 		w.ko(key).ks("href", href).ko("hints").strs("allow", methods...).end().end()
 	}
+	// As Okta sends them (its spec's examples, a recorded list): a
+	// deactivated device can only be read, deleted or reactivated.
 	switch ds.status {
 	case devActive:
 		hinted("suspend", self+"/lifecycle/suspend", "POST")
-		hinted("deactivate", self+"/lifecycle/deactivate", "POST")
 	case devSuspended:
 		hinted("unsuspend", self+"/lifecycle/unsuspend", "POST")
-		hinted("deactivate", self+"/lifecycle/deactivate", "POST")
 	default:
 		hinted("activate", self+"/lifecycle/activate", "POST")
 	}
-	hinted("self", self, "GET", "PATCH", "PUT")
-	hinted("users", self+"/users", "GET")
+	if ds.status == devDeactivated {
+		hinted("self", self, "GET", "DELETE")
+	} else {
+		hinted("self", self, "GET", "PATCH", "PUT")
+		hinted("users", self+"/users", "GET")
+	}
+	if ds.status == devActive || ds.status == devSuspended {
+		hinted("deactivate", self+"/lifecycle/deactivate", "POST")
+	}
 	w.end()
 	w.end()
 }
@@ -91,8 +102,10 @@ func (rd *renderer) writeDeviceUser(d int, u int32) {
 	w.kt("created", between(r, start, max(start, o.t0)))
 	w.ks("managementStatus", pick(r, []string{"MANAGED", "NOT_MANAGED"}))
 	w.ks("screenLockType", pick(r, []string{"BIOMETRIC", "PASSCODE", "NONE"}))
+	// The user with the lifecycle links GET /users/{id} carries, as Okta
+	// embeds it here.
 	w.k("user")
-	rd.writeUser(int(u), false)
+	rd.writeUser(int(u), true)
 	w.end()
 }
 

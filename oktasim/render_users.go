@@ -364,10 +364,13 @@ func (rd *renderer) writeUserLifecycleLinks(i int, self string) {
 		post("forgotPassword", "/credentials/forgot_password")
 		post("changeRecoveryQuestion", "/credentials/change_recovery_question")
 		post("changePassword", "/credentials/change_password")
+		post("resetFactors", "/lifecycle/reset_factors")
 		post("deactivate", "/lifecycle/deactivate")
 	}
-	w.href("schema", rd.lb+"/api/v1/meta/schemas/user/"+o.ids.id(kUserType, int(u.typ)))
-	w.href("type", rd.lb+"/api/v1/meta/types/user/"+o.ids.id(kUserType, int(u.typ)))
+	tid := o.ids.id(kUserType, int(u.typ))
+	// The schema of user type otyX is oscX, as the user type's own links say.
+	w.href("schema", rd.lb+"/api/v1/meta/schemas/user/osc"+tid[3:])
+	w.href("type", rd.lb+"/api/v1/meta/types/user/"+tid)
 }
 
 // userAttr returns a searchable attribute of user i: value, unix-ms for dates,
