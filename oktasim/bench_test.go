@@ -130,7 +130,7 @@ func BenchmarkRenderDirectory(b *testing.B) {
 		rd.w.reset()
 		rd.w.arr()
 		for d := range o.devices {
-			rd.writeDevice(d, true)
+			rd.writeDevice(d, devExpandUser)
 		}
 		rd.w.endArr()
 		n += int64(len(rd.w.b))

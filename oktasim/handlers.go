@@ -568,7 +568,7 @@ func hAppGroup(s *Sim, c *reqCtx) *apiError {
 func hDevices(s *Sim, c *reqCtx) *apiError {
 	o := c.rd.o
 	var ex *expr
-	expand := c.q.Get("expand") == "user"
+	expand := deviceExpand(c.q.Get("expand"))
 	return c.list(listing{kind: kDevice, def: 200, max: 200, n: len(o.devices),
 		query: func() (e *apiError) {
 			ex, _, e = compileQuery(c, deviceSearchRules, deviceSearchRules)
@@ -593,13 +593,13 @@ func hDevices(s *Sim, c *reqCtx) *apiError {
 	})
 }
 
-var hDevice = one(findDevice, func(c *reqCtx, d int) { c.rd.writeDevice(d, c.q.Get("expand") == "user") })
+var hDevice = one(findDevice, func(c *reqCtx, d int) { c.rd.writeDevice(d, deviceExpand(c.q.Get("expand"))) })
 
 var hDeviceUsers = under(finder{0, "GenericUDObject", findDevice.find}, func(c *reqCtx, d int) {
 	o := c.rd.o
 	for _, u := range o.devices[d].users {
 		if u >= 0 && !o.users[u].deleted {
-			c.rd.writeDeviceUser(d, u)
+			c.rd.writeDeviceUser(d, u, false)
 		}
 	}
 })

@@ -16,7 +16,26 @@ func upperAlnum(a, b, c uint64, n int) string {
 	return string(out)
 }
 
-func (rd *renderer) writeDevice(d int, expandUsers bool) {
+// Device expansions: none, expand=user (each user in full) or
+// expand=userSummary (id, name, login, email and a self link).
+const (
+	devExpandNone = iota
+	devExpandUser
+	devExpandUserSummary
+)
+
+// deviceExpand maps the expand parameter of the device endpoints.
+func deviceExpand(v string) int {
+	switch v {
+	case "user":
+		return devExpandUser
+	case "userSummary":
+		return devExpandUserSummary
+	}
+	return devExpandNone
+}
+
+func (rd *renderer) writeDevice(d int, expand int) {
 	o, w := rd.o, rd.w
 	ds := &o.devices[d]
 	r := newRng(o.seed, 0x64657670, uint64(d))
@@ -58,11 +77,11 @@ func (rd *renderer) writeDevice(d int, expandUsers bool) {
 	w.ko("resourceDisplayName").ks("value", display).kb("sensitive", false).end()
 	w.ks("resourceType", "UDDevice")
 	w.kn("resourceAlternateId")
-	if expandUsers {
+	if expand != devExpandNone {
 		w.ko("_embedded").ka("users")
 		for _, u := range ds.users {
 			if u >= 0 && !o.users[u].deleted {
-				rd.writeDeviceUser(d, u)
+				rd.writeDeviceUser(d, u, expand == devExpandUserSummary)
 			}
 		}
 		w.endArr().end()
@@ -94,7 +113,7 @@ func (rd *renderer) writeDevice(d int, expandUsers bool) {
 	w.end()
 }
 
-func (rd *renderer) writeDeviceUser(d int, u int32) {
+func (rd *renderer) writeDeviceUser(d int, u int32, summary bool) {
 	o, w := rd.o, rd.w
 	r := newRng(o.seed, 0x64757372+uint64(d), uint64(u))
 	w.obj()
@@ -105,7 +124,17 @@ func (rd *renderer) writeDeviceUser(d int, u int32) {
 	// The user with the lifecycle links GET /users/{id} carries, as Okta
 	// embeds it here.
 	w.k("user")
-	rd.writeUser(int(u), true)
+	if summary {
+		uid := o.ids.id(kUser, int(u))
+		first, last := o.userNames(int(u))
+		login := o.userLogin(int(u))
+		w.obj().ks("id", uid)
+		w.ko("profile").ks("firstName", first).ks("lastName", last).ks("login", login).ks("email", login).end()
+		w.ko("_links").href("self", rd.lb+"/api/v1/users/"+uid).end()
+		w.end()
+	} else {
+		rd.writeUser(int(u), true)
+	}
 	w.end()
 }
 

@@ -210,6 +210,39 @@ func TestDeviceEmbeddedUsersAgreeWithDirectory(t *testing.T) {
 	if embedded == 0 || len(statuses) < 3 {
 		t.Errorf("%d embedded users, statuses %v", embedded, statuses)
 	}
+	// expand=userSummary embeds the same users, each as id, name, login,
+	// email and a self link (the spec's example).
+	summaries := collect(t, base+"/api/v1/devices?expand=userSummary&limit=50", "")
+	if len(summaries) != len(devices) {
+		t.Fatalf("%d devices with userSummary, %d with user", len(summaries), len(devices))
+	}
+	for i, v := range summaries {
+		full, _ := path(devices[i], "_embedded.users").([]any)
+		sum, _ := path(v, "_embedded.users").([]any)
+		if len(sum) != len(full) {
+			t.Errorf("device %s: %d summaries, %d users", str(v, "id"), len(sum), len(full))
+			continue
+		}
+		for k := range sum {
+			su, fu := path(sum[k], "user").(map[string]any), path(full[k], "user").(map[string]any)
+			var keys []string
+			for key := range su {
+				keys = append(keys, key)
+			}
+			slices.Sort(keys)
+			if !slices.Equal(keys, []string{"_links", "id", "profile"}) {
+				t.Errorf("device %s: summary keys %v", str(v, "id"), keys)
+			}
+			for _, f := range []string{"id", "profile.firstName", "profile.lastName", "profile.login", "profile.email", "_links.self.href"} {
+				if str(su, f) != str(fu, f) {
+					t.Errorf("device %s: summary %s %q, user %q", str(v, "id"), f, str(su, f), str(fu, f))
+				}
+			}
+			if str(sum[k], "created") != str(full[k], "created") || str(sum[k], "managementStatus") != str(full[k], "managementStatus") {
+				t.Errorf("device %s: summary link differs: %v vs %v", str(v, "id"), sum[k], full[k])
+			}
+		}
+	}
 }
 
 // Role assignments and the IAM lists link to the real assignee, role and
