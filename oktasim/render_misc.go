@@ -87,27 +87,27 @@ func (rd *renderer) writeDevice(d int, expand int) {
 		w.endArr().end()
 	}
 	w.ko("_links")
-	hinted := func(key, href string, methods ...string) {
-		w.ko(key).ks("href", href).ko("hints").strs("allow", methods...).end().end()
+	hinted := func(key, path string, methods ...string) {
+		w.ko(key).ks2("href", self, path).ko("hints").strs("allow", methods...).end().end()
 	}
 	// As Okta sends them (its spec's examples, a recorded list): a
 	// deactivated device can only be read, deleted or reactivated.
 	switch ds.status {
 	case devActive:
-		hinted("suspend", self+"/lifecycle/suspend", "POST")
+		hinted("suspend", "/lifecycle/suspend", "POST")
 	case devSuspended:
-		hinted("unsuspend", self+"/lifecycle/unsuspend", "POST")
+		hinted("unsuspend", "/lifecycle/unsuspend", "POST")
 	default:
-		hinted("activate", self+"/lifecycle/activate", "POST")
+		hinted("activate", "/lifecycle/activate", "POST")
 	}
 	if ds.status == devDeactivated {
-		hinted("self", self, "GET", "DELETE")
+		hinted("self", "", "GET", "DELETE")
 	} else {
-		hinted("self", self, "GET", "PATCH", "PUT")
-		hinted("users", self+"/users", "GET")
+		hinted("self", "", "GET", "PATCH", "PUT")
+		hinted("users", "/users", "GET")
 	}
 	if ds.status == devActive || ds.status == devSuspended {
-		hinted("deactivate", self+"/lifecycle/deactivate", "POST")
+		hinted("deactivate", "/lifecycle/deactivate", "POST")
 	}
 	w.end()
 	w.end()

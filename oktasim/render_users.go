@@ -343,7 +343,7 @@ func (rd *renderer) writeUserLifecycleLinks(i int, self string) {
 	o, w := rd.o, rd.w
 	u := &o.users[i]
 	post := func(name, path string) {
-		w.ko(name).ks("href", self+path).ks("method", "POST").end()
+		w.ko(name).ks2("href", self, path).ks("method", "POST").end()
 	}
 	switch u.status {
 	case stStaged, stProvisioned:
@@ -369,8 +369,8 @@ func (rd *renderer) writeUserLifecycleLinks(i int, self string) {
 	}
 	tid := o.ids.id(kUserType, int(u.typ))
 	// The schema of user type otyX is oscX, as the user type's own links say.
-	w.href("schema", rd.lb+"/api/v1/meta/schemas/user/osc"+tid[3:])
-	w.href("type", rd.lb+"/api/v1/meta/types/user/"+tid)
+	w.href2("schema", rd.lb, "/api/v1/meta/schemas/user/osc"+tid[3:])
+	w.href2("type", rd.lb, "/api/v1/meta/types/user/"+tid)
 }
 
 // userAttr returns a searchable attribute of user i: value, unix-ms for dates,
