@@ -106,3 +106,50 @@ func BenchmarkServeLogPage(b *testing.B) {
 	}
 	b.SetBytes(n)
 }
+
+// BenchmarkRenderDirectory renders, without HTTP, what a sync reads of the
+// small directory tables of a 10k-user org: every app, every device with its
+// users embedded (expand=user) and every admin's role assignments.
+func BenchmarkRenderDirectory(b *testing.B) {
+	s, err := New(Config{Seed: 1, Users: 10_000, Apps: 50, Logs: -1, Now: DefaultNow})
+	if err != nil {
+		b.Fatal(err)
+	}
+	o := s.o
+	rd := renderer{o: o, lb: "https://example.okta.com", w: &jw{}}
+	var n int64
+	for b.Loop() {
+		n = 0
+		rd.w.reset()
+		rd.w.arr()
+		for a := range o.apps {
+			rd.writeApp(a)
+		}
+		rd.w.endArr()
+		n += int64(len(rd.w.b))
+		rd.w.reset()
+		rd.w.arr()
+		for d := range o.devices {
+			rd.writeDevice(d, devExpandUser)
+		}
+		rd.w.endArr()
+		n += int64(len(rd.w.b))
+		rd.w.reset()
+		rd.w.arr()
+		for _, a := range o.adminUsers {
+			for _, ra := range a.roles {
+				rd.writeRole(ra, int(a.idx), -1)
+			}
+		}
+		for _, a := range o.adminGroups {
+			for _, ra := range a.roles {
+				rd.writeRole(ra, -1, int(a.idx))
+			}
+		}
+		rd.w.endArr()
+		n += int64(len(rd.w.b))
+	}
+	b.SetBytes(n)
+	b.ReportMetric(float64(len(o.apps)), "apps")
+	b.ReportMetric(float64(len(o.devices)), "devices")
+}

@@ -91,7 +91,7 @@
 //	/api/v1/groups/rules[/{id}]         Link, 50/200
 //	/api/v1/apps                        Link, 20/200; filter, q, includeNonDeleted (else ACTIVE only)
 //	/api/v1/apps/{id}, /users (Link, 50/500, expand=user), /groups (Link, 20, min 20/max 200)
-//	/api/v1/devices[/{id}]              Link, 200/200; search, expand=user; /{id}/users no Link
+//	/api/v1/devices[/{id}]              Link, 200/200; search, expand=user|userSummary; /{id}/users no Link
 //	/api/v1/logs                        Link; 100/1000; since, until, after, filter, q, sortOrder
 //	/api/v1/iam/resource-sets[/{id}], /{id}/resources (100), /iam/roles[/{id}], /{id}/permissions,
 //	/api/v1/iam/assignees/users         wrapped bodies with _links.next.href

@@ -476,6 +476,13 @@ func (rd *renderer) appAttr(a int, name string) (string, int64, bool, bool) {
 		return activeStr(rd.o.apps[a].active), 0, false, true
 	case "name":
 		return rd.o.apps[a].tmpl.name, 0, false, true
+	case "credentials.signing.kid":
+		switch rd.o.apps[a].tmpl.mode {
+		case "SAML_2_0", "WS_FEDERATION":
+			return b64id(rd.o.seed, 0x6b6964, uint64(a), 43), 0, false, true
+		case "OPENID_CONNECT":
+			return rd.o.orgKid(), 0, false, true
+		}
 	}
 	return "", 0, false, false
 }
@@ -561,7 +568,7 @@ func hAppGroup(s *Sim, c *reqCtx) *apiError {
 func hDevices(s *Sim, c *reqCtx) *apiError {
 	o := c.rd.o
 	var ex *expr
-	expand := c.q.Get("expand") == "user"
+	expand := deviceExpand(c.q.Get("expand"))
 	return c.list(listing{kind: kDevice, def: 200, max: 200, n: len(o.devices),
 		query: func() (e *apiError) {
 			ex, _, e = compileQuery(c, deviceSearchRules, deviceSearchRules)
@@ -586,13 +593,13 @@ func hDevices(s *Sim, c *reqCtx) *apiError {
 	})
 }
 
-var hDevice = one(findDevice, func(c *reqCtx, d int) { c.rd.writeDevice(d, c.q.Get("expand") == "user") })
+var hDevice = one(findDevice, func(c *reqCtx, d int) { c.rd.writeDevice(d, deviceExpand(c.q.Get("expand"))) })
 
 var hDeviceUsers = under(finder{0, "GenericUDObject", findDevice.find}, func(c *reqCtx, d int) {
 	o := c.rd.o
 	for _, u := range o.devices[d].users {
 		if u >= 0 && !o.users[u].deleted {
-			c.rd.writeDeviceUser(d, u)
+			c.rd.writeDeviceUser(d, u, false)
 		}
 	}
 })
@@ -695,8 +702,9 @@ func hAssignees(s *Sim, c *reqCtx) *apiError {
 		func(k int) string { return o.ids.id(kUser, users[k]) },
 		func(k int) {
 			id := o.ids.id(kUser, users[k])
+			self := c.rd.lb + "/api/v1/users/" + id
 			c.rd.w.obj().ks("id", id).ks("orn", "orn:okta:directory:"+orgID+":users:"+id).
-				ko("_links").href("self", c.rd.lb+"/api/v1/users/"+id+"/roles").end().end()
+				ko("_links").href("self", self).href("roles", self+"/roles").end().end()
 		})
 }
 

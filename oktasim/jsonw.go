@@ -131,6 +131,17 @@ func (w *jw) raw(v []byte) *jw {
 	return w
 }
 
+// ks2 writes "key": "<a><b>" without building a+b (links: a base URL and a path).
+func (w *jw) ks2(key, a, b string) *jw {
+	w.k(key).pre()
+	w.b = appendJSONString(w.b, a)
+	n := len(w.b) - 1 // a's closing quote: b's opening quote lands here, then moves out
+	w.b = appendJSONString(w.b[:n], b)
+	copy(w.b[n:], w.b[n+1:])
+	w.b = w.b[:len(w.b)-1]
+	return w
+}
+
 // Convenience forms for "key": value pairs.
 func (w *jw) ks(key, v string) *jw  { return w.k(key).str(v) }
 func (w *jw) ksN(key, v string) *jw { return w.k(key).strN(v) }
@@ -143,6 +154,7 @@ func (w *jw) kn(key string) *jw           { return w.k(key).null() }
 func (w *jw) ko(key string) *jw           { return w.k(key).obj() }
 func (w *jw) ka(key string) *jw           { return w.k(key).arr() }
 func (w *jw) href(key, url string) *jw    { return w.ko(key).ks("href", url).end() }
+func (w *jw) href2(key, a, b string) *jw  { return w.ko(key).ks2("href", a, b).end() }
 func (w *jw) strs(key string, vs ...string) *jw {
 	w.ka(key)
 	for _, v := range vs {

@@ -31,6 +31,33 @@ func (o *org) policyOfType(t string, nth int) int {
 	return first
 }
 
+// appLinkName is the name of app a's dashboard link (visibility.appLinks and
+// _links.appLinks): "login" for Okta's template apps and bookmarks, "admin" for
+// the Admin Console, "<name>_link" for catalog and OIDC apps; "" when the app
+// has none (the Dashboard and the Browser Plugin). Okta's recorded app lists
+// (okta-sdk-python cassettes) and the OpenAPI spec's examples show these names.
+func (o *org) appLinkName(a int) string {
+	name := o.apps[a].tmpl.name
+	switch {
+	case name == "saasure":
+		return "admin"
+	case a < appADIndex:
+		return ""
+	case name == "bookmark" || strings.HasPrefix(name, "template_"):
+		return "login"
+	}
+	return name + "_link"
+}
+
+// oktaApp reports whether app a is one of Okta's own (Admin Console,
+// Dashboard, Browser Plugin): they use the org's signing key and carry no
+// client settings, notes or redirect URLs of their own.
+func oktaApp(a int) bool { return a < appADIndex }
+
+// orgKid is the key id of the org authorization server's signing key, which
+// every OIDC app's credentials.signing.kid names.
+func (o *org) orgKid() string { return b64id(o.seed, 0x6b6964, 1<<40, 43) }
+
 func (rd *renderer) writeApp(a int) {
 	o, w := rd.o, rd.w
 	app := &o.apps[a]
@@ -41,6 +68,8 @@ func (rd *renderer) writeApp(a int) {
 	name := app.tmpl.name
 	slug := o.appSlug(a)
 	builtin := a < len(builtinApps)
+	okta := oktaApp(a)
+	link := o.appLinkName(a)
 	w.obj()
 	w.ks("id", id)
 	w.ks("orn", "orn:okta:idp:"+o.ids.id(kOrg, 0)+":apps:"+name+":"+id)
@@ -51,16 +80,25 @@ func (rd *renderer) writeApp(a int) {
 		w.ks("status", "INACTIVE")
 	}
 	w.kt("lastUpdated", app.lastUpdated).kt("created", app.created)
-	w.ko("accessibility").kb("selfService", r.chance(0.2))
-	if r.chance(0.3) {
+	w.ko("accessibility").kb("selfService", !okta && r.chance(0.2))
+	if r.chance(0.3) && !okta {
 		w.ks("errorRedirectUrl", "https://"+slug+".example.com/error").ks("loginRedirectUrl", "https://"+slug+".example.com/login")
 	} else {
 		w.kn("errorRedirectUrl").kn("loginRedirectUrl")
 	}
 	w.end()
-	w.ko("visibility").kb("autoSubmitToolbar", r.chance(0.3))
-	w.ko("hide").kb("iOS", builtin || r.chance(0.1)).kb("web", builtin || r.chance(0.1)).end()
-	w.ko("appLinks").kb(name+"_link", !builtin).end()
+	w.ko("visibility").kb("autoSubmitToolbar", !okta && r.chance(0.3))
+	// Okta's own apps are shown; the AD integration is hidden.
+	hideIOS, hideWeb := builtin && !okta, builtin && !okta
+	if !builtin {
+		hideIOS, hideWeb = r.chance(0.1), r.chance(0.1)
+	}
+	w.ko("hide").kb("iOS", hideIOS).kb("web", hideWeb).end()
+	w.ko("appLinks")
+	if link != "" {
+		w.kb(link, !builtin || okta)
+	}
+	w.end()
 	w.kb("autoLaunch", false)
 	w.end()
 	w.ka("features")
@@ -75,16 +113,22 @@ func (rd *renderer) writeApp(a int) {
 	w.endArr()
 	w.ks("signOnMode", mode)
 	rd.writeAppCredentials(a, r)
+	rd.writeUniversalLogout(a)
 	rd.writeAppSettings(a, r)
 	w.ko("_links")
-	w.ko("help").ks("href", rd.lb+"/app/"+name+"/"+id+"/setup/help/"+mode+"/external-doc").ks("type", "text/html").end()
+	if !okta && name != "bookmark" {
+		w.ko("help").ks("href", rd.lb+"/app/"+name+"/"+id+"/setup/help/"+mode+"/external-doc").ks("type", "text/html").end()
+	}
 	if mode == "SAML_2_0" || mode == "WS_FEDERATION" {
 		w.ko("metadata").ks("href", self+"/sso/saml/metadata").ks("type", "application/xml").end()
 	}
 	w.ka("appLinks")
-	if !builtin {
+	switch {
+	case name == "saasure":
+		w.obj().ks("name", link).ks("href", rd.lb+"/home/"+name+"/"+id+"/2").ks("type", "text/html").end()
+	case !builtin:
 		// app link ids and logo ids are derived ids in a range no app uses
-		w.obj().ks("name", name+"_link").ks("href", rd.lb+"/home/"+name+"/"+id+"/"+o.ids.id(kApp, a+1<<20)[3:]).ks("type", "text/html").end()
+		w.obj().ks("name", link).ks("href", rd.lb+"/home/"+name+"/"+id+"/"+o.ids.id(kApp, a+1<<20)[3:]).ks("type", "text/html").end()
 	}
 	w.endArr()
 	w.ko("profileEnrollment").ks("href", rd.lb+"/api/v1/policies/"+o.ids.id(kPolicy, max(0, o.policyOfType("PROFILE_ENROLLMENT", 0)))).end()
@@ -99,7 +143,7 @@ func (rd *renderer) writeApp(a int) {
 		w.href("activate", self+"/lifecycle/activate")
 	}
 	w.ko("uploadLogo").ks("href", self+"/logo").ko("hints").strs("allow", "POST").end().end()
-	if mode == "OPENID_CONNECT" {
+	if mode == "OPENID_CONNECT" && !okta {
 		w.ka("clientCredentials")
 		w.obj().ks("name", "secrets").ks("href", self+"/credentials/secrets").end()
 		w.obj().ks("name", "keys").ks("href", self+"/credentials/keys").end()
@@ -107,6 +151,24 @@ func (rd *renderer) writeApp(a int) {
 	}
 	w.end()
 	w.end()
+}
+
+// writeUniversalLogout: Okta returns universalLogout null for apps without
+// Universal Logout (every app of its recorded lists); catalog apps that
+// support it (Slack, Salesforce) carry the read-only object the spec
+// describes, enabled or not by the org's admin.
+func (rd *renderer) writeUniversalLogout(a int) {
+	o, w := rd.o, rd.w
+	switch o.apps[a].tmpl.name {
+	case "slack", "salesforce":
+		st := "DISABLED"
+		if hash3(o.seed, 0x756c6f, uint64(a))%2 == 0 {
+			st = "ENABLED"
+		}
+		w.ko("universalLogout").ks("status", st).ks("supportType", "FULL").ks("identityStack", "NOT_SHARED").ks("protocol", "PROPRIETARY").end()
+	default:
+		w.kn("universalLogout")
+	}
 }
 
 func (rd *renderer) writeAppCredentials(a int, r *rng) {
@@ -127,16 +189,21 @@ func (rd *renderer) writeAppCredentials(a int, r *rng) {
 	if app.provisioning {
 		w.ks("pushStatus", pick(r, []string{"PUSH", "DONT_PUSH"}))
 	}
-	if r.chance(0.2) {
+	if r.chance(0.2) && !oktaApp(a) {
 		w.ks("userSuffix", orgDomain)
 	}
 	w.end()
 	w.ko("signing")
-	if mode == "SAML_2_0" || mode == "OPENID_CONNECT" || mode == "WS_FEDERATION" {
+	switch mode {
+	case "SAML_2_0", "WS_FEDERATION":
 		w.ks("kid", b64id(o.seed, 0x6b6964, uint64(a), 43))
+	case "OPENID_CONNECT":
+		// OIDC apps sign with the org's key: Okta's own apps in a recorded
+		// list all name the same kid.
+		w.ks("kid", o.orgKid())
 	}
 	w.end()
-	if mode == "OPENID_CONNECT" {
+	if mode == "OPENID_CONNECT" && !oktaApp(a) {
 		w.ko("oauthClient").kb("autoKeyRotation", true).ks("client_id", o.ids.id(kApp, a))
 		w.ks("token_endpoint_auth_method", pick(r, []string{"client_secret_basic", "private_key_jwt", "none", "client_secret_post"}))
 		w.kb("pkce_required", r.chance(0.5))
@@ -174,9 +241,12 @@ func (rd *renderer) writeAppSettings(a int, r *rng) {
 		}
 	}
 	w.end()
-	w.kb("implicitAssignment", a < len(builtinApps))
+	w.kb("implicitAssignment", a == appADIndex)
 	w.ko("notifications").ko("vpn")
 	conn := pick(r, []string{"DISABLED", "DISABLED", "ANYWHERE", "ZONE"})
+	if oktaApp(a) {
+		conn = "DISABLED"
+	}
 	w.ko("network").ks("connection", conn).ka("include")
 	if conn == "ZONE" {
 		w.str(o.ids.id(kZone, 3))
@@ -189,6 +259,11 @@ func (rd *renderer) writeAppSettings(a int, r *rng) {
 	}
 	w.end().end()
 	w.kb("manualProvisioning", false)
+	if oktaApp(a) {
+		// Okta's own apps carry no notes and no client settings.
+		w.end()
+		return
+	}
 	w.ko("notes")
 	if r.chance(0.4) {
 		w.ks("admin", "Owner: "+o.userDisplayName(r.intn(max(1, len(o.users))))).ks("enduser", "Contact IT for access to "+app.label)
@@ -261,6 +336,15 @@ func (rd *renderer) writeSAMLSignOn(a int, r *rng, host string) {
 		w.ko("spCertificate").strs("x5c", "MIIC"+b64id(o.seed, 0x78356300, uint64(a), 60)+"==").end()
 	}
 	w.kn("configuredAttributeStatements")
+	// Drawn last, so the keys above keep their values.
+	w.ko("participateSlo")
+	if slo && r.chance(0.5) {
+		w.kb("enabled", true).ks("logoutRequestUrl", host+"/saml/slo/participate").kb("sessionIndexRequired", true).ks("bindingType", "REDIRECT")
+	} else {
+		w.kb("enabled", false)
+	}
+	w.end()
+	w.ko("assertionEncryption").kb("enabled", false).end()
 	w.end()
 }
 

@@ -231,7 +231,7 @@ func (rd *renderer) writeCustomRole(c int) {
 	o, w := rd.o, rd.w
 	id := o.ids.id(kCustomRole, c)
 	w.obj()
-	w.ks("id", id).ks("label", customRoleDefs[c].label).ks("description", customRoleDefs[c].desc)
+	w.ks("id", id).ks("label", customRoleDefs[c].label).kb("isCloneable", false).ks("description", customRoleDefs[c].desc)
 	w.kt("created", o.customRoles[c]).kt("lastUpdated", min(o.t0, o.customRoles[c]+int64(c+1)*3*day))
 	w.ko("_links")
 	w.href("permissions", rd.lb+"/api/v1/iam/roles/"+id+"/permissions")

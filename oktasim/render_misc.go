@@ -16,7 +16,26 @@ func upperAlnum(a, b, c uint64, n int) string {
 	return string(out)
 }
 
-func (rd *renderer) writeDevice(d int, expandUsers bool) {
+// Device expansions: none, expand=user (each user in full) or
+// expand=userSummary (id, name, login, email and a self link).
+const (
+	devExpandNone = iota
+	devExpandUser
+	devExpandUserSummary
+)
+
+// deviceExpand maps the expand parameter of the device endpoints.
+func deviceExpand(v string) int {
+	switch v {
+	case "user":
+		return devExpandUser
+	case "userSummary":
+		return devExpandUserSummary
+	}
+	return devExpandNone
+}
+
+func (rd *renderer) writeDevice(d int, expand int) {
 	o, w := rd.o, rd.w
 	ds := &o.devices[d]
 	r := newRng(o.seed, 0x64657670, uint64(d))
@@ -46,6 +65,10 @@ func (rd *renderer) writeDevice(d int, expandUsers bool) {
 			w.ks("meid", "A1000049"+pad4(r.intn(10000))+"12")
 		}
 	}
+	if m.platform == "IOS" {
+		// Okta Verify's instance key, on the iOS devices of a recorded list.
+		w.ks("authenticatorAppKey", strings.ToUpper(string(appendUUID(nil, o.seed, 0x61616b, uint64(d)))))
+	}
 	w.kb("registered", ds.status != devCreated)
 	w.kb("secureHardwarePresent", m.platform != "ANDROID" || r.chance(0.5))
 	w.ks("diskEncryptionType", pick(r, []string{"ALL_INTERNAL_VOLUMES", "FULL", "USER"}))
@@ -53,37 +76,44 @@ func (rd *renderer) writeDevice(d int, expandUsers bool) {
 	w.ks("resourceId", id)
 	w.ko("resourceDisplayName").ks("value", display).kb("sensitive", false).end()
 	w.ks("resourceType", "UDDevice")
-	w.ks("resourceAlternateId", "")
-	if expandUsers {
+	w.kn("resourceAlternateId")
+	if expand != devExpandNone {
 		w.ko("_embedded").ka("users")
 		for _, u := range ds.users {
 			if u >= 0 && !o.users[u].deleted {
-				rd.writeDeviceUser(d, u)
+				rd.writeDeviceUser(d, u, expand == devExpandUserSummary)
 			}
 		}
 		w.endArr().end()
 	}
 	w.ko("_links")
-	hinted := func(key, href string, methods ...string) {
-		w.ko(key).ks("href", href).ko("hints").strs("allow", methods...).end().end()
+	hinted := func(key, path string, methods ...string) {
+		w.ko(key).ks2("href", self, path).ko("hints").strs("allow", methods...).end().end()
 	}
+	// As Okta sends them (its spec's examples, a recorded list): a
+	// deactivated device can only be read, deleted or reactivated.
 	switch ds.status {
 	case devActive:
-		hinted("suspend", self+"/lifecycle/suspend", "POST")
-		hinted("deactivate", self+"/lifecycle/deactivate", "POST")
+		hinted("suspend", "/lifecycle/suspend", "POST")
 	case devSuspended:
-		hinted("unsuspend", self+"/lifecycle/unsuspend", "POST")
-		hinted("deactivate", self+"/lifecycle/deactivate", "POST")
+		hinted("unsuspend", "/lifecycle/unsuspend", "POST")
 	default:
-		hinted("activate", self+"/lifecycle/activate", "POST")
+		hinted("activate", "/lifecycle/activate", "POST")
 	}
-	hinted("self", self, "GET", "PATCH", "PUT")
-	hinted("users", self+"/users", "GET")
+	if ds.status == devDeactivated {
+		hinted("self", "", "GET", "DELETE")
+	} else {
+		hinted("self", "", "GET", "PATCH", "PUT")
+		hinted("users", "/users", "GET")
+	}
+	if ds.status == devActive || ds.status == devSuspended {
+		hinted("deactivate", "/lifecycle/deactivate", "POST")
+	}
 	w.end()
 	w.end()
 }
 
-func (rd *renderer) writeDeviceUser(d int, u int32) {
+func (rd *renderer) writeDeviceUser(d int, u int32, summary bool) {
 	o, w := rd.o, rd.w
 	r := newRng(o.seed, 0x64757372+uint64(d), uint64(u))
 	w.obj()
@@ -91,8 +121,20 @@ func (rd *renderer) writeDeviceUser(d int, u int32) {
 	w.kt("created", between(r, start, max(start, o.t0)))
 	w.ks("managementStatus", pick(r, []string{"MANAGED", "NOT_MANAGED"}))
 	w.ks("screenLockType", pick(r, []string{"BIOMETRIC", "PASSCODE", "NONE"}))
+	// The user with the lifecycle links GET /users/{id} carries, as Okta
+	// embeds it here.
 	w.k("user")
-	rd.writeUser(int(u), false)
+	if summary {
+		uid := o.ids.id(kUser, int(u))
+		first, last := o.userNames(int(u))
+		login := o.userLogin(int(u))
+		w.obj().ks("id", uid)
+		w.ko("profile").ks("firstName", first).ks("lastName", last).ks("login", login).ks("email", login).end()
+		w.ko("_links").href("self", rd.lb+"/api/v1/users/"+uid).end()
+		w.end()
+	} else {
+		rd.writeUser(int(u), true)
+	}
 	w.end()
 }
 

@@ -343,7 +343,7 @@ func (rd *renderer) writeUserLifecycleLinks(i int, self string) {
 	o, w := rd.o, rd.w
 	u := &o.users[i]
 	post := func(name, path string) {
-		w.ko(name).ks("href", self+path).ks("method", "POST").end()
+		w.ko(name).ks2("href", self, path).ks("method", "POST").end()
 	}
 	switch u.status {
 	case stStaged, stProvisioned:
@@ -364,10 +364,13 @@ func (rd *renderer) writeUserLifecycleLinks(i int, self string) {
 		post("forgotPassword", "/credentials/forgot_password")
 		post("changeRecoveryQuestion", "/credentials/change_recovery_question")
 		post("changePassword", "/credentials/change_password")
+		post("resetFactors", "/lifecycle/reset_factors")
 		post("deactivate", "/lifecycle/deactivate")
 	}
-	w.href("schema", rd.lb+"/api/v1/meta/schemas/user/"+o.ids.id(kUserType, int(u.typ)))
-	w.href("type", rd.lb+"/api/v1/meta/types/user/"+o.ids.id(kUserType, int(u.typ)))
+	tid := o.ids.id(kUserType, int(u.typ))
+	// The schema of user type otyX is oscX, as the user type's own links say.
+	w.href2("schema", rd.lb, "/api/v1/meta/schemas/user/osc"+tid[3:])
+	w.href2("type", rd.lb, "/api/v1/meta/types/user/"+tid)
 }
 
 // userAttr returns a searchable attribute of user i: value, unix-ms for dates,

@@ -109,3 +109,12 @@ func FuzzParseFilter(f *testing.F) {
 		_ = userSearchRules.check(e)
 	})
 }
+
+func TestJWKs2(t *testing.T) {
+	var w jw
+	w.obj().ks2("href", `https://a"b`, "/p\\q\n").ks2("e", "", "").ks2("x", "only", "").end()
+	want := `{"href":"https://a\"b/p\\q\n","e":"","x":"only"}`
+	if got := string(w.b); got != want {
+		t.Errorf("ks2: got %s, want %s", got, want)
+	}
+}
