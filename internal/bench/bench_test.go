@@ -314,6 +314,7 @@ func TestRunSmallOrg(t *testing.T) {
 	cfg.Org = Org{Seed: 3, Users: 300, Groups: 20, Apps: 3, Devices: 100, Logs: 2_000}
 	cfg.RateOrg = Org{Seed: 3, Users: 100, Groups: 300, Apps: 2, Devices: 50, Logs: 500}
 	cfg.RSSLogs = [2]int{200, 2_000}
+	cfg.RateWindows = []float64{1.67} // one size: make bench runs them all
 	cfg.MinWindow = 200 * time.Millisecond
 	cfg.Self, cfg.Dir = self, t.TempDir()
 	res, err := Run(context.Background(), cfg)
@@ -323,6 +324,11 @@ func TestRunSmallOrg(t *testing.T) {
 	tp := res.Throughput
 	if tp.Rows() == 0 || res.Ceilings.Rows != tp.Rows() {
 		t.Errorf("extract-only made %d rows, the sync %d", res.Ceilings.Rows, tp.Rows())
+		for _, rep := range tp.Summary.Tables {
+			if st := res.Ceilings.PerTable[rep.Table]; st != nil && st.Rows != tableRows(rep) {
+				t.Errorf("%s: extract-only %d rows, the sync %d", rep.Table, st.Rows, tableRows(rep))
+			}
+		}
 	}
 	// The simulator also answered the connector's probe of the org
 	// (connector.ProbePath), which belongs to no table.

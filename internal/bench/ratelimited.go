@@ -217,8 +217,8 @@ func rateLimited(ctx context.Context, cfg *Config, org Org, baseSim *simServer, 
 func rateIncremental(ctx context.Context, cfg *Config, org Org, scale float64, baseSim *simServer, baseDB string,
 	s *simServer, db string) (*RateInc, error) {
 	churn := ChurnFor(org)
-	baseSim.Churn(churn)
-	s.Churn(churn)
+	baseSim.churn(churn)
+	s.churn(churn)
 	// The unlimited incremental sync is short (seconds, most of it the
 	// tables' fixed costs), so a busy moment of the machine would lower the
 	// bound: it runs twice, from copies of the same database against the
