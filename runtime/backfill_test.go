@@ -39,6 +39,21 @@ type logAPI struct {
 
 const logPage = 3
 
+// clock is the server's time; later moves it on and adds events. The
+// engine reads the clock from its goroutines while the test changes it.
+func (a *logAPI) clock() time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.now
+}
+
+func (a *logAPI) later(now time.Time, events ...logEvent) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.now = now
+	a.events = append(a.events, events...)
+}
+
 func (a *logAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -241,7 +256,7 @@ func newLogHarness(t *testing.T, events []logEvent, now time.Time) *logHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	server := &recordingFetcher{serverAt: serverAt{client, func() time.Time { return h.api.now }}}
+	server := &recordingFetcher{serverAt: serverAt{client, h.api.clock}}
 	h.rec = server
 	h.db.FailCommit = func(b *runtime.Batch) error {
 		if h.commits++; h.commits == h.fail {
@@ -251,7 +266,7 @@ func newLogHarness(t *testing.T, events []logEvent, now time.Time) *logHarness {
 		return nil
 	}
 	h.eng = &runtime.Engine{Registry: &runtime.Registry{Tables: []*runtime.Table{logTable}}, Fetcher: server, Dest: h.db,
-		Now: func() time.Time { return h.api.now }, BatchRows: 4, Parallel: 1,
+		Now: h.api.clock, BatchRows: 4, Parallel: 1,
 		Progress: func(runtime.TableReport) { h.oldest = append(h.oldest, h.oldestRow()) }}
 	return h
 }
@@ -347,8 +362,7 @@ func TestBackfillNewestFirst(t *testing.T) {
 	}
 	// The next sync reads forward only: the backfill is done.
 	h.rec.reqs = nil
-	h.api.now = now.Add(time.Hour)
-	h.api.events = append(h.api.events, logEvent{id: "late", published: now.Add(time.Minute), persist: now.Add(2 * time.Minute)})
+	h.api.later(now.Add(time.Hour), logEvent{id: "late", published: now.Add(time.Minute), persist: now.Add(2 * time.Minute)})
 	if _, err := h.sync(); err != nil {
 		t.Fatal(err)
 	}
@@ -404,8 +418,7 @@ func TestBackfillResumes(t *testing.T) {
 		tried++
 		h.fail = 0
 		fresh := logEvent{id: "fresh", published: now.Add(10 * time.Minute), persist: now.Add(10*time.Minute + time.Second)}
-		h.api.events = append(h.api.events, fresh)
-		h.api.now = now.Add(time.Hour)
+		h.api.later(now.Add(time.Hour), fresh)
 		h.oldest = nil
 		reqsBefore := len(h.rec.requests())
 		s, err := h.sync()
