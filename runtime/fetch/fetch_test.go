@@ -587,6 +587,67 @@ func TestLimiterKeepsBurstUnderLimit(t *testing.T) {
 	}
 }
 
+// TestWindowSpentUnderConcurrencyCap: the bucket lets a window's whole
+// quota start at once, and the concurrency cap still bounds the requests in
+// flight; no request is rejected, and the client counts the server's
+// windows as the server does.
+func TestWindowSpentUnderConcurrencyCap(t *testing.T) {
+	const scale, limit, maxConc = 600, 50, 4
+	q := newQuota(limit, scale, time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC))
+	var inflight, peak atomic.Int64
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		n := inflight.Add(1)
+		defer inflight.Add(-1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		time.Sleep(time.Millisecond) // let requests overlap
+		if q.admit(w) {
+			writeJSON(w, http.StatusOK, `[]`)
+		}
+	})
+	c := newClient(t, srv.URL, func(cfg *Config) {
+		cfg.Clock = nil // real time
+		cfg.RateLimit = quotaHeaders
+		cfg.TimeScale = scale
+		cfg.MaxConcurrent = maxConc
+		cfg.MaxRateLimitWaits = -1 // a 429 fails the test
+	})
+	const workers, each = 40, 3
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				p, err := c.Get(context.Background(), "items", "items", srv.URL+"/items")
+				if err != nil {
+					errs <- err
+					continue
+				}
+				p.Release()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := peak.Load(); got > maxConc {
+		t.Errorf("%d requests in flight at once, want at most the cap of %d", got, maxConc)
+	}
+	s := c.Stats().Buckets["items"]
+	if s.RateLimited != 0 || q.Rejected() != 0 {
+		t.Errorf("%d 429s received, %d rejected, want none", s.RateLimited, q.Rejected())
+	}
+	// 49 a window (the reserve is one): at least 3 windows.
+	if s.Windows != q.Windows() || s.Windows < 3 {
+		t.Errorf("client counted %d windows, the server opened %d; want the same, at least 3", s.Windows, q.Windows())
+	}
+	if s.Held <= 0 {
+		t.Errorf("held = %v, want the waits for the resets", s.Held)
+	}
+}
+
 func TestCancelDuringWaitReturns(t *testing.T) {
 	t.Run("rate limit", func(t *testing.T) {
 		seen := make(chan struct{}, 1)

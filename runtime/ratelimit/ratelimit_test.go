@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -48,14 +49,22 @@ type windowServer struct {
 	windowEnd time.Time
 	used      int
 	rejected  int
+	// others is how many requests of other clients each window counts
+	// before ours; ours counts our requests by window end.
+	others int
+	ours   map[time.Time]int
 }
 
 func (s *windowServer) serve() Observation {
 	now := s.clock.Now()
 	if !now.Before(s.windowEnd) {
 		s.windowEnd = now.Truncate(time.Second).Add(s.window)
-		s.used = 0
+		s.used = s.others
 	}
+	if s.ours == nil {
+		s.ours = map[time.Time]int{}
+	}
+	s.ours[s.windowEnd]++
 	s.used++
 	if s.used > s.limit {
 		s.rejected++
@@ -92,9 +101,117 @@ func TestBucketPacesSequentialRequestsUnderLimit(t *testing.T) {
 	}
 }
 
+// spend drives b against srv the way concurrent workers do: every request
+// the bucket grants without waiting starts at once and is answered only
+// after them (so the bucket must count those in flight); when it grants
+// none, one request waits for it. It returns the instants requests were
+// granted at, with how many at each, and the waits.
+func spend(t *testing.T, b *Bucket, srv *windowServer, n int) (grants map[time.Time]int, waits []time.Duration) {
+	t.Helper()
+	grants = map[time.Time]int{}
+	now, cancel := context.WithCancel(context.Background())
+	cancel() // Acquire(now) grants or returns at once
+	for done := 0; done < n; {
+		batch := 0
+		for done+batch < n {
+			if _, err := b.Acquire(now); err != nil {
+				break
+			}
+			batch++
+		}
+		if batch == 0 {
+			waited, err := b.Acquire(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			waits = append(waits, waited)
+			batch = 1
+		}
+		grants[srv.clock.Now()] += batch
+		for range batch {
+			b.Done(srv.serve())
+		}
+		done += batch
+	}
+	return grants, waits
+}
+
+func TestBucketSpendsEachWindowAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		others int // requests of other clients in every window
+	}{{"alone", 0}, {"shared", 5}} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := newFakeClock()
+			const limit, reserve, n = 20, 1, 100
+			srv := &windowServer{clock: clock, limit: limit, window: time.Minute, others: tc.others}
+			b := NewBucket(BucketConfig{Clock: clock})
+			grants, waits := spend(t, b, srv, n)
+			if srv.rejected != 0 {
+				t.Errorf("server rejected %d requests, want 0", srv.rejected)
+			}
+			// Each window: the first request alone (its answer tells what is
+			// left), then all the rest but the reserve at the same instant.
+			quota := limit - tc.others - reserve
+			var ends []time.Time
+			for end := range srv.ours {
+				ends = append(ends, end)
+			}
+			slices.SortFunc(ends, time.Time.Compare)
+			for i, end := range ends {
+				got := srv.ours[end]
+				if got > quota || (i < len(ends)-1 && got != quota) {
+					t.Errorf("window %d: %d requests of ours, want %d (limit %d - others %d - reserve %d)", i, got, quota, limit, tc.others, reserve)
+				}
+				open := end.Add(-time.Minute)
+				if got, want := grants[open]+grants[open.Add(time.Second)], srv.ours[end]; got != want {
+					t.Errorf("window %d: %d requests granted when it opened, want all %d", i, got, want)
+				}
+			}
+			if want := (n + quota - 1) / quota; len(ends) != want {
+				t.Errorf("%d requests took %d windows, want %d", n, len(ends), want)
+			}
+			// Between windows the bucket sleeps until the announced reset
+			// (the server's 60 s, plus a second of margin), and only then.
+			for i, w := range waits {
+				if w != 61*time.Second {
+					t.Errorf("wait %d = %v, want 1m1s (until the reset)", i, w)
+				}
+			}
+			if len(waits) != len(ends)-1 {
+				t.Errorf("%d waits for %d windows, want one between each two", len(waits), len(ends))
+			}
+		})
+	}
+}
+
+func TestBucketEarlyRollWaitsForServer(t *testing.T) {
+	clock := newFakeClock()
+	b := NewBucket(BucketConfig{Clock: clock})
+	ctx := context.Background()
+	if _, err := b.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w1 := clock.Now().Add(30 * time.Second)
+	b.Done(Observation{Limit: 10, Remaining: 0, ServerReset: w1, ResetAt: w1})
+	// At our estimate of the reset one request goes out alone...
+	if _, err := b.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// ...and the server says its window is not over: 0 left for 5 s more.
+	b.Done(Observation{Limit: 10, Remaining: 0, ServerReset: w1, ResetAt: clock.Now().Add(5 * time.Second)})
+	waited, err := b.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waited != 5*time.Second {
+		t.Errorf("waited %v after the server said its window runs 5s more, want 5s", waited)
+	}
+}
+
 func TestBucketCountsInFlightRequests(t *testing.T) {
 	clock := newFakeClock()
-	b := NewBucket(BucketConfig{Clock: clock, Burst: 100})
+	b := NewBucket(BucketConfig{Clock: clock})
 	ctx := context.Background()
 	// Probe, then the server says 10 are left until a reset in 30 s.
 	if _, err := b.Acquire(ctx); err != nil {
@@ -126,13 +243,17 @@ func TestBucketWaitsForResetAtReserve(t *testing.T) {
 		t.Fatal(err)
 	}
 	reset := clock.Now().Add(42 * time.Second)
-	b.Done(Observation{Limit: 100, Remaining: 5, ServerReset: reset, ResetAt: reset})
+	// The reserve of a limit of 100 is 2 requests.
+	b.Done(Observation{Limit: 100, Remaining: 2, ServerReset: reset, ResetAt: reset})
 	waited, err := b.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if waited != 42*time.Second {
 		t.Errorf("waited %v with only the reserve left, want 42s (until the reset)", waited)
+	}
+	if got := b.Snapshot().Held; got != 42*time.Second {
+		t.Errorf("held = %v, want the 42s waited", got)
 	}
 }
 
@@ -159,22 +280,54 @@ func TestBucketIgnoresStaleAndOutOfOrderObservations(t *testing.T) {
 	}
 }
 
-func TestBucketGuessPacesBeforeFirstResponse(t *testing.T) {
+func TestBucketGuessSpendsWindowAfterFirstResponse(t *testing.T) {
 	clock := newFakeClock()
-	b := NewBucket(BucketConfig{Clock: clock, Guess: 10, Burst: 1})
+	b := NewBucket(BucketConfig{Clock: clock, Guess: 10})
 	ctx := context.Background()
 	start := clock.Now()
-	for range 9 {
+	if _, err := b.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A server that announces no limits: our own count of the guessed
+	// window stands, and its rest (10, less the one spent and the reserve
+	// of one) starts at once, none answered.
+	b.Done(Observation{})
+	for range 8 {
 		if _, err := b.Acquire(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// 9 of 10 (one reserve) spread over a minute; none answered.
-	if clock.Now().Sub(start) >= time.Minute {
-		t.Errorf("9 guessed requests took %v, want them within the first window", clock.Now().Sub(start))
+	if clock.Now() != start {
+		t.Errorf("the guessed window's 8 requests took %v, want them at once", clock.Now().Sub(start))
 	}
-	if got := b.Snapshot().InFlight; got != 9 {
-		t.Errorf("in flight = %d, want 9", got)
+	if got := b.Snapshot().InFlight; got != 8 {
+		t.Errorf("in flight = %d, want 8", got)
+	}
+	// The next waits for the window's end.
+	waited, err := b.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waited != time.Minute {
+		t.Errorf("waited %v past the guessed window's quota, want 1m0s (its end)", waited)
+	}
+}
+
+func TestBucketOpensWindowWithOneRequest(t *testing.T) {
+	clock := newFakeClock()
+	b := NewBucket(BucketConfig{Clock: clock, Guess: 10})
+	ctx := context.Background()
+	if _, err := b.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Before the first response the window's count is unknown (others may
+	// have spent it): nothing more starts until the window ends.
+	waited, err := b.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waited != time.Minute {
+		t.Errorf("second request waited %v before any response, want 1m0s", waited)
 	}
 }
 
