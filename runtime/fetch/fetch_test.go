@@ -458,6 +458,66 @@ func TestRateLimitWaitUsesServerClock(t *testing.T) {
 	}
 }
 
+// TestWindowWaitUsesServerClock: when only the reserve is left, the client
+// waits for the reset the server announced, measured on the server's clock
+// (Reset - Date), however far that clock is from ours; the next window's
+// first request then finds the server's window reset.
+func TestWindowWaitUsesServerClock(t *testing.T) {
+	for _, offset := range []time.Duration{0, -3 * time.Hour, 5*time.Hour + 17*time.Minute} {
+		t.Run(offset.String(), func(t *testing.T) {
+			clock := newFakeClock()
+			var mu sync.Mutex
+			var end time.Time // the server's window ends here, on its clock
+			used, rejected := 0, 0
+			const limit = 3
+			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				now := clock.Now().Add(offset) // the server's clock
+				switch {
+				case end.IsZero():
+					// A window the server opened before our first request.
+					end = now.Add(25 * time.Second)
+				case !now.Before(end):
+					end, used = now.Add(time.Minute), 0
+				}
+				used++
+				h := w.Header()
+				h.Set("Date", now.UTC().Format(http.TimeFormat))
+				h.Set(hLimit, strconv.Itoa(limit))
+				h.Set(hRemaining, strconv.Itoa(max(limit-used, 0)))
+				h.Set(hReset, strconv.FormatInt(end.Unix(), 10))
+				if used > limit {
+					rejected++
+					writeJSON(w, http.StatusTooManyRequests, errorBody("TOO_MANY", "Too many requests."))
+					return
+				}
+				writeJSON(w, http.StatusOK, `[]`)
+			})
+			c := newClient(t, srv.URL, func(cfg *Config) {
+				cfg.Clock = clock
+				cfg.RateLimit = quotaHeaders
+			})
+			for range 4 {
+				if _, err := c.Get(context.Background(), "items", "items", srv.URL+"/items"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Two requests in the first window (the third is the reserve),
+			// then a wait of Reset - Date + 1 s, whatever the offset.
+			if diff := cmp.Diff([]time.Duration{26 * time.Second}, clock.Sleeps()); diff != "" {
+				t.Errorf("waits mismatch (-want +got):\n%s", diff)
+			}
+			if rejected != 0 {
+				t.Errorf("server rejected %d requests, want 0", rejected)
+			}
+			if s := c.Stats().Buckets["items"]; s.Windows != 2 || s.Held != 26*time.Second {
+				t.Errorf("bucket stats = %+v, want 2 windows and 26s held", s)
+			}
+		})
+	}
+}
+
 func TestRateLimitWithoutDateFallsBackToBackoff(t *testing.T) {
 	var calls atomic.Int64
 	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {

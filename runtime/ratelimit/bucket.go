@@ -35,10 +35,10 @@ type Observation struct {
 }
 
 // DefaultReserve is BucketConfig.Reserve's default: the share of every
-// window left to the other clients of the same limit (Okta's limits are
-// shared by every client of the org). Small, because every request kept back
-// can cost a sync one more window: 2% keeps 12 of the 600 requests a minute
-// of Okta's users bucket, 2 of the apps bucket's 100.
+// window left to the other clients of the same limit (an API's limits are
+// often shared by every client of an account). Small, because every request
+// kept back can cost a sync one more window: 2% keeps 12 of a limit of 600
+// requests a window, 2 of a limit of 100, and 1 of any limit up to 50.
 const DefaultReserve = 0.02
 
 // BucketConfig configures a Bucket.
@@ -301,11 +301,16 @@ func (b *Bucket) Done(o Observation) {
 		if o.ResetAt.Before(b.resetAt) {
 			b.resetAt = o.ResetAt
 		}
-	case o.ServerReset.Equal(b.serverReset) && o.Remaining == 0:
-		// The window we took for over is not, on the server: nothing is
-		// left in it until the reset it announces, or, if that is past
-		// too (the clocks disagree), for a second of a minute's window.
-		b.remaining = 0
+	case o.ServerReset.Equal(b.serverReset):
+		// The window we took for over is not, on the server (its reset
+		// comes later than our clock thought, or this response was sent
+		// before the reset and answered after it): what it says is left
+		// is all there is until the reset it announces, or, if that is
+		// past too (the clocks disagree), for a second of a minute's
+		// window. Waiting for a response that tells a new window would
+		// idle the bucket for a whole window.
+		b.remaining = min(o.Remaining, o.Limit)
+		b.limit = o.Limit
 		b.resetAt = o.ResetAt
 		if now := b.clock.Now(); !b.resetAt.After(now) {
 			b.resetAt = now.Add(b.window / 60)

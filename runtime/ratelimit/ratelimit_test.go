@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
@@ -38,6 +39,12 @@ func (f *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
 		f.sleeps = append(f.sleeps, d)
 	}
 	return nil
+}
+
+func (f *fakeClock) Sleeps() []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.sleeps)
 }
 
 // windowServer counts requests the way a server with fixed windows does, on
@@ -418,5 +425,178 @@ func TestGateCapsAndAdapts(t *testing.T) {
 	}
 	if got := g.Limit(); got != 5 {
 		t.Errorf("limit after 4 successes = %d, want 5", got)
+	}
+}
+
+// TestBucketNeverExceedsLimitLessReserve drives a bucket through many
+// windows with responses answered out of order and late: the server never
+// counts more than limit - reserve of our requests in a window, every window
+// but the last is spent whole, and none is wasted.
+func TestBucketNeverExceedsLimitLessReserve(t *testing.T) {
+	clock := newFakeClock()
+	const limit, n = 30, 400
+	const reserve = 3 // 10% of 30
+	srv := &windowServer{clock: clock, limit: limit, window: time.Minute}
+	b := NewBucket(BucketConfig{Clock: clock, Reserve: 0.1})
+	rng := rand.New(rand.NewPCG(1, 2))
+	now, cancel := context.WithCancel(context.Background())
+	cancel()
+	var inFlight []Observation // answers the server has given, not yet delivered
+	for sent := 0; sent < n || len(inFlight) > 0; {
+		switch {
+		case sent < n && rng.IntN(3) > 0:
+			if _, err := b.Acquire(now); err == nil {
+				inFlight = append(inFlight, srv.serve())
+				sent++
+				continue
+			}
+			if len(inFlight) == 0 {
+				// Nothing will answer: wait for the bucket.
+				if _, err := b.Acquire(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				inFlight = append(inFlight, srv.serve())
+				sent++
+			}
+		case len(inFlight) > 0:
+			i := rng.IntN(len(inFlight))
+			b.Done(inFlight[i])
+			inFlight = slices.Delete(inFlight, i, i+1)
+		}
+	}
+	if srv.rejected != 0 {
+		t.Errorf("server rejected %d requests, want 0", srv.rejected)
+	}
+	quota := limit - reserve
+	var ends []time.Time
+	for end := range srv.ours {
+		ends = append(ends, end)
+	}
+	slices.SortFunc(ends, time.Time.Compare)
+	for i, end := range ends {
+		got := srv.ours[end]
+		if got > quota {
+			t.Errorf("window %d: %d requests, more than limit %d - reserve %d", i, got, limit, reserve)
+		}
+		if i < len(ends)-1 && got != quota {
+			t.Errorf("window %d: %d requests, want the whole quota of %d", i, got, quota)
+		}
+	}
+	if want := (n + quota - 1) / quota; len(ends) != want {
+		t.Errorf("%d requests took %d windows, want %d", n, len(ends), want)
+	}
+}
+
+// TestBucketHonoursLateServerReset: after the reset we expected, the first
+// request's response says the server's window is still open (its clock is
+// behind ours, or its reset came late). The bucket takes the server's word:
+// it spends what that window has left and waits for the reset the server
+// now announces, not for a whole window of its own.
+func TestBucketHonoursLateServerReset(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		remaining int // what the server says is left after the first request
+		granted   int // requests that may then start at once
+	}{
+		{"only the reserve left", 1, 0},
+		{"some left", 4, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := newFakeClock()
+			b := NewBucket(BucketConfig{Clock: clock})
+			ctx := context.Background()
+			if _, err := b.Acquire(ctx); err != nil {
+				t.Fatal(err)
+			}
+			w1 := clock.Now().Add(30 * time.Second)
+			b.Done(Observation{Limit: 10, Remaining: 1, ServerReset: w1, ResetAt: w1})
+			// Only the reserve is left: the next request waits for w1 and
+			// goes out alone.
+			if waited, err := b.Acquire(ctx); err != nil || waited != 30*time.Second {
+				t.Fatalf("Acquire = %v, %v; want 30s waited for the reset", waited, err)
+			}
+			late := clock.Now().Add(5 * time.Second)
+			b.Done(Observation{Limit: 10, Remaining: tc.remaining, ServerReset: w1, ResetAt: late})
+			now, cancel := context.WithCancel(ctx)
+			cancel()
+			granted := 0
+			for {
+				if _, err := b.Acquire(now); err != nil {
+					break
+				}
+				granted++
+			}
+			if granted != tc.granted {
+				t.Errorf("%d requests granted at once, want %d (%d left - the reserve)", granted, tc.granted, tc.remaining)
+			}
+			for range granted {
+				b.Abort()
+			}
+			waited, err := b.Acquire(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if waited != 5*time.Second {
+				t.Errorf("waited %v, want 5s (until the reset the server announced)", waited)
+			}
+		})
+	}
+}
+
+// TestBucketRejectionHoldsUntilReset: a 429 (nothing left, and Block until
+// the announced reset) holds every request on the bucket until that reset,
+// and the hold counts once in Held however many requests wait.
+func TestBucketRejectionHoldsUntilReset(t *testing.T) {
+	clock := newFakeClock()
+	b := NewBucket(BucketConfig{Clock: clock, Guess: 100})
+	ctx := context.Background()
+	if _, err := b.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Other clients spent the window: the first response is a rejection.
+	reset := clock.Now().Add(20 * time.Second)
+	b.Done(Observation{Limit: 100, Remaining: 0, ServerReset: reset, ResetAt: reset})
+	b.Block(reset)
+	waited, err := b.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waited != 20*time.Second {
+		t.Errorf("waited %v after a rejection, want 20s (until its reset)", waited)
+	}
+	if got := b.Snapshot().Held; got != 20*time.Second {
+		t.Errorf("held = %v, want 20s", got)
+	}
+}
+
+// TestBucketUnknownLimitProbes: with no limit known, one request goes out
+// alone; its response tells the window, whose rest (less the reserve)
+// starts at once.
+func TestBucketUnknownLimitProbes(t *testing.T) {
+	clock := newFakeClock()
+	b := NewBucket(BucketConfig{Clock: clock})
+	ctx := context.Background()
+	now, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := b.Acquire(now); err != nil {
+		t.Fatalf("first request: %v, want it granted at once", err)
+	}
+	if _, err := b.Acquire(now); err == nil {
+		t.Fatal("a second request was granted before the first response")
+	}
+	reset := clock.Now().Add(time.Minute)
+	b.Done(Observation{Limit: 10, Remaining: 9, ServerReset: reset, ResetAt: reset})
+	granted := 0
+	for {
+		if _, err := b.Acquire(now); err != nil {
+			break
+		}
+		granted++
+	}
+	if granted != 8 {
+		t.Errorf("%d granted after the probe's response, want 8 (9 left - 1 reserve)", granted)
+	}
+	if got := clock.Sleeps(); len(got) != 0 {
+		t.Errorf("the bucket slept %v, want no waits", got)
 	}
 }
