@@ -147,6 +147,16 @@ type Summary struct {
 	// SchemaChanges are the schema changes the sync made or refused (also
 	// recorded in SchemaChangesTable).
 	SchemaChanges []SchemaChange
+	// Buckets are the counters of the rate-limit buckets, by name, when the
+	// Fetcher keeps them (a FetchStater): requests, windows used, time
+	// waiting. They count the Fetcher's whole life, not only this sync.
+	Buckets map[string]fetch.BucketStats
+}
+
+// FetchStater is a Fetcher that counts its work (*fetch.Client does); a
+// sync's summary then carries the counters of its rate-limit buckets.
+type FetchStater interface {
+	Stats() fetch.Stats
 }
 
 // Partial reports whether some table was skipped or failed, or skipped bad
@@ -243,6 +253,9 @@ func (e *Engine) Sync(ctx context.Context) (*Summary, error) {
 	wg.Wait()
 	reports = append(reports, plan.refused...)
 	sum := &Summary{Started: started, Tables: reports, SchemaChanges: plan.changes}
+	if f, ok := e.Fetcher.(FetchStater); ok {
+		sum.Buckets = f.Stats().Buckets
+	}
 	if cause := context.Cause(ctx); cause != nil && errors.Is(cause, fetch.ErrUnauthorized) {
 		return sum, fmt.Errorf("authentication failed, sync stopped: %w", cause)
 	}
