@@ -34,8 +34,14 @@
 // a small reserve (RateLimitHeaders.Reserve) and minus the requests in
 // flight, at once: only the concurrency cap holds those requests back. When
 // only the reserve is left it sleeps until the reset, then sends one request
-// and spends what its response says the new window has. A 429 holds the
-// whole bucket back until the reset it announces. A 429 whose limit header
-// is 0 reports too many concurrent requests: the concurrency cap is
-// halved and grows back slowly.
+// and spends what its response says the new window has; if that response
+// says the server's window is still open (its reset came later than our
+// clock thought), the bucket spends what is left of it and waits for the
+// reset it now announces. The reserve (default
+// ratelimit.DefaultReserve, 2% of the limit and at least one request) is
+// left to the other clients of the same limit. A 429 holds the whole bucket
+// back until the reset it announces. A 429 whose limit header is 0 reports
+// too many concurrent requests: the concurrency cap is halved and grows
+// back slowly. Stats counts, per bucket, the requests, the server's windows
+// they fell in and the wall time requests waited on the bucket (Held).
 package fetch
