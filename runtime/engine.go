@@ -147,6 +147,16 @@ type Summary struct {
 	// SchemaChanges are the schema changes the sync made or refused (also
 	// recorded in SchemaChangesTable).
 	SchemaChanges []SchemaChange
+	// Buckets are the counters of the rate-limit buckets, by name, when the
+	// Fetcher keeps them (a FetchStater): requests, windows used, time
+	// waiting. They count the Fetcher's whole life, not only this sync.
+	Buckets map[string]fetch.BucketStats
+}
+
+// FetchStater is a Fetcher that counts its work (*fetch.Client does); a
+// sync's summary then carries the counters of its rate-limit buckets.
+type FetchStater interface {
+	Stats() fetch.Stats
 }
 
 // Partial reports whether some table was skipped or failed, or skipped bad
@@ -243,6 +253,9 @@ func (e *Engine) Sync(ctx context.Context) (*Summary, error) {
 	wg.Wait()
 	reports = append(reports, plan.refused...)
 	sum := &Summary{Started: started, Tables: reports, SchemaChanges: plan.changes}
+	if f, ok := e.Fetcher.(FetchStater); ok {
+		sum.Buckets = f.Stats().Buckets
+	}
 	if cause := context.Cause(ctx); cause != nil && errors.Is(cause, fetch.ErrUnauthorized) {
 		return sum, fmt.Errorf("authentication failed, sync stopped: %w", cause)
 	}
@@ -1015,16 +1028,28 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 			return err
 		}
 	}
-	parentLoops := newLoopGuard(t.Name)
+	// The next pages of parents are fetched while this one's are read, so
+	// that the fan-out's bucket is not left idle while the listing's request
+	// waits (its bucket may be spent until its reset). Only the page being
+	// read is ever saved as where the pass stands.
+	var ahead <-chan parentPage
+	if parentURL != "" {
+		var stop func()
+		ahead, stop = r.parentPages(ctx, listing.Bucket, pagination, parentURL)
+		defer stop()
+	}
 	for parentURL != "" {
-		if err := parentLoops.visit(parentURL); err != nil {
-			return err
+		got, ok := <-ahead
+		if !ok {
+			return ctx.Err()
 		}
-		page, err := r.e.Fetcher.Get(ctx, t.Name, listing.Bucket, parentURL)
-		r.report.Requests++
-		if err != nil {
-			return err
+		if got.asked {
+			r.report.Requests++
 		}
+		if got.err != nil {
+			return got.err
+		}
+		page := got.page
 		var parents []gjson.Result
 		EachRecord(page.Body, listing.Records, func(v gjson.Result) {
 			parents = append(parents, v)
@@ -1032,7 +1057,7 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 				maxParent = maxString(maxParent, recordCursor(v, cs))
 			}
 		})
-		next := nextURL(pagination, page)
+		next := got.next
 		here := &Pending{Synced: synced, Full: full, ParentURL: parentURL, MaxParentCursor: maxParent, Append: appended}
 		if resume != nil {
 			// The page the pass stood at: its parents done are skipped.
@@ -1067,6 +1092,68 @@ func (r *tableRun) syncFanOut(ctx context.Context) error {
 	r.batch.Dedupe = appended
 	r.batch.DedupeSince = synced
 	return r.commit()
+}
+
+// parentPage is a page of a fan-out's parents fetched ahead of its use.
+type parentPage struct {
+	page  *fetch.Page
+	next  string // the listing's next page; "" at its end
+	err   error
+	asked bool // a request was made (false: the listing loops)
+}
+
+// parentPagesAhead is how many pages of parents a fan-out fetches before
+// it needs them: one waiting, one more being fetched or waiting to be.
+const parentPagesAhead = 1
+
+// parentPages walks a fan-out's parent listing from url on a goroutine of
+// its own, at most parentPagesAhead pages ahead of the reader, and sends
+// the pages in order; the first failure (a request's, or a listing that
+// leads back to one of its pages) is sent last. The channel closes after
+// the last page, or early when ctx ends. stop ends the walk and waits for
+// its goroutine; it must be called.
+func (r *tableRun) parentPages(ctx context.Context, bucket string, pagination Pagination, url string) (<-chan parentPage, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	out := make(chan parentPage, parentPagesAhead)
+	done := make(chan struct{})
+	send := func(p parentPage) bool {
+		select {
+		case out <- p:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	go func() {
+		defer close(done)
+		defer close(out)
+		loops := newLoopGuard(r.t.Name)
+		for url != "" {
+			if err := loops.visit(url); err != nil {
+				send(parentPage{err: err})
+				return
+			}
+			page, err := r.e.Fetcher.Get(ctx, r.t.Name, bucket, url)
+			if err != nil {
+				send(parentPage{err: err, asked: true})
+				return
+			}
+			next := nextURL(pagination, page)
+			if !send(parentPage{page: page, next: next, asked: true}) {
+				page.Release()
+				return
+			}
+			url = next
+		}
+	}()
+	stop := func() {
+		cancel()
+		for p := range out {
+			p.page.Release()
+		}
+		<-done
+	}
+	return out, stop
 }
 
 // nestedParents lists the records of a fan-out table (the parent of a

@@ -578,6 +578,52 @@ func TestFanOutFullPass(t *testing.T) {
 	}
 }
 
+// aheadFetcher holds a fan-out's requests for the children of its first
+// page of parents until the fan-out has asked for its second page of
+// parents: a fan-out that fetched that page only after the first page's
+// children would never get there.
+type aheadFetcher struct {
+	serverAt
+	secondAsked chan struct{}
+	once        sync.Once
+}
+
+func (f *aheadFetcher) Get(ctx context.Context, table, bucket, url string) (*fetch.Page, error) {
+	switch {
+	case strings.Contains(url, "/items?") && strings.Contains(url, "after=2"):
+		f.once.Do(func() { close(f.secondAsked) })
+	case strings.Contains(url, "/items/i0/parts"):
+		select {
+		case <-f.secondAsked:
+		case <-time.After(10 * time.Second): // a deadlock guard, not a timing
+			return nil, errors.New("the second page of parents was not asked for while the first page's children were read")
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return f.serverAt.Get(ctx, table, bucket, url)
+}
+
+// TestFanOutFetchesParentsAhead: a fan-out asks for its next page of
+// parents while it reads the children of the current one, so its bucket is
+// not left idle while the listing's request waits (for a spent bucket's
+// reset, say); the pass still ends with every parent's rows.
+func TestFanOutFetchesParentsAhead(t *testing.T) {
+	h := newHarness(t)
+	h.eng.Select = func(n string) bool { return n == "parts" }
+	h.eng.Fetcher = &aheadFetcher{serverAt: h.eng.Fetcher.(serverAt), secondAsked: make(chan struct{})}
+	sum, err := h.sync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := report(sum, "parts"); r.Status != runtime.StatusOK {
+		t.Fatalf("parts: %+v", r)
+	}
+	if got := h.table("parts"); len(got) != 10 {
+		t.Errorf("parts = %q, want 2 parts of each of 5 items", got)
+	}
+}
+
 // TestAppendRuns: a table's first import and a polling table's stream are
 // written as Append batches (no earlier rows to merge with), the first import
 // ending with a Dedupe batch; later runs merge. A resumed first import goes on

@@ -20,7 +20,7 @@ const envHelp = `environment:
   OKTA_CLIENT_TOKEN   an SSWS API token (the config's token_env names another variable)`
 
 const configHelp = `The config file (YAML; unknown keys are errors) takes org_url, token_env, destination
-(type, path, settings), reimport_every, parallel, ca_file, time_scale, and the settings:
+(type, path, settings), reimport_every, parallel, rate_limit_reserve, ca_file, time_scale, and the settings:
 schema_change_handling, hash_salt_env and tables (blocking, hashing, history mode per table
 and column; docs/SETTINGS.md); see README.md.`
 

@@ -79,6 +79,13 @@ func newClient(cfg *Config, opt SyncOptions) (*fetch.Client, error) {
 	fc.Logger = opt.Logger
 	fc.TimeScale = cfg.TimeScale
 	fc.MaxConcurrent = 16
+	if r := cfg.RateLimitReserve; r != nil {
+		// fetch takes 0 for its default and a negative value for none.
+		fc.RateLimit.Reserve = *r
+		if *r == 0 {
+			fc.RateLimit.Reserve = -1
+		}
+	}
 	// Okta's links may name the org's other canonical host (the -admin one
 	// for /iam); their path and query are re-based onto the org URL, so
 	// credentials still only go there.

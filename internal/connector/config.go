@@ -21,6 +21,7 @@ import (
 	"oktasync/generated/okta"
 	"oktasync/naming"
 	"oktasync/runtime"
+	"oktasync/runtime/ratelimit"
 )
 
 // Config is the sync configuration: oktasync.yaml, environment variables
@@ -53,6 +54,11 @@ type Config struct {
 	CAFile string `yaml:"ca_file"`
 	// TimeScale is for simulators whose clock runs faster than real time.
 	TimeScale float64 `yaml:"time_scale"`
+	// RateLimitReserve is the share of every rate-limit window the sync
+	// leaves to the org's other API clients (Okta's limits are the org's,
+	// not the token's), from 0 (none) to below 1; unset is 0.02, at least
+	// one request of each window.
+	RateLimitReserve *float64 `yaml:"rate_limit_reserve"`
 
 	// file and pos locate the settings' nodes in the file the config was
 	// loaded from ("tables.users.columns.id.enabled"), for errors found
@@ -555,6 +561,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TimeScale < 0 {
 		errs = append(errs, fmt.Errorf("time_scale is %g; want a positive number (default 1)", c.TimeScale))
+	}
+	if r := c.RateLimitReserve; r != nil && !(*r >= 0 && *r < 1) {
+		errs = append(errs, fmt.Errorf("rate_limit_reserve is %g; want the share of each window left to other clients, from 0 to below 1 (default %g)", *r, ratelimit.DefaultReserve))
 	}
 	switch c.Destination.Type {
 	case "", "duckdb":

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"oktasync/runtime"
+	"oktasync/runtime/fetch"
 )
 
 func TestLoadConfigIsStrict(t *testing.T) {
@@ -108,6 +109,47 @@ func TestValidateRefusesNegativeNumbers(t *testing.T) {
 		cfg.OrgURL, cfg.Token = "https://acme.okta.com", "t"
 		if err := cfg.Validate(); err == nil {
 			t.Errorf("%+v accepted", cfg)
+		}
+	}
+}
+
+// TestRateLimitReserve: rate_limit_reserve is a share of each window from 0
+// to below 1; unset keeps fetch's default, 0 keeps nothing back.
+func TestRateLimitReserve(t *testing.T) {
+	for _, tc := range []struct {
+		yaml string
+		want float64 // fetch.RateLimitHeaders.Reserve; 0 is its default
+		bad  bool
+	}{
+		{"", 0, false},
+		{"rate_limit_reserve: 0.1\n", 0.1, false},
+		{"rate_limit_reserve: 0\n", -1, false},
+		{"rate_limit_reserve: 1\n", 0, true},
+		{"rate_limit_reserve: -0.05\n", 0, true},
+	} {
+		path := filepath.Join(t.TempDir(), "oktasync.yaml")
+		if err := os.WriteFile(path, []byte("org_url: https://acme.okta.com\ntoken: t\n"+tc.yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := LoadConfig(path)
+		if err == nil {
+			err = cfg.Validate()
+		}
+		if tc.bad {
+			if err == nil || !strings.Contains(err.Error(), "rate_limit_reserve") {
+				t.Errorf("%q: err = %v, want one naming rate_limit_reserve", tc.yaml, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", tc.yaml, err)
+		}
+		var got float64
+		if _, err := newClient(cfg, SyncOptions{Fetch: func(c *fetch.Config) { got = c.RateLimit.Reserve }}); err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("%q: fetch reserve = %v, want %v", tc.yaml, got, tc.want)
 		}
 	}
 }

@@ -562,6 +562,63 @@ func TestSummaryTotals(t *testing.T) {
 	}
 }
 
+// TestSummaryBuckets: the summary lists each rate-limit bucket that sent
+// requests with its requests, windows used and time waiting (once for
+// requests that waited together), in the text and the JSON.
+func TestSummaryBuckets(t *testing.T) {
+	sum := &runtime.Summary{Buckets: map[string]fetch.BucketStats{
+		"users":  {Requests: 103, Windows: 2, Held: 60500 * time.Millisecond, Wait: 9 * time.Minute, Limit: 60},
+		"apps":   {Requests: 4, Windows: 1, RateLimited: 1},
+		"unused": {},
+	}}
+	var b strings.Builder
+	PrintSummary(&b, sum, time.Minute)
+	var lines [][]string
+	for line := range strings.Lines(b.String()) {
+		if f := strings.Fields(line); len(f) == 6 && (f[0] == "users" || f[0] == "apps" || f[0] == "unused") {
+			lines = append(lines, f)
+		}
+	}
+	want := [][]string{{"apps", "4", "1", "0s", "1", "unknown"}, {"users", "103", "2", "1m0.5s", "0", "60"}}
+	if diff := cmp.Diff(want, lines); diff != "" {
+		t.Errorf("bucket lines mismatch (-want +got):\n%s\n%s", diff, b.String())
+	}
+	doc := NewSummaryJSON(sum, time.Minute)
+	wantJSON := []BucketJSON{
+		{Bucket: "apps", Requests: 4, Windows: 1, RateLimited: 1},
+		{Bucket: "users", Requests: 103, Windows: 2, WaitingSeconds: 60.5, Limit: 60},
+	}
+	if diff := cmp.Diff(wantJSON, doc.Buckets); diff != "" {
+		t.Errorf("JSON buckets mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestSyncSummaryBuckets: a sync's summary carries the counters of the
+// client's buckets; a tight bucket spends its windows without a 429.
+func TestSyncSummaryBuckets(t *testing.T) {
+	cfg := smallOrg
+	cfg.RateLimits = oktasim.RateLimitsOkta
+	cfg.TimeScale = 600
+	// A page of groups, then one listing of members per group: 7 requests,
+	// 2 a window (a limit of 3, less the reserve of 1).
+	cfg.BucketLimits = map[string]int{"groups": 3}
+	e := newEnv(t, cfg)
+	e.opt.Only = []string{"group_member"}
+	sum := e.mustSync()
+	b, ok := sum.Buckets["groups"]
+	if !ok {
+		t.Fatalf("no groups bucket in the summary: %+v", sum.Buckets)
+	}
+	if b.Requests != 7 || b.Windows != 4 || b.Held <= 0 || b.RateLimited != 0 {
+		t.Errorf("groups bucket = %+v, want 7 requests in 4 windows, time waiting and no 429", b)
+	}
+	var out strings.Builder
+	PrintSummary(&out, sum, 0)
+	if !strings.Contains(out.String(), "rate-limit buckets:") {
+		t.Errorf("the summary lists no bucket:\n%s", out.String())
+	}
+}
+
 // TestProgressLine: the live line says how many tables are done of how
 // many, the rows so far and an estimate of the time left.
 func TestProgressLine(t *testing.T) {

@@ -346,7 +346,44 @@ func PrintSummary(w io.Writer, s *runtime.Summary, elapsed time.Duration) {
 	fmt.Fprintf(tw, "TOTAL\t%s\t\t%d\t%d\t%d\t%d\t%s\t%s\t\n", Outcome(s), requests, rows, invalid, bad,
 		elapsed.Round(time.Millisecond), waited.Round(time.Millisecond))
 	tw.Flush()
+	printBuckets(w, s.Buckets)
 	printSchemaChanges(w, s.SchemaChanges)
+}
+
+// printBuckets lists the rate-limit buckets the sync used, one a line: the
+// requests sent on it (retries included), the org's windows they fell in,
+// the wall time during which requests waited on it (requests that waited
+// together count once, unlike the tables' RATE WAIT), the 429s it got and
+// its last known limit per window.
+func printBuckets(w io.Writer, buckets map[string]fetch.BucketStats) {
+	names := bucketNames(buckets)
+	if len(names) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nrate-limit buckets:")
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  BUCKET\tREQUESTS\tWINDOWS\tWAITING\t429S\tLIMIT")
+	for _, name := range names {
+		b := buckets[name]
+		limit := "unknown"
+		if b.Limit > 0 {
+			limit = fmt.Sprintf("%d", b.Limit)
+		}
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%d\t%s\n", name, b.Requests, b.Windows, b.Held.Round(time.Millisecond), b.RateLimited, limit)
+	}
+	tw.Flush()
+}
+
+// bucketNames are the names of the buckets that sent requests, sorted.
+func bucketNames(buckets map[string]fetch.BucketStats) []string {
+	var names []string
+	for name, b := range buckets {
+		if b.Requests > 0 {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // backfillNote says how a newest-first table's first sync went: when its
@@ -411,6 +448,24 @@ type SummaryJSON struct {
 	Tables          []TableJSON `json:"tables"`
 	// SchemaChanges are the schema changes the sync made or refused.
 	SchemaChanges []SchemaChangeJSON `json:"schema_changes"`
+	// Buckets are the rate-limit buckets that sent requests, by name.
+	Buckets []BucketJSON `json:"buckets"`
+}
+
+// BucketJSON is one rate-limit bucket of SummaryJSON.
+type BucketJSON struct {
+	Bucket string `json:"bucket"`
+	// Requests counts the requests sent on the bucket, retries included.
+	Requests int64 `json:"requests"`
+	// Windows counts the org's rate-limit windows the requests fell in.
+	Windows int `json:"windows"`
+	// WaitingSeconds is the wall time during which requests waited on the
+	// bucket (its window spent, a 429's reset): requests that waited
+	// together count once, unlike the tables' rate_wait_seconds.
+	WaitingSeconds float64 `json:"waiting_seconds"`
+	RateLimited    int64   `json:"rate_limited"`
+	// Limit is the last known limit per window; 0 when none is known.
+	Limit int `json:"limit"`
 }
 
 // SchemaChangeJSON is one runtime.SchemaChange; Column is empty for a
@@ -456,7 +511,7 @@ type TableJSON struct {
 // SummaryJSON; the caller sets Status for outcomes the summary cannot tell
 // (interrupted) and Error.
 func NewSummaryJSON(s *runtime.Summary, elapsed time.Duration) *SummaryJSON {
-	out := &SummaryJSON{Status: "failed", DurationSeconds: seconds(elapsed), Tables: []TableJSON{}, SchemaChanges: []SchemaChangeJSON{}}
+	out := &SummaryJSON{Status: "failed", DurationSeconds: seconds(elapsed), Tables: []TableJSON{}, SchemaChanges: []SchemaChangeJSON{}, Buckets: []BucketJSON{}}
 	if s == nil {
 		return out
 	}
@@ -488,6 +543,11 @@ func NewSummaryJSON(s *runtime.Summary, elapsed time.Duration) *SummaryJSON {
 		out.BadRecords += t.BadRecords
 	}
 	out.RateWaitSeconds = seconds(waited)
+	for _, name := range bucketNames(s.Buckets) {
+		b := s.Buckets[name]
+		out.Buckets = append(out.Buckets, BucketJSON{Bucket: name, Requests: b.Requests, Windows: b.Windows,
+			WaitingSeconds: seconds(b.Held), RateLimited: b.RateLimited, Limit: b.Limit})
+	}
 	for _, c := range s.SchemaChanges {
 		out.SchemaChanges = append(out.SchemaChanges, SchemaChangeJSON{At: c.At, Table: c.Table, Column: c.Column,
 			Type: c.Type, Decision: c.Decision, Reason: c.Reason})

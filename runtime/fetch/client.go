@@ -49,9 +49,13 @@ type Client struct {
 
 // bucket is a rate-limit bucket with its statistics.
 type bucket struct {
-	lim  *ratelimit.Bucket
-	mu   sync.Mutex
-	stat BucketStats
+	lim    *ratelimit.Bucket
+	window time.Duration // a window's length on the server's clock
+	mu     sync.Mutex
+	stat   BucketStats
+	// lastWindow is the reset of the latest window counted in
+	// stat.Windows (server clock).
+	lastWindow time.Time
 }
 
 // New checks cfg and returns a client.
@@ -121,7 +125,7 @@ func (c *Client) bucket(name string) *bucket {
 		return b
 	}
 	h := c.cfg.RateLimit
-	b := &bucket{lim: ratelimit.NewBucket(ratelimit.BucketConfig{
+	b := &bucket{window: h.Window, lim: ratelimit.NewBucket(ratelimit.BucketConfig{
 		Guess:   c.cfg.Buckets[name],
 		Window:  c.scale(h.Window),
 		Reserve: h.Reserve,
@@ -249,11 +253,15 @@ func (c *Client) Get(ctx context.Context, table, bucket, rawURL string) (*Page, 
 			slog.Duration("wait", wait), slog.String("err", res.err.Error()))
 		if wait > 0 {
 			start := c.clock.Now()
-			err := c.clock.Sleep(ctx, wait)
+			var err error
 			if res.kind == rateLimited {
+				// A wait on the bucket: its held time counts it.
+				err = b.lim.Wait(ctx, wait)
 				slept := c.clock.Now().Sub(start)
 				waited += slept
 				b.add(func(s *BucketStats) { s.Wait += slept })
+			} else {
+				err = c.clock.Sleep(ctx, wait)
 			}
 			if err != nil {
 				return nil, requestError(table, safe, err)
@@ -375,6 +383,7 @@ func (c *Client) attempt(ctx context.Context, b *bucket, table, target string, u
 	switch kind {
 	case obsWindow:
 		b.lim.Done(obs.Observation)
+		b.sawWindow(obs.ServerReset)
 	case obsNone:
 		b.lim.Done(ratelimit.Observation{})
 	case obsConcurrency:
@@ -779,6 +788,18 @@ func (c *Client) backoff(n int) time.Duration {
 	return half + rand.N(half+1)
 }
 
+// sawWindow counts the window a response announced, if it is a new one:
+// windows do not overlap, so a new window ends at least a window length
+// after the one before it (a second less, for rounding).
+func (b *bucket) sawWindow(reset time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stat.Windows == 0 || !reset.Before(b.lastWindow.Add(b.window-time.Second)) {
+		b.stat.Windows++
+		b.lastWindow = reset
+	}
+}
+
 // add updates the bucket's statistics.
 func (b *bucket) add(f func(*BucketStats)) {
 	b.mu.Lock()
@@ -788,13 +809,15 @@ func (b *bucket) add(f func(*BucketStats)) {
 
 // Stats are counters of a client's work. They hold no URLs or credentials.
 type Stats struct {
-	Requests           int64         // requests sent (attempts, retries included)
-	Retries            int64         // attempts repeated after a failure or a 429
-	RateLimited        int64         // 429 responses
-	ConcurrencyLimited int64         // of which concurrency rejections
-	Wait               time.Duration // time spent waiting on rate limits
-	MaxConcurrent      int           // the current (possibly lowered) cap
-	Buckets            map[string]BucketStats
+	Requests           int64 // requests sent (attempts, retries included)
+	Retries            int64 // attempts repeated after a failure or a 429
+	RateLimited        int64 // 429 responses
+	ConcurrencyLimited int64 // of which concurrency rejections
+	// Wait is the time requests spent waiting on rate limits, added up over
+	// requests that waited at the same time.
+	Wait          time.Duration
+	MaxConcurrent int // the current (possibly lowered) cap
+	Buckets       map[string]BucketStats
 }
 
 // BucketStats are the counters of one bucket, plus its last known state.
@@ -803,9 +826,16 @@ type BucketStats struct {
 	Retries            int64
 	RateLimited        int64
 	ConcurrencyLimited int64
-	Wait               time.Duration
-	Limit              int // 0 while unknown
-	Remaining          int
+	Wait               time.Duration // added up over requests, as Stats.Wait
+	// Windows is the number of the server's windows the bucket's responses
+	// announced: the windows the client used.
+	Windows int
+	// Held is the time during which at least one request waited on the
+	// bucket: requests that waited together count once, so it never
+	// exceeds the time the client ran.
+	Held      time.Duration
+	Limit     int // 0 while unknown
+	Remaining int
 }
 
 // Stats returns a snapshot of the counters.
@@ -819,9 +849,11 @@ func (c *Client) Stats() Stats {
 		b.mu.Lock()
 		st := b.stat
 		b.mu.Unlock()
-		if snap := b.lim.Snapshot(); snap.Known {
+		snap := b.lim.Snapshot()
+		if snap.Known {
 			st.Limit, st.Remaining = snap.Limit, snap.Remaining
 		}
+		st.Held = snap.Held
 		s.Buckets[name] = st
 		s.Requests += st.Requests
 		s.Retries += st.Retries

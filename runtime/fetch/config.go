@@ -122,7 +122,8 @@ type RateLimitHeaders struct {
 	// Default one minute.
 	Window time.Duration
 	// Reserve is the fraction of each window left unused for other clients
-	// of the same limit. Default 0.05 (at least one request).
+	// of the same limit (at least one request). Zero means
+	// ratelimit.DefaultReserve, 0.02; a negative value keeps nothing back.
 	Reserve float64
 }
 
@@ -154,8 +155,8 @@ func (cfg *Config) normalize() error {
 	if h.Window <= 0 {
 		cfg.RateLimit.Window = time.Minute
 	}
-	if h.Reserve < 0 || h.Reserve >= 1 {
-		errs = append(errs, fmt.Errorf("rate limit headers: reserve %v out of range [0, 1)", h.Reserve))
+	if h.Reserve >= 1 {
+		errs = append(errs, fmt.Errorf("rate limit headers: reserve %v is not below 1", h.Reserve))
 	}
 	for name, n := range cfg.Buckets {
 		if n < 0 {

@@ -30,10 +30,18 @@
 // names it. It learns the limit, the requests remaining and the reset from the
 // response headers, converting the reset to our clock with the server's Date
 // header (Reset - Date + 1 second, divided by TimeScale), so a server clock
-// that is hours off does not matter. It spreads what remains, minus a small
-// reserve and minus the requests in flight, evenly over the time left until
-// the reset, and when only the reserve is left it waits for the reset. A 429
-// holds the whole bucket back until the reset it announces. A 429 whose limit
-// header is 0 reports too many concurrent requests: the concurrency cap is
-// halved and grows back slowly.
+// that is hours off does not matter. It spends what a window has left, minus
+// a small reserve (RateLimitHeaders.Reserve) and minus the requests in
+// flight, at once: only the concurrency cap holds those requests back. When
+// only the reserve is left it sleeps until the reset, then sends one request
+// and spends what its response says the new window has; if that response
+// says the server's window is still open (its reset came later than our
+// clock thought), the bucket spends what is left of it and waits for the
+// reset it now announces. The reserve (default
+// ratelimit.DefaultReserve, 2% of the limit and at least one request) is
+// left to the other clients of the same limit. A 429 holds the whole bucket
+// back until the reset it announces. A 429 whose limit header is 0 reports
+// too many concurrent requests: the concurrency cap is halved and grows
+// back slowly. Stats counts, per bucket, the requests, the server's windows
+// they fell in and the wall time requests waited on the bucket (Held).
 package fetch

@@ -458,6 +458,66 @@ func TestRateLimitWaitUsesServerClock(t *testing.T) {
 	}
 }
 
+// TestWindowWaitUsesServerClock: when only the reserve is left, the client
+// waits for the reset the server announced, measured on the server's clock
+// (Reset - Date), however far that clock is from ours; the next window's
+// first request then finds the server's window reset.
+func TestWindowWaitUsesServerClock(t *testing.T) {
+	for _, offset := range []time.Duration{0, -3 * time.Hour, 5*time.Hour + 17*time.Minute} {
+		t.Run(offset.String(), func(t *testing.T) {
+			clock := newFakeClock()
+			var mu sync.Mutex
+			var end time.Time // the server's window ends here, on its clock
+			used, rejected := 0, 0
+			const limit = 3
+			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				now := clock.Now().Add(offset) // the server's clock
+				switch {
+				case end.IsZero():
+					// A window the server opened before our first request.
+					end = now.Add(25 * time.Second)
+				case !now.Before(end):
+					end, used = now.Add(time.Minute), 0
+				}
+				used++
+				h := w.Header()
+				h.Set("Date", now.UTC().Format(http.TimeFormat))
+				h.Set(hLimit, strconv.Itoa(limit))
+				h.Set(hRemaining, strconv.Itoa(max(limit-used, 0)))
+				h.Set(hReset, strconv.FormatInt(end.Unix(), 10))
+				if used > limit {
+					rejected++
+					writeJSON(w, http.StatusTooManyRequests, errorBody("TOO_MANY", "Too many requests."))
+					return
+				}
+				writeJSON(w, http.StatusOK, `[]`)
+			})
+			c := newClient(t, srv.URL, func(cfg *Config) {
+				cfg.Clock = clock
+				cfg.RateLimit = quotaHeaders
+			})
+			for range 4 {
+				if _, err := c.Get(context.Background(), "items", "items", srv.URL+"/items"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Two requests in the first window (the third is the reserve),
+			// then a wait of Reset - Date + 1 s, whatever the offset.
+			if diff := cmp.Diff([]time.Duration{26 * time.Second}, clock.Sleeps()); diff != "" {
+				t.Errorf("waits mismatch (-want +got):\n%s", diff)
+			}
+			if rejected != 0 {
+				t.Errorf("server rejected %d requests, want 0", rejected)
+			}
+			if s := c.Stats().Buckets["items"]; s.Windows != 2 || s.Held != 26*time.Second {
+				t.Errorf("bucket stats = %+v, want 2 windows and 26s held", s)
+			}
+		})
+	}
+}
+
 func TestRateLimitWithoutDateFallsBackToBackoff(t *testing.T) {
 	var calls atomic.Int64
 	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
@@ -584,6 +644,67 @@ func TestLimiterKeepsBurstUnderLimit(t *testing.T) {
 	}
 	if s := c.Stats(); s.Requests != workers*each || s.RateLimited != 0 {
 		t.Errorf("stats = %+v, want %d requests and no 429", s, workers*each)
+	}
+}
+
+// TestWindowSpentUnderConcurrencyCap: the bucket lets a window's whole
+// quota start at once, and the concurrency cap still bounds the requests in
+// flight; no request is rejected, and the client counts the server's
+// windows as the server does.
+func TestWindowSpentUnderConcurrencyCap(t *testing.T) {
+	const scale, limit, maxConc = 600, 50, 4
+	q := newQuota(limit, scale, time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC))
+	var inflight, peak atomic.Int64
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		n := inflight.Add(1)
+		defer inflight.Add(-1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		time.Sleep(time.Millisecond) // let requests overlap
+		if q.admit(w) {
+			writeJSON(w, http.StatusOK, `[]`)
+		}
+	})
+	c := newClient(t, srv.URL, func(cfg *Config) {
+		cfg.Clock = nil // real time
+		cfg.RateLimit = quotaHeaders
+		cfg.TimeScale = scale
+		cfg.MaxConcurrent = maxConc
+		cfg.MaxRateLimitWaits = -1 // a 429 fails the test
+	})
+	const workers, each = 40, 3
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				p, err := c.Get(context.Background(), "items", "items", srv.URL+"/items")
+				if err != nil {
+					errs <- err
+					continue
+				}
+				p.Release()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := peak.Load(); got > maxConc {
+		t.Errorf("%d requests in flight at once, want at most the cap of %d", got, maxConc)
+	}
+	s := c.Stats().Buckets["items"]
+	if s.RateLimited != 0 || q.Rejected() != 0 {
+		t.Errorf("%d 429s received, %d rejected, want none", s.RateLimited, q.Rejected())
+	}
+	// 49 a window (the reserve is one): at least 3 windows.
+	if s.Windows != q.Windows() || s.Windows < 3 {
+		t.Errorf("client counted %d windows, the server opened %d; want the same, at least 3", s.Windows, q.Windows())
+	}
+	if s.Held <= 0 {
+		t.Errorf("held = %v, want the waits for the resets", s.Held)
 	}
 }
 

@@ -126,6 +126,7 @@ type quota struct {
 	windowEnd time.Time
 	used      int
 	rejected  int
+	windows   int
 }
 
 func newQuota(limit int, scale float64, base time.Time) *quota {
@@ -144,6 +145,7 @@ func (q *quota) admit(w http.ResponseWriter) bool {
 	if !now.Before(q.windowEnd) {
 		q.windowEnd = now.Truncate(time.Second).Add(time.Minute)
 		q.used = 0
+		q.windows++
 	}
 	q.used++
 	ok := q.used <= q.limit
@@ -160,6 +162,12 @@ func (q *quota) admit(w http.ResponseWriter) bool {
 		writeJSON(w, http.StatusTooManyRequests, errorBody("TOO_MANY", "Too many requests."))
 	}
 	return ok
+}
+
+func (q *quota) Windows() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.windows
 }
 
 func (q *quota) Rejected() int {
