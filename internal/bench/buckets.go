@@ -129,7 +129,7 @@ func (b BucketLoad) Minutes() float64 {
 // Bound is the shortest wall time any client can sync in, given the requests
 // each bucket must serve and the bucket limits: the busiest bucket's
 // requests / limit minutes, divided by the simulator's time scale. It is the
-// fluid bound: it ignores the reserve a polite client leaves (5% by default),
+// fluid bound: it ignores the reserve a polite client leaves (2% by default),
 // and that the first window of each bucket may be spent at once (which would
 // lower it by at most one window). It returns the binding bucket too.
 func Bound(loads []BucketLoad, timeScale float64) (time.Duration, string) {
