@@ -322,6 +322,10 @@ type appender struct {
 
 // append lays out the rows (not timed) and appends them, each table's rows
 // split over workers Appenders on their own connections (timed).
+// appendJobBytes bounds the values one appender transaction holds: the
+// engine's default batch size (runtime.Engine.BatchBytes).
+const appendJobBytes = runtime.DefaultBatchBytes
+
 func (a *appender) append(ctx context.Context, b built, workers int) (time.Duration, error) {
 	type job struct {
 		table string
@@ -352,9 +356,19 @@ func (a *appender) append(ctx context.Context, b built, workers int) (time.Durat
 			}
 			rows[i] = row
 		}
+		// Split among the workers, and cut at the engine's batch size in
+		// bytes as the sync's commits are: under the sync's memory_limit an
+		// appender of a wide table (the System Log's) holding a whole share
+		// of a chunk runs out of memory.
 		per := (len(rows) + workers - 1) / workers
-		for i := 0; i < len(rows); i += per {
-			jobs = append(jobs, job{table: plainName(t), rows: rows[i:min(i+per, len(rows))]})
+		for i := 0; i < len(rows); {
+			end, size := i, 0
+			for end < min(i+per, len(rows)) && (end == i || size < appendJobBytes) {
+				size += runtime.RowBytes(rs.Rows[end])
+				end++
+			}
+			jobs = append(jobs, job{table: plainName(t), rows: rows[i:end]})
+			i = end
 		}
 	}
 	var next atomic.Int64
