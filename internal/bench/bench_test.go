@@ -358,7 +358,7 @@ func TestRunSmallOrg(t *testing.T) {
 			t.Errorf("org of %.2f windows: needs %.2f windows, strict bound %v, %d rows lost", want, got, r.Strict, r.RowsLost())
 		}
 	}
-	if inc := rl.Inc; inc == nil || inc.RowsLost() != 0 || inc.Strict <= 0 || inc.Requests == 0 || inc.Requests >= rl.BaseRequests {
+	if inc := rl.Inc; inc == nil || inc.Served429 != 0 || inc.Strict <= 0 || inc.Requests == 0 || inc.Requests >= rl.BaseRequests {
 		t.Errorf("rate-limited incremental: %+v", inc)
 	}
 	if len(res.RSS) != 2 || res.RSS[0].MaxMB <= 0 || res.RSS[1].Rows <= res.RSS[0].Rows {

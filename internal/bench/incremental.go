@@ -27,7 +27,7 @@ func (r *IncRun) Fraction() float64 { return float64(r.Incremental) / float64(r.
 // the same database.
 func incremental(ctx context.Context, s *simServer, org Org, full *SyncRun, spec syncSpec) (*IncRun, error) {
 	r := &IncRun{Churn: ChurnFor(org), Full: full.Server.Requests, FullByTable: map[string]int{}, IncByTable: map[string]int{}}
-	s.churn(r.Churn)
+	s.Churn(r.Churn)
 	inc, err := runSync(ctx, s, spec)
 	if err != nil {
 		return nil, fmt.Errorf("incremental: %w", err)

@@ -25,16 +25,6 @@ type simServer struct {
 	URL string
 }
 
-// churn applies spec after the present the clients have seen. A fixed org
-// clock under a time scale stays behind the Date header's clock, on which
-// a sync keeps its positions (a fan-out's "changes since" the last pass);
-// churn dated before that would be changes a client could never see, so
-// the org clock is first moved up to the Date clock.
-func (s *simServer) churn(spec oktasim.ChurnSpec) {
-	s.Advance(s.WireNow().Sub(s.Now()))
-	s.Churn(spec)
-}
-
 func startSim(cfg oktasim.Config) (*simServer, error) {
 	s, err := oktasim.New(cfg)
 	if err != nil {
