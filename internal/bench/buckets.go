@@ -87,9 +87,10 @@ func bucketOf(shapes map[string]string, path string) string {
 }
 
 // perBucket sums the simulator's per-route request counts ("GET /api/v1/x/{id}")
-// by bucket. The connector's probe of the org is no table's request: it
-// counts where the simulator counts it. Other routes no spec request has
-// are counted under "?".
+// by bucket: a spec's request under the bucket the spec names; the
+// connector's probe of the org and the other routes no spec lists (an
+// incremental sync's reads of single records) where the simulator charges
+// them, and "?" if it names no bucket.
 func perBucket(byEndpoint map[string]int64) (map[string]int64, error) {
 	shapes, err := bucketsByShape()
 	if err != nil {
@@ -100,10 +101,12 @@ func perBucket(byEndpoint map[string]int64) (map[string]int64, error) {
 		_, path, _ := strings.Cut(ep, " ")
 		b, ok := shapes[shape(path)]
 		switch {
-		case path == connector.ProbePath:
-			b = oktasim.BucketOf("GET", path)
-		case !ok:
-			b = "?"
+		case path == connector.ProbePath || !ok:
+			// Requests no spec lists (the probe; an incremental sync's
+			// reads of single records): the bucket the simulator charges.
+			if b = oktasim.BucketOf("GET", path); b == "" {
+				b = "?"
+			}
 		}
 		out[b] += n
 	}
