@@ -150,40 +150,8 @@ func TestKill9Resume(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sim2.Close()
-	dir := t.TempDir()
-	db := filepath.Join(dir, "okta.duckdb")
-	config := filepath.Join(dir, "oktasync.yaml")
-	if err := os.WriteFile(config, []byte("time_scale: 60\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	run := func() *exec.Cmd {
-		cmd := exec.Command(bin, "sync", "--config", config, "--db", db)
-		cmd.Env = append(os.Environ(), "OKTA_CLIENT_ORGURL="+url2, "OKTA_CLIENT_TOKEN=demo-token")
-		return cmd
-	}
-	cmd := run()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for sim2.Stats().Requests < 25 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the sync made too few requests to kill it mid-way\n%s", stderr.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	err = cmd.Wait()
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
-		t.Fatalf("the sync was not killed (it finished first?): %v\n%s", err, stderr.String())
-	}
-
-	cmd = run()
-	out, err := cmd.CombinedOutput()
+	run, db := killMidSync(t, bin, url2, sim2, 25)
+	out, err := run().CombinedOutput()
 	if err != nil {
 		t.Fatalf("resumed sync: %v\n%s", err, out)
 	}
@@ -258,6 +226,46 @@ func TestMakeInstallSaysWhenCgoIsOff(t *testing.T) {
 	}
 }
 
+// killMidSync starts `oktasync sync` (with args, time scale 60) against url
+// into a fresh database, kills it with SIGKILL once sim has served after
+// requests, and returns a command running the same sync again, and the
+// database.
+func killMidSync(t *testing.T, bin, url string, sim *oktasim.Sim, after int64, args ...string) (func() *exec.Cmd, string) {
+	t.Helper()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "okta.duckdb")
+	config := filepath.Join(dir, "oktasync.yaml")
+	if err := os.WriteFile(config, []byte("time_scale: 60\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func() *exec.Cmd {
+		cmd := exec.Command(bin, append([]string{"sync", "--config", config, "--db", db}, args...)...)
+		cmd.Env = append(os.Environ(), "OKTA_CLIENT_ORGURL="+url, "OKTA_CLIENT_TOKEN=demo-token")
+		return cmd
+	}
+	cmd := run()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for sim.Stats().Requests < after {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sync made too few requests to kill it mid-way\n%s", stderr.String())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+		t.Fatalf("the sync was not killed (it finished first?): %v\n%s", err, stderr.String())
+	}
+	return run, db
+}
+
 // TestKill9ResumeLogBackfill kills a first sync of the System Log with
 // SIGKILL while it backfills, newest to oldest, after its newest day was
 // committed; the next sync ends with every event of the log once.
@@ -278,39 +286,9 @@ func TestKill9ResumeLogBackfill(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sim.Close()
-	dir := t.TempDir()
-	db := filepath.Join(dir, "okta.duckdb")
-	config := filepath.Join(dir, "oktasync.yaml")
-	if err := os.WriteFile(config, []byte("time_scale: 60\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	run := func() *exec.Cmd {
-		cmd := exec.Command(bin, "sync", "--config", config, "--db", db, "--tables", "system_log")
-		cmd.Env = append(os.Environ(), "OKTA_CLIENT_ORGURL="+url, "OKTA_CLIENT_TOKEN=demo-token")
-		return cmd
-	}
-	cmd := run()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	// The newest day is about a thirtieth of the log: a page or two of
 	// 1,000 events; the backfill reads the other 29 pages.
-	deadline := time.Now().Add(60 * time.Second)
-	for sim.Stats().Requests < 12 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the sync made too few requests to kill it mid-way\n%s", stderr.String())
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	err = cmd.Wait()
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
-		t.Fatalf("the sync was not killed (it finished first?): %v\n%s", err, stderr.String())
-	}
+	run, db := killMidSync(t, bin, url, sim, 12, "--tables", "system_log")
 	count := func() (rows, distinct, newest int) {
 		d, err := duckdb.Open(db, duckdb.Options{})
 		if err != nil {
