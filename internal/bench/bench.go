@@ -231,7 +231,12 @@ func throughputAndAfter(ctx context.Context, cfg *Config, res *Result) error {
 		}
 		stop = pprof.StopCPUProfile
 	}
+	var reqs []fetched
+	if cfg.wants(SecCeilings) {
+		spec.Record = &reqs
+	}
 	res.Throughput, err = runSync(ctx, s, spec)
+	spec.Record = nil
 	if stop != nil {
 		stop()
 	}
@@ -245,12 +250,13 @@ func throughputAndAfter(ctx context.Context, cfg *Config, res *Result) error {
 	}
 	if cfg.wants(SecCeilings) {
 		tables := selected(cfg.Exclude)
-		cfg.logf("ceilings: recording the sync's requests (engine without destination)")
-		reqs, noDest, err := capture(ctx, s, tables, cfg.TimeScale)
-		if err != nil {
+		if err := extracts(reqs); err != nil {
 			return err
 		}
-		res.NoDest = noDest
+		cfg.logf("ceilings: the sync again, engine without destination")
+		if res.NoDest, err = noDestination(ctx, s, tables, cfg.TimeScale); err != nil {
+			return err
+		}
 		c := &Ceilings{FetchWorkers: cfg.FetchWorkers, Workers: cfg.Workers, Requests: len(reqs)}
 		cfg.logf("ceilings: fetch-only, %d requests", len(reqs))
 		if c.Fetch, c.Bytes, err = fetchOnly(ctx, s, reqs, cfg.TimeScale, cfg.FetchWorkers); err != nil {

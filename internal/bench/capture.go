@@ -25,15 +25,17 @@ type fetched struct {
 	Parent  gjson.Result // the fan-out parent, rebuilt from the URL
 }
 
-// recorder is a Fetcher that notes every successful request.
+// recorder is the client noting every successful request. It embeds the
+// client so that the engine still finds the server's clock and the
+// buckets' stats: a recorded sync runs as an unrecorded one does.
 type recorder struct {
-	f    runtime.Fetcher
+	*fetch.Client
 	mu   sync.Mutex
 	reqs []fetched
 }
 
 func (r *recorder) Get(ctx context.Context, table, bucket, url string) (*fetch.Page, error) {
-	p, err := r.f.Get(ctx, table, bucket, url)
+	p, err := r.Client.Get(ctx, table, bucket, url)
 	if err == nil {
 		r.mu.Lock()
 		r.reqs = append(r.reqs, fetched{Table: table, Bucket: bucket, URL: url})
@@ -69,17 +71,15 @@ func newClient(s *simServer, scale float64) (*fetch.Client, error) {
 	return c, nil
 }
 
-// capture runs the engine as a sync does but without a destination, and
-// returns every request it made, each with the table that extracts its page,
-// and how long that took (the sync without its writes).
-func capture(ctx context.Context, s *simServer, tables []*runtime.Table, scale float64) ([]fetched, time.Duration, error) {
+// noDestination runs the engine as a sync does but without a destination
+// and returns how long that took (the sync without its writes).
+func noDestination(ctx context.Context, s *simServer, tables []*runtime.Table, scale float64) (time.Duration, error) {
 	c, err := newClient(s, scale)
 	if err != nil {
-		return nil, 0, err
+		return 0, err
 	}
-	rec := &recorder{f: c}
 	eng := &runtime.Engine{
-		Registry: okta.Registry, Fetcher: rec, Dest: discard{}, Now: s.Now,
+		Registry: okta.Registry, Fetcher: c, Dest: discard{}, Now: s.Now,
 		Select: func(name string) bool {
 			return slices.ContainsFunc(tables, func(t *runtime.Table) bool { return t.Name == name })
 		},
@@ -89,15 +89,24 @@ func capture(ctx context.Context, s *simServer, tables []*runtime.Table, scale f
 	wall := time.Since(start)
 	if err != nil {
 		if sum != nil {
-			return nil, 0, fmt.Errorf("capture sync: %w: %s", err, failures(sum))
+			return 0, fmt.Errorf("sync without destination: %w: %s", err, failures(sum))
 		}
-		return nil, 0, fmt.Errorf("capture sync: %w", err)
+		return 0, fmt.Errorf("sync without destination: %w", err)
 	}
-	for i := range rec.reqs {
-		r := &rec.reqs[i]
+	return wall, nil
+}
+
+// extracts completes the requests a sync made with the table that extracts
+// each page and, for a fan-out table, the parent rebuilt from the URL. The
+// ceilings replay exactly these: another sync of the same org could differ
+// (a newest-first table's split between its forward read and its backfill
+// follows the server's clock, and so does which events the two both read).
+func extracts(reqs []fetched) error {
+	for i := range reqs {
+		r := &reqs[i]
 		t := okta.Registry.Lookup(r.Table)
 		if t == nil {
-			return nil, 0, fmt.Errorf("capture: request of unknown table %q", r.Table)
+			return fmt.Errorf("capture: request of unknown table %q", r.Table)
 		}
 		if t.FanOut == nil {
 			r.Extract = t
@@ -107,5 +116,5 @@ func capture(ctx context.Context, s *simServer, tables []*runtime.Table, scale f
 			r.Extract, r.Parent = t, parentRecord(fields)
 		}
 	}
-	return rec.reqs, wall, nil
+	return nil
 }

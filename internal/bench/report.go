@@ -267,7 +267,7 @@ func (r *Result) writeCeilings(w io.Writer, c *Ceilings) {
 		fmt.Fprintf(w, "WARNING: the extractors made %d rows, the sync %d\n", c.Rows, t.Rows())
 	}
 	if int64(c.Requests) != t.Requests() {
-		fmt.Fprintf(w, "WARNING: the recorded sync made %d requests, the throughput sync %d\n", c.Requests, t.Requests())
+		fmt.Fprintf(w, "WARNING: %d requests were recorded, the throughput sync made %d\n", c.Requests, t.Requests())
 	}
 	fmt.Fprintf(w, "ceiling_fraction = throughput / min(fetch, extract, append) = %s / %s = %.3f\n", perSec(tp),
 		perSec(min(fe, ex, ap)), CeilingFraction(tp, fe, ex, ap))

@@ -49,6 +49,8 @@ type syncSpec struct {
 	Observe func(http.RoundTripper) http.RoundTripper
 	// Tables are the config's table settings (history mode, hashing).
 	Tables map[string]connector.TableConfig
+	// Record, when set, receives every request the sync made.
+	Record *[]fetched
 	// KeepRawJSON syncs system_log.raw_json, which the bench's syncs
 	// otherwise block (see withoutRawJSON).
 	KeepRawJSON bool
@@ -202,10 +204,20 @@ func runSync(ctx context.Context, s *simServer, spec syncSpec) (*SyncRun, error)
 			c.HTTPClient = &http.Client{Transport: spec.Observe(tr)}
 		}
 	}
+	var rec *recorder
+	if spec.Record != nil {
+		opt.WrapFetcher = func(c *fetch.Client) runtime.Fetcher {
+			rec = &recorder{Client: c}
+			return rec
+		}
+	}
 	s.ResetStats()
 	start := time.Now()
 	sum, err := connector.Sync(ctx, cfg, opt)
 	wall := time.Since(start)
+	if rec != nil {
+		*spec.Record = rec.reqs
+	}
 	if err != nil {
 		if sum != nil && errors.Is(err, runtime.ErrPartial) {
 			return nil, fmt.Errorf("sync: %w: %s", err, failures(sum))

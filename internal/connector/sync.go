@@ -34,6 +34,11 @@ type SyncOptions struct {
 	OpenDest func(path string) (runtime.Destination, error)
 	// Fetch adjusts the HTTP client configuration (tests shorten retries).
 	Fetch func(*fetch.Config)
+	// WrapFetcher, when set, stands between the engine and the client (the
+	// benchmark records the sync's requests to replay exactly that work).
+	// What it returns should keep the client's other methods (embed it):
+	// the engine reads the server's clock and the buckets' stats from them.
+	WrapFetcher func(*fetch.Client) runtime.Fetcher
 	// Only limits the run to these top-level and fan-out tables (--tables);
 	// Skip leaves these out (the benchmark's costly tables). Tables left
 	// out of a run are left as they are, unlike tables the config blocks.
@@ -91,9 +96,13 @@ func Sync(ctx context.Context, cfg *Config, opt SyncOptions) (*runtime.Summary, 
 	if err != nil {
 		return nil, fmt.Errorf("open destination %s: %w", path, err)
 	}
+	var fetcher runtime.Fetcher = client
+	if opt.WrapFetcher != nil {
+		fetcher = opt.WrapFetcher(client)
+	}
 	eng := &runtime.Engine{
 		Registry:  okta.Registry,
-		Fetcher:   client,
+		Fetcher:   fetcher,
 		Dest:      dest,
 		Now:       opt.Now,
 		Select:    sel,
