@@ -58,8 +58,21 @@ type Emitter struct {
 	Sink  Sink
 	Stats ExtractStats
 
+	// Skip, when set, tells the columns no destination writes: an extractor
+	// leaves costly values of those unread (see Writes).
+	Skip func(t *Table, column int) bool
+
 	dynamicNames map[[2]string]string
 	block        []byte // see keep
+}
+
+// Writes tells whether the column at that position of t is written. The
+// generated extractors ask it before copying a whole record into a column
+// (`value: record`): a blocked copy would cost nothing in the destination
+// but its bytes would stay in memory as long as the batch, sharing keep's
+// blocks with the values that are written.
+func (e *Emitter) Writes(t *Table, column int) bool {
+	return e.Skip == nil || !e.Skip(t, column)
 }
 
 // NewEmitter returns an Emitter writing to sink.

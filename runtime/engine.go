@@ -1435,6 +1435,7 @@ func (r *tableRun) newBatch(synced time.Time) {
 	r.rows, r.held = 0, 0
 	if r.em == nil {
 		r.em = NewEmitter(SinkFunc(r.stage))
+		r.em.Skip = func(t *Table, column int) bool { return !r.e.plan.vs.of(t).writes(column) }
 	}
 }
 

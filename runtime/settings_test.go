@@ -47,8 +47,20 @@ func TestBlockedAndHashedColumns(t *testing.T) {
 	h.eng.Settings = &runtime.Settings{Salt: "pepper", Tables: map[string]runtime.TableSettings{
 		"items": {Columns: map[string]runtime.ColumnSettings{"id": {Hashed: true}, "name": {Enabled: on(false)}}},
 	}}
+	// The extractor is told which columns are written (Emitter.Writes):
+	// the hashed id is, the blocked name is not.
+	extract := items.Extract
+	t.Cleanup(func() { items.Extract = extract })
+	var writes []bool
+	items.Extract = func(rec, parent gjson.Result, e *runtime.Emitter) {
+		writes = append(writes[:0], e.Writes(items, 0), e.Writes(items, 1))
+		extract(rec, parent, e)
+	}
 	if _, err := h.sync(); err != nil {
 		t.Fatal(err)
+	}
+	if !slices.Equal(writes, []bool{true, false}) {
+		t.Errorf("Writes(items.id, items.name) = %v, want [true false]", writes)
 	}
 	for _, r := range h.db.Rows("items") {
 		if len(r.Values) != 1 {

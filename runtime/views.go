@@ -201,6 +201,19 @@ func (vs *views) link() {
 // of is the view of a registry table.
 func (vs *views) of(t *Table) *view { return vs.bySrc[t] }
 
+// writes tells whether the source column at position i lands in the
+// destination; false for every column of a table not written.
+func (v *view) writes(i int) bool {
+	if v == nil || !v.written {
+		return false
+	}
+	if v.keep == nil {
+		return true
+	}
+	_, ok := slices.BinarySearch(v.keep, i)
+	return ok
+}
+
 // historyStart lists the record fields whose latest time opens a version
 // of v's rows (the table's cursor fields, the source's change time), or nil
 // when versions open at the sync time. Children open theirs with their

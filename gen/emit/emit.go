@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"go/format"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -640,7 +641,8 @@ func (e *emitter) extractor(f *File, t *ir.Table) {
 		element = "el"
 		params = []Code{Id("el").Qual(gjsonPath, "Result"), Id("index").Int(), Id("p").Op("*").Id(rowName(t.Parent)), Id("e").Op("*").Add(e.rt("Emitter"))}
 	}
-	for _, c := range t.Columns {
+	hashesRow := slices.ContainsFunc(t.Columns, func(c *ir.Column) bool { return c.Value == "row_hash" })
+	for ci, c := range t.Columns {
 		switch c.Value {
 		case "index":
 			fn := "Index"
@@ -654,7 +656,13 @@ func (e *emitter) extractor(f *File, t *ir.Table) {
 			body = append(body, Id("r").Dot(c.GoName).Op("=").Id("e").Dot(convertFunc[c.Type]).Call(Id(element)))
 		case "record":
 			// The record's own bytes, as the page holds them: no re-serialising.
-			body = append(body, Id("r").Dot(c.GoName).Op("=").Id("e").Dot("JSON").Call(Id(element)))
+			set := Id("r").Dot(c.GoName).Op("=").Id("e").Dot("JSON").Call(Id(element))
+			if hashesRow {
+				// The row's hash covers every column, blocked or not.
+				body = append(body, set)
+				break
+			}
+			body = append(body, If(Id("e").Dot("Writes").Call(Id(t.GoName), Lit(ci))).Block(set))
 		}
 	}
 	if len(tree.kids) > 0 {

@@ -253,6 +253,47 @@ func TestSystemLogRawJSONIsCopied(t *testing.T) {
 	}
 }
 
+// TestRecordColumnSkippedWhenNotWritten: an extractor leaves a whole-record
+// column (value: record) unread when the emitter says no destination writes
+// it, and every other column as it was; the position it asks about is the
+// column's own.
+func TestRecordColumnSkippedWhenNotWritten(t *testing.T) {
+	page := "[" + systemLogEvent + "]"
+	at := columnIndex(t, SystemLog, "raw_json")
+	all, _ := extractPage(SystemLog, page, "")
+	c := collect{}
+	e := runtime.NewEmitter(c)
+	var asked []string
+	e.Skip = func(tb *runtime.Table, column int) bool {
+		asked = append(asked, tb.Name+"."+tb.Columns[column].Name)
+		return tb == SystemLog && column == at
+	}
+	gjson.Parse(page).ForEach(func(_, v gjson.Result) bool {
+		SystemLog.Extract(v, gjson.Result{}, e)
+		return true
+	})
+	if !slices.Equal(asked, []string{"system_log.raw_json"}) {
+		t.Errorf("the extractor asked about %v, want only system_log.raw_json", asked)
+	}
+	if all[SystemLog.Name][0][at] == nil {
+		t.Fatal("raw_json is NULL without a skip")
+	}
+	got := c[SystemLog.Name][0]
+	if got[at] != nil {
+		t.Errorf("raw_json skipped but read: %.60v", got[at])
+	}
+	want := slices.Clone(all[SystemLog.Name][0])
+	want[at] = nil
+	if !slices.Equal(got, want) {
+		t.Error("skipping raw_json changed other columns")
+	}
+	for _, child := range []string{SystemLogTarget.Name, SystemLogRequest.Name} {
+		if len(c[child]) != len(all[child]) || len(all[child]) == 0 {
+			t.Errorf("%s: %d rows with the skip, %d without", child, len(c[child]), len(all[child]))
+		}
+	}
+}
+
 func columnIndex(t *testing.T, tbl *runtime.Table, name string) int {
 	t.Helper()
 	i := slices.IndexFunc(tbl.Columns, func(c runtime.Column) bool { return c.Name == name })

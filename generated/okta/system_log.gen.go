@@ -372,7 +372,9 @@ func (r *SystemLogRow) DynamicFields() []runtime.Field {
 func extractSystemLog(rec, _ gjson.Result, e *runtime.Emitter) {
 	var r SystemLogRow
 	var brkSystemLogTarget, brkSystemLogRequest gjson.Result
-	r.RawJSON = e.JSON(rec)
+	if e.Writes(SystemLog, 37) {
+		r.RawJSON = e.JSON(rec)
+	}
 	rec.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "uuid":
