@@ -27,6 +27,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	ddb "github.com/duckdb/duckdb-go/v2"
@@ -107,6 +108,8 @@ type DB struct {
 	// came since.
 	idle    *time.Timer
 	commits uint64
+	// flushes counts Appender flushes before an Appender's last (flushRows).
+	flushes atomic.Int64
 }
 
 var _ runtime.Destination = (*DB)(nil)
