@@ -76,7 +76,9 @@ func (r *EventsRow) DynamicFields() []runtime.Field {
 // extractEvents emits one row of events and its children's rows.
 func extractEvents(rec, _ gjson.Result, e *runtime.Emitter) {
 	var r EventsRow
-	r.Raw = e.JSON(rec)
+	if e.Writes(Events, 2) {
+		r.Raw = e.JSON(rec)
+	}
 	rec.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "id":
