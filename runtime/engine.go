@@ -15,6 +15,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"oktasync/runtime/fetch"
+	"oktasync/runtime/ratelimit"
 )
 
 // Fetcher gets one page; *fetch.Client is the real one.
@@ -62,8 +63,10 @@ type Engine struct {
 	Resync []string
 	// ReimportEvery overrides a table's full re-import period.
 	ReimportEvery map[string]time.Duration
-	// Parallel is how many tables sync at once (default 4); FanOutParallel how
-	// many parents of one fan-out table are fetched at once (default 4).
+	// Parallel is how many tables sync at once (default 4), not counting
+	// those whose requests wait for a rate-limit window (see tableSlots);
+	// FanOutParallel how many parents of one fan-out table are fetched at
+	// once (default 4).
 	Parallel       int
 	FanOutParallel int
 	// BatchRows is how many rows a batch collects before it is committed
@@ -217,19 +220,17 @@ func (e *Engine) Sync(ctx context.Context) (*Summary, error) {
 	// busiest rate-limit buckets are at work from the first window on and the
 	// long tables do not start last. A fan-out table lists its parents itself,
 	// so it need not wait for the parent table.
-	slots := make(chan struct{}, e.Parallel)
+	slots := newTableSlots(e.Parallel)
 	turn := make([]chan struct{}, len(tables))
 	for i := range turn {
 		turn[i] = make(chan struct{})
 	}
 	go func() {
 		for _, i := range startOrder(tables) {
-			select {
-			case slots <- struct{}{}:
-				close(turn[i])
-			case <-ctx.Done():
+			if slots.take(ctx) != nil {
 				return
 			}
+			close(turn[i])
 		}
 	}()
 	var wg sync.WaitGroup
@@ -243,8 +244,9 @@ func (e *Engine) Sync(ctx context.Context) (*Summary, error) {
 				reports[i] = TableReport{Table: t.Name, Status: StatusNotStarted, Reason: "not started: the sync stopped"}
 				return
 			}
-			defer func() { <-slots }()
-			reports[i] = newTableRun(e, t, states[t.Name], started).sync(ctx)
+			defer slots.give()
+			lending := ratelimit.WithLender(ctx, &slotLender{slots: slots})
+			reports[i] = newTableRun(e, t, states[t.Name], started).sync(lending)
 			if stopsSync(reports[i].Err) {
 				cancel(reports[i].Err)
 			}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"oktasync/runtime"
 	"oktasync/runtime/dest/memory"
 	"oktasync/runtime/fetch"
+	"oktasync/runtime/ratelimit"
 )
 
 // A small made-up API: items (incremental on "updated", re-imported for
@@ -886,5 +888,99 @@ func TestFatalErrorStopsTheSync(t *testing.T) {
 	}
 	if failed != 1 || notStarted != len(sum.Tables)-1 {
 		t.Errorf("%d failed, %d not started of %d tables; want 1 failed, the others not started", failed, notStarted, len(sum.Tables))
+	}
+}
+
+// resetClock is a rate-limit clock on which a window resets when reset is
+// closed (or, so that a broken test ends, after a few seconds).
+type resetClock struct {
+	reset chan struct{}
+	after atomic.Bool
+}
+
+func (c *resetClock) Now() time.Time {
+	if c.after.Load() {
+		return t0.Add(2 * time.Hour)
+	}
+	return t0
+}
+
+func (c *resetClock) Sleep(ctx context.Context, _ time.Duration) error {
+	select {
+	case <-c.reset:
+	case <-time.After(5 * time.Second):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	c.after.Store(true)
+	return nil
+}
+
+// windowSpent sends the requests of one table through a bucket whose window
+// is spent until clock resets, and notes in order when other tables' requests
+// went and when the waiting table's went on.
+type windowSpent struct {
+	runtime.Fetcher
+	table  string
+	bucket *ratelimit.Bucket
+	clock  *resetClock
+	once   sync.Once
+	mu     sync.Mutex
+	order  []string
+}
+
+func (f *windowSpent) Get(ctx context.Context, table, bucket, url string) (*fetch.Page, error) {
+	if table == f.table {
+		if _, err := f.bucket.Acquire(ctx); err != nil {
+			return nil, err
+		}
+		f.bucket.Done(ratelimit.Observation{})
+		f.note(table + " after the reset")
+	} else {
+		f.note(table)
+		f.once.Do(func() { close(f.clock.reset) })
+	}
+	return f.Fetcher.Get(ctx, table, bucket, url)
+}
+
+func (f *windowSpent) note(s string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.order) == 0 || f.order[len(f.order)-1] != s {
+		f.order = append(f.order, s)
+	}
+}
+
+// TestWaitingTableLendsItsSlot: a table whose requests wait for a rate-limit
+// window to reset gives its slot to the next table, which runs meanwhile
+// (here, with one slot, it would otherwise wait behind it), and both end
+// complete.
+func TestWaitingTableLendsItsSlot(t *testing.T) {
+	h := newHarness(t)
+	h.eng.Parallel = 1
+	h.eng.Select = func(n string) bool { return n == "items" || n == "events" }
+	clock := &resetClock{reset: make(chan struct{})}
+	b := ratelimit.NewBucket(ratelimit.BucketConfig{Clock: clock, Unpaced: true})
+	b.Block(t0.Add(time.Hour))
+	f := &windowSpent{Fetcher: h.eng.Fetcher, table: "items", bucket: b, clock: clock}
+	h.eng.Fetcher = f
+	sum, err := h.sync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// After the reset both tables run, their requests interleaved.
+	if want := []string{"events", "items after the reset"}; len(f.order) < 2 || !slices.Equal(f.order[:2], want) {
+		t.Errorf("requests went in the order %q, want %q first", f.order, want)
+	}
+	if got := len(h.table("items")); got != 5 {
+		t.Errorf("items has %d rows, want 5", got)
+	}
+	if got := len(h.table("events")); got != 4 {
+		t.Errorf("events has %d rows, want 4", got)
+	}
+	for _, r := range sum.Tables {
+		if r.Err != nil {
+			t.Errorf("%s: %v", r.Table, r.Err)
+		}
 	}
 }

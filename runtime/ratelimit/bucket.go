@@ -138,24 +138,32 @@ func NewBucket(cfg BucketConfig) *Bucket {
 // time spent waiting; the error is ctx.Err() when ctx ends first.
 func (b *Bucket) Acquire(ctx context.Context) (time.Duration, error) {
 	start := b.clock.Now()
-	waiting := false
+	waiting, lent := false, false
+	lender := lenderFrom(ctx)
 	defer func() {
 		if waiting {
 			b.mu.Lock()
 			b.stopWaiting(b.clock.Now())
 			b.mu.Unlock()
 		}
+		if lent {
+			lender.Reclaim()
+		}
 	}()
 	for {
 		b.mu.Lock()
 		now := b.clock.Now()
-		wait, ok := b.decide(now)
+		wait, ok, long := b.decide(now)
 		if !ok && !waiting {
 			waiting = true
 			b.startWaiting(now)
 		}
 		changed := b.changed
 		b.mu.Unlock()
+		if long && !lent && lender != nil {
+			lent = true
+			lender.Lend()
+		}
 		if ok {
 			return b.clock.Now().Sub(start), nil
 		}
@@ -168,6 +176,10 @@ func (b *Bucket) Acquire(ctx context.Context) (time.Duration, error) {
 // Wait sleeps for d (a backoff after a rejection) as a wait on this bucket:
 // Held counts it.
 func (b *Bucket) Wait(ctx context.Context, d time.Duration) error {
+	if l := lenderFrom(ctx); l != nil {
+		l.Lend()
+		defer l.Reclaim()
+	}
 	b.mu.Lock()
 	b.startWaiting(b.clock.Now())
 	b.mu.Unlock()
@@ -210,22 +222,23 @@ func (b *Bucket) sleep(ctx context.Context, changed context.Context, d time.Dura
 }
 
 // decide either reserves a request (ok) or says how long to wait before
-// asking again. b.mu is held.
-func (b *Bucket) decide(now time.Time) (wait time.Duration, ok bool) {
+// asking again; long when only time ends the wait (a reset or a block), not
+// a response. b.mu is held.
+func (b *Bucket) decide(now time.Time) (wait time.Duration, ok, long bool) {
 	if now.Before(b.notBefore) {
-		return b.notBefore.Sub(now), false
+		return b.notBefore.Sub(now), false, true
 	}
 	switch b.mode {
 	case modeUnpaced:
 		b.inFlight++
-		return 0, true
+		return 0, true, false
 	case modeProbe:
 		if b.inFlight == 0 {
 			b.inFlight++
-			return 0, true
+			return 0, true, false
 		}
 		// The probe's Done or Abort wakes us well before this.
-		return b.window, false
+		return b.window, false, false
 	}
 	if !now.Before(b.resetAt) {
 		// The window is over on our (conservative) estimate; assume a new one
@@ -238,17 +251,17 @@ func (b *Bucket) decide(now time.Time) (wait time.Duration, ok bool) {
 	if b.rolled && b.opening > 0 {
 		// The first request of the new window is out: its response tells
 		// what is left of it, and wakes us.
-		return b.resetAt.Sub(now), false
+		return b.resetAt.Sub(now), false, false
 	}
 	if b.remaining-b.inFlight-b.reserveCount() <= 0 {
 		// Responses in flight may still free nothing; only the reset does.
-		return b.resetAt.Sub(now), false
+		return b.resetAt.Sub(now), false, true
 	}
 	if b.rolled {
 		b.opening++
 	}
 	b.inFlight++
-	return 0, true
+	return 0, true, false
 }
 
 func (b *Bucket) reserveCount() int {

@@ -600,3 +600,74 @@ func TestBucketUnknownLimitProbes(t *testing.T) {
 		t.Errorf("the bucket slept %v, want no waits", got)
 	}
 }
+
+// countingLender records its calls with the fake clock's time.
+type countingLender struct {
+	clock *fakeClock
+	calls []string
+}
+
+func (l *countingLender) Lend()    { l.calls = append(l.calls, "lend at "+l.clock.Now().Format(time.TimeOnly)) }
+func (l *countingLender) Reclaim() { l.calls = append(l.calls, "reclaim at "+l.clock.Now().Format(time.TimeOnly)) }
+
+// TestBucketLendsDuringWindowWaits: a request waiting for its window to
+// reset, for a block to end or for a backoff lends what its caller holds for
+// the wait; a request that goes at once, or waits only for a probe's
+// response, lends nothing.
+func TestBucketLendsDuringWindowWaits(t *testing.T) {
+	clock := newFakeClock()
+	l := &countingLender{clock: clock}
+	ctx := WithLender(context.Background(), l)
+	at := func(d time.Duration) string { return clock.Now().Add(d).Format(time.TimeOnly) }
+
+	b := NewBucket(BucketConfig{Clock: clock, Guess: 100})
+	if _, err := b.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(l.calls) != 0 {
+		t.Errorf("a request granted at once lent: %q", l.calls)
+	}
+	reset := clock.Now().Add(42 * time.Second)
+	b.Done(Observation{Limit: 100, Remaining: 2, ServerReset: reset, ResetAt: reset})
+	want := []string{"lend at " + at(0), "reclaim at " + at(42*time.Second)}
+	if _, err := b.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b.Done(Observation{})
+	if !slices.Equal(l.calls, want) {
+		t.Errorf("waiting for the reset: %q, want %q", l.calls, want)
+	}
+
+	l.calls = nil
+	b.Block(clock.Now().Add(3 * time.Second))
+	want = []string{"lend at " + at(0), "reclaim at " + at(3*time.Second)}
+	if _, err := b.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(l.calls, want) {
+		t.Errorf("waiting for a block: %q, want %q", l.calls, want)
+	}
+
+	l.calls = nil
+	want = []string{"lend at " + at(0), "reclaim at " + at(5*time.Second)}
+	if err := b.Wait(ctx, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(l.calls, want) {
+		t.Errorf("a backoff: %q, want %q", l.calls, want)
+	}
+
+	l.calls = nil
+	probe := NewBucket(BucketConfig{Clock: clock})
+	if _, err := probe.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := probe.Acquire(cancelled); !errors.Is(err, context.Canceled) {
+		t.Fatalf("second request while the probe is out: %v, want it to wait", err)
+	}
+	if len(l.calls) != 0 {
+		t.Errorf("a wait for the probe's response lent: %q", l.calls)
+	}
+}
