@@ -34,7 +34,7 @@ func (s *Sim) Info() Info {
 		b[k] = v
 	}
 	return Info{Seed: s.cfg.Seed, Now: s.Now(), WireNow: s.WireNow(), TimeScale: s.cfg.TimeScale,
-		RateLimits: s.cfg.RateLimits.String(), Users: len(o.users), Groups: len(o.groups), Apps: len(o.apps),
+		RateLimits: s.rateLimits().String(), Users: len(o.users), Groups: len(o.groups), Apps: len(o.apps),
 		Devices: len(o.devices), LogEvents: o.logs.total(), ChurnSteps: o.churnSeq, Faults: s.cfg.Faults.String(), Buckets: b}
 }
 

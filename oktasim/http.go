@@ -321,7 +321,7 @@ type rateLimiter struct {
 // whether the request is allowed.
 func (s *Sim) take(b *bucket, now int64) (limit, remaining int, reset int64, ok bool) {
 	limit = s.bucketLimit(b)
-	if s.cfg.RateLimits == RateLimitsOff {
+	if s.rateLimits() == RateLimitsOff {
 		return limit, limit, (now + minute + 999) / 1000, true
 	}
 	s.rl.mu.Lock()
@@ -371,7 +371,7 @@ func (s *Sim) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	b := bucketFor(r.Method, r.URL.Path)
 
 	// Concurrency limit: headers 0/0 and an estimated reset.
-	if s.cfg.RateLimits == RateLimitsOkta && s.inflight.Load() > int64(s.cfg.ConcurrencyLimit) {
+	if s.rateLimits() == RateLimitsOkta && s.inflight.Load() > int64(s.cfg.ConcurrencyLimit) {
 		s.rateHeaders(h, 0, 0, (now+second+999)/1000)
 		s.stats.concurrencyLimited()
 		s.writeError(c, errRateLimited)

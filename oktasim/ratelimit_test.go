@@ -150,3 +150,32 @@ func TestConcurrencyLimit(t *testing.T) {
 		t.Errorf("stats: concurrencyLimited %d rateLimited %d, want 1/1", st.ConcurrencyLimited, st.RateLimited)
 	}
 }
+
+// SetRateLimits turns limits off and on again for the same org: off, no
+// request is refused however many; on again, the window is fresh and the
+// limit counts from its first request.
+func TestSetRateLimits(t *testing.T) {
+	s, base := startSim(t, Config{Seed: 1, Users: 5, Logs: -1, RateLimits: RateLimitsOkta,
+		BucketLimits: map[string]int{"users": 2}})
+	for range 2 {
+		getOK(t, base+"/api/v1/users")
+	}
+	resp, b := get(t, base+"/api/v1/users", "demo-token")
+	wantError(t, resp, b, 429, "E0000047")
+	s.SetRateLimits(RateLimitsOff)
+	for range 5 {
+		resp, _ := getOK(t, base+"/api/v1/users")
+		if l, rem, _, _ := rlHeaders(t, resp); l != 2 || rem != 2 {
+			t.Fatalf("off: limit %d remaining %d, want 2/2", l, rem)
+		}
+	}
+	s.SetRateLimits(RateLimitsOkta)
+	for i := range 2 {
+		resp, _ := getOK(t, base+"/api/v1/users")
+		if _, rem, _, _ := rlHeaders(t, resp); rem != 1-i {
+			t.Fatalf("on again, request %d: remaining %d, want %d", i+1, rem, 1-i)
+		}
+	}
+	resp, b = get(t, base+"/api/v1/users", "demo-token")
+	wantError(t, resp, b, 429, "E0000047")
+}

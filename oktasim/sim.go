@@ -29,6 +29,7 @@ type Sim struct {
 	running bool
 
 	rl       rateLimiter
+	limits   atomic.Int32 // the RateLimitMode in force (Config.RateLimits, then SetRateLimits)
 	inflight atomic.Int64
 	reqN     atomic.Uint64 // API request counter (drives faults and request ids)
 
@@ -64,6 +65,7 @@ func New(cfg Config) (*Sim, error) {
 		s.clock.Store(&clockBase{orgNs: start.UnixNano(), real: start})
 	}
 	s.rl.windows = map[string]*rlWindow{}
+	s.limits.Store(int32(c.RateLimits))
 	s.stats.reset()
 	s.ctxPool.New = func() any { return &reqCtx{} }
 	return s, nil
@@ -71,6 +73,19 @@ func New(cfg Config) (*Sim, error) {
 
 // Config returns the effective configuration (defaults filled in).
 func (s *Sim) Config() Config { return s.cfg }
+
+// SetRateLimits turns rate limits on or off for the requests from now on,
+// with every window fresh, as for a client that comes back an hour later:
+// so that the same org, at the same point of its clock, can be synced with
+// and without limits (a benchmark's bound).
+func (s *Sim) SetRateLimits(m RateLimitMode) {
+	s.rl.mu.Lock()
+	defer s.rl.mu.Unlock()
+	s.limits.Store(int32(m))
+	s.rl.windows = map[string]*rlWindow{}
+}
+
+func (s *Sim) rateLimits() RateLimitMode { return RateLimitMode(s.limits.Load()) }
 
 // clockBase is the wire clock's origin: the wire clock read orgNs (unix ns)
 // at real time real. Nanoseconds, so that a running clock restarted at every

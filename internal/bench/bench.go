@@ -312,7 +312,7 @@ func rateSection(ctx context.Context, cfg *Config, org Org, sized func(*SyncRun)
 		}
 	}
 	cfg.logf("rate-limited: sync under Okta's limits (unlimited took %s)", base.Wall.Round(time.Millisecond))
-	return rateLimited(ctx, cfg, org, s, base, baseDB, inc)
+	return rateLimited(ctx, cfg, org, base, baseDB, inc)
 }
 
 // rateSized syncs, under Okta's limits, RateOrg scaled so that its binding

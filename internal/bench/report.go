@@ -368,8 +368,8 @@ func writeRateInc(w io.Writer, rl *RateRun, inc *RateInc) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.3f\t\n", l.Bucket, l.Requests, l.Limit, l.Minutes())
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "unlimited %s; strict bound %s (bucket %s); under limits %s: incremental_vs_strict_bound %.3f; %d requests (%d without limits), %d 429s\n",
-		secs(inc.Baseline), secs(inc.Strict), inc.Binding, secs(inc.Wall), inc.Ratio(), inc.Requests, inc.BaseRequests, inc.Served429)
+	fmt.Fprintf(w, "unlimited %s; strict bound %s (bucket %s); under limits %s: incremental_vs_strict_bound %.3f; %d requests (%d without limits), %d 429s; the longest wait on a bucket %s\n",
+		secs(inc.Baseline), secs(inc.Strict), inc.Binding, secs(inc.Wall), inc.Ratio(), inc.Requests, inc.BaseRequests, inc.Served429, inc.Held.Round(time.Millisecond))
 	for _, t := range sortedKeys(inc.Rows) {
 		if got := inc.RowsLimited[t]; got != inc.Rows[t] {
 			fmt.Fprintf(w, "note: %s has %d live rows under limits, %d without (see RateInc.RowsDiffer)\n", t, got, inc.Rows[t])
