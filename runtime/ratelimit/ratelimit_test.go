@@ -607,8 +607,12 @@ type countingLender struct {
 	calls []string
 }
 
-func (l *countingLender) Lend()    { l.calls = append(l.calls, "lend at "+l.clock.Now().Format(time.TimeOnly)) }
-func (l *countingLender) Reclaim() { l.calls = append(l.calls, "reclaim at "+l.clock.Now().Format(time.TimeOnly)) }
+func (l *countingLender) Lend() {
+	l.calls = append(l.calls, "lend at "+l.clock.Now().Format(time.TimeOnly))
+}
+func (l *countingLender) Reclaim() {
+	l.calls = append(l.calls, "reclaim at "+l.clock.Now().Format(time.TimeOnly))
+}
 
 // TestBucketLendsDuringWindowWaits: a request waiting for its window to
 // reset, for a block to end or for a backoff lends what its caller holds for
