@@ -94,7 +94,7 @@ type command struct {
 }
 
 func commands() []*command {
-	return []*command{syncCommand(), resyncCommand(), checkCommand(), tablesCommand(), simCommand(), detectCommand()}
+	return []*command{syncCommand(), resyncCommand(), checkCommand(), tablesCommand(), simCommand(), detectCommand(), modelsCommand()}
 }
 
 func lookup(name string) *command {
