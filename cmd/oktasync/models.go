@@ -97,3 +97,20 @@ func runModels(ctx context.Context, path string, pack []*models.Model, jsonOut b
 	}
 	return exitOK
 }
+
+// syncModels builds every model after a sync. With --json the sync's
+// document holds stdout, so the models' report goes to stderr.
+func syncModels(ctx context.Context, path string, jsonOut bool, stdout, stderr io.Writer) int {
+	pack, err := models.Pack()
+	if err != nil {
+		fail(stderr, err)
+		return exitError
+	}
+	out := stdout
+	if jsonOut {
+		out = stderr
+	} else {
+		fmt.Fprintln(stdout)
+	}
+	return runModels(ctx, path, pack, false, out, stderr)
+}

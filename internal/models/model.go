@@ -131,7 +131,7 @@ func Parse(name, src string) (*Model, error) {
 			c := &cols[len(cols)-1]
 			c.Meaning = strings.TrimSpace(c.Meaning + " " + text)
 		case "example":
-			example = append(example, strings.TrimPrefix(rest, "  "))
+			example = append(example, strings.TrimPrefix(rest, "   "))
 		case "description":
 			if text == "" {
 				vals[last] = strings.TrimRight(vals[last], "\n") + "\n\n"
