@@ -6,7 +6,7 @@ GO ?= go
 all: build
 
 demo: cgo
-	$(GO) run ./cmd/oktasync sync --demo --db okta.duckdb
+	$(GO) run ./cmd/oktasync sync --demo --db okta.duckdb --models
 
 build: cgo
 	$(GO) build ./...

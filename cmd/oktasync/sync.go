@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -27,7 +28,8 @@ and column; docs/SETTINGS.md); see README.md.`
 const syncExit = `exit status:
   0    every table synced
   1    nothing synced: a config error, an unreachable org, a refused token, an error no
-       request can survive (an untrusted certificate), or every table failed
+       request can survive (an untrusted certificate), or every table failed; with
+       --models, also a model that failed after a complete sync (the others are built)
   2    usage error
   3    partial: some tables synced, others were skipped (forbidden, feature off) or failed;
        the summary's NOTE says why
@@ -114,6 +116,7 @@ func syncFlags(fs *flag.FlagSet) func(ctx context.Context, cmd, only string, res
 	demo := fs.Bool("demo", false, "sync a simulated org started in-process (no credentials)")
 	jsonOut := fs.Bool("json", false, "print the summary as JSON on stdout, for scripts (see README.md)")
 	verbose := fs.Bool("v", false, "debug logging")
+	buildModels := fs.Bool("models", false, "after a sync that completed, build the data models (oktasync models; docs/MODELS.md)")
 	d := connector.DefaultDemo
 	fs.Int64Var(&d.Seed, "demo-seed", d.Seed, "demo: org seed")
 	fs.IntVar(&d.Users, "demo-users", d.Users, "demo: users")
@@ -135,7 +138,15 @@ func syncFlags(fs *flag.FlagSet) func(ctx context.Context, cmd, only string, res
 		if *db != "" {
 			cfg.Destination.Path = *db
 		}
-		return runSync(ctx, cfg, syncRun{demo: *demo, demoOrg: d, verbose: *verbose, jsonOut: *jsonOut, only: tables, resync: resync}, stdout, stderr)
+		code = runSync(ctx, cfg, syncRun{demo: *demo, demoOrg: d, verbose: *verbose, jsonOut: *jsonOut, only: tables, resync: resync}, stdout, stderr)
+		if !*buildModels {
+			return code
+		}
+		if code != exitOK {
+			fmt.Fprintln(stderr, "oktasync: models not built: the sync did not complete; the models keep their previous build")
+			return code
+		}
+		return syncModels(ctx, cfg.Destination.DBPath(), *jsonOut, stdout, stderr)
 	}
 }
 

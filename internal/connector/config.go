@@ -89,6 +89,17 @@ type Destination struct {
 	Settings map[string]string `yaml:"settings"`
 }
 
+// DefaultDBPath is the database file when the config names none.
+const DefaultDBPath = "okta.duckdb"
+
+// DBPath is the database file a sync writes.
+func (d Destination) DBPath() string {
+	if d.Path == "" {
+		return DefaultDBPath
+	}
+	return d.Path
+}
+
 // DefaultDuckDBSettings are what a sync runs DuckDB with unless the config
 // says otherwise (measured by make bench; docs/PERFORMANCE.md):
 //   - memory_limit 96MB caps DuckDB's buffer pool, which otherwise grows to

@@ -88,10 +88,7 @@ func Sync(ctx context.Context, cfg *Config, opt SyncOptions) (*runtime.Summary, 
 			return duckdb.Open(path, duckdb.Options{Logger: opt.Logger, Settings: settings})
 		}
 	}
-	path := cfg.Destination.Path
-	if path == "" {
-		path = "okta.duckdb"
-	}
+	path := cfg.Destination.DBPath()
 	dest, err := open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open destination %s: %w", path, err)
