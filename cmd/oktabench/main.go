@@ -3,7 +3,7 @@
 // against its lower bound, peak memory and incremental requests. It prints a
 // report and a final BENCH line; docs/PERFORMANCE.md explains the figures.
 //
-//	oktabench [-quick] [-only throughput,ceilings,incremental,ratelimited,memory]
+//	oktabench [-quick] [-only throughput,ceilings,incremental,ratelimited,settings,memory,models]
 //
 // BENCH_QUICK=1 in the environment is -quick.
 package main

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"oktasync/internal/connector"
 	"oktasync/oktasim"
 )
 
@@ -30,11 +31,12 @@ const (
 	SecRateLimited = "ratelimited"
 	SecMemory      = "memory"
 	SecSettings    = "settings"
+	SecModels      = "models"
 )
 
 // Sections lists every section in the order they run: the ceilings and the
 // incremental sync start from the throughput sync's org and database.
-var Sections = []string{SecThroughput, SecCeilings, SecIncremental, SecRateLimited, SecSettings, SecMemory}
+var Sections = []string{SecThroughput, SecCeilings, SecIncremental, SecRateLimited, SecSettings, SecMemory, SecModels}
 
 // Config sizes and steers a run.
 type Config struct {
@@ -46,6 +48,9 @@ type Config struct {
 	// RSSLogs are the System Log sizes of the two memory runs (the BENCH line
 	// names them 100k and 1m whatever they are).
 	RSSLogs [2]int
+	// Demo is the demo org the models section syncs and builds the data
+	// models on (make demo's, connector.DefaultDemo).
+	Demo connector.DemoOptions
 	// Exclude leaves tables out of every sync.
 	Exclude []string
 	// TimeScale runs the simulator's and the client's rate-limit clocks this
@@ -94,6 +99,7 @@ func Defaults(quick bool) Config {
 		Quick:        quick,
 		Org:          Org{Seed: 1, Users: 100_000, Groups: 4_000, Apps: 200, Devices: 50_000, Logs: 1_000_000},
 		RSSLogs:      [2]int{100_000, 1_000_000},
+		Demo:         connector.DefaultDemo,
 		Exclude:      NPlusOne,
 		TimeScale:    10_000,
 		RateFactor:   3,
@@ -113,6 +119,7 @@ func Defaults(quick bool) Config {
 		c.Org = Org{Seed: 1, Users: 5_000, Groups: 200, Apps: 10, Devices: 2_500, Logs: 50_000}
 		c.RateOrg = Org{Seed: 1, Users: 2_000, Groups: 1_250, Apps: 4, Devices: 1_000, Logs: 20_000}
 		c.RSSLogs = [2]int{5_000, 50_000}
+		c.Demo.Users, c.Demo.Groups, c.Demo.Devices, c.Demo.Logs = 1_000, 50, 300, 10_000
 	}
 	return c
 }
@@ -137,6 +144,7 @@ type Result struct {
 	RSS         []*RSSRun
 	Incremental *IncRun
 	Settings    *SettingsRun
+	Models      *ModelsRun
 }
 
 func (c *Config) wants(sec string) bool {
@@ -197,6 +205,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				return nil, err
 			}
 			res.RSS = append(res.RSS, r)
+		}
+	}
+	if cfg.wants(SecModels) {
+		var err error
+		if res.Models, err = modelsRun(ctx, &cfg); err != nil {
+			return nil, err
 		}
 	}
 	res.Config = cfg

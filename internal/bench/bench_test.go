@@ -35,8 +35,8 @@ func TestFiguresLine(t *testing.T) {
 	f := Figures{ThroughputRowsS: 123456.7, CeilingFraction: 0.61234, RatelimitedVsBound: 1.0567,
 		RSSMB100k: 180.04, RSSMB1m: 201.96, IncrementalRequestFraction: 0.012345, HistoryVsPlain: 0.9123, HashedVsPlain: 0.98765,
 		LogNewestDayS: 1.2345, LogFullS: 45.678, RawJSONVsPlain: 0.6543, RawJSONMBPer1m: 1507.6,
-		RatelimitedVsStrictBound: 1.0234, IncrementalWallS: 3.456, IncrementalVsStrictBound: 1.0789}
-	want := "BENCH throughput_rows_s=123457 ceiling_fraction=0.612 ratelimited_vs_bound=1.057 rss_mb_100k=180.0 rss_mb_1m=202.0 incremental_request_fraction=0.0123 history_vs_plain=0.912 hashed_vs_plain=0.988 log_newest_day_s=1.23 log_full_s=45.68 rawjson_vs_plain=0.654 rawjson_mb_per_1m=1508 ratelimited_vs_strict_bound=1.023 incremental_wall_s=3.46 incremental_vs_strict_bound=1.079"
+		RatelimitedVsStrictBound: 1.0234, IncrementalWallS: 3.456, IncrementalVsStrictBound: 1.0789, ModelsVsDemoSync: 0.07654}
+	want := "BENCH throughput_rows_s=123457 ceiling_fraction=0.612 ratelimited_vs_bound=1.057 rss_mb_100k=180.0 rss_mb_1m=202.0 incremental_request_fraction=0.0123 history_vs_plain=0.912 hashed_vs_plain=0.988 log_newest_day_s=1.23 log_full_s=45.68 rawjson_vs_plain=0.654 rawjson_mb_per_1m=1508 ratelimited_vs_strict_bound=1.023 incremental_wall_s=3.46 incremental_vs_strict_bound=1.079 models_vs_demo_sync=0.077"
 	if got := f.Line(); got != want {
 		t.Errorf("Line() =\n%s\nwant\n%s", got, want)
 	}
@@ -314,6 +314,7 @@ func TestRunSmallOrg(t *testing.T) {
 	cfg.Org = Org{Seed: 3, Users: 300, Groups: 20, Apps: 3, Devices: 100, Logs: 2_000}
 	cfg.RateOrg = Org{Seed: 3, Users: 100, Groups: 300, Apps: 2, Devices: 50, Logs: 500}
 	cfg.RSSLogs = [2]int{200, 2_000}
+	cfg.Demo.Users, cfg.Demo.Groups, cfg.Demo.Apps, cfg.Demo.Devices, cfg.Demo.Logs = 100, 10, 5, 10, 1_000
 	cfg.RateWindows = []float64{1.67} // one size: make bench runs them all
 	cfg.MinWindow = 200 * time.Millisecond
 	cfg.Self, cfg.Dir = self, t.TempDir()
@@ -396,6 +397,9 @@ func TestRunSmallOrg(t *testing.T) {
 		if err != nil || (n == 1) != c.want {
 			t.Errorf("%s: system_log has raw_json: %v, want %v (%v)", c.db, n == 1, c.want, err)
 		}
+	}
+	if m := res.Models; m == nil || len(m.Builds) != 2 || m.DemoWall <= 0 || !(m.Ratio() > 0) || len(m.Best.Outcomes) == 0 {
+		t.Errorf("models: %+v", m)
 	}
 	var b strings.Builder
 	res.Write(&b)

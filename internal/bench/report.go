@@ -36,11 +36,14 @@ type Figures struct {
 	// churn of RateOrg under Okta's limits (at the section's time scale),
 	// IncrementalVsStrictBound that over its WorkBound.
 	IncrementalWallS, IncrementalVsStrictBound float64
+	// ModelsVsDemoSync is the data models' build time over the demo sync's
+	// wall time, on the demo org.
+	ModelsVsDemoSync float64
 }
 
 // Line is the final line of a run:
 //
-//	BENCH throughput_rows_s=... ceiling_fraction=... ratelimited_vs_bound=... rss_mb_100k=... rss_mb_1m=... incremental_request_fraction=... history_vs_plain=... hashed_vs_plain=... log_newest_day_s=... log_full_s=... rawjson_vs_plain=... rawjson_mb_per_1m=... ratelimited_vs_strict_bound=... incremental_wall_s=... incremental_vs_strict_bound=...
+//	BENCH throughput_rows_s=... ceiling_fraction=... ratelimited_vs_bound=... rss_mb_100k=... rss_mb_1m=... incremental_request_fraction=... history_vs_plain=... hashed_vs_plain=... log_newest_day_s=... log_full_s=... rawjson_vs_plain=... rawjson_mb_per_1m=... ratelimited_vs_strict_bound=... incremental_wall_s=... incremental_vs_strict_bound=... models_vs_demo_sync=...
 func (f Figures) Line() string {
 	num := func(v float64, prec int) string {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -62,7 +65,8 @@ func (f Figures) Line() string {
 		" rawjson_mb_per_1m=" + num(f.RawJSONMBPer1m, 0) +
 		" ratelimited_vs_strict_bound=" + num(f.RatelimitedVsStrictBound, 3) +
 		" incremental_wall_s=" + num(f.IncrementalWallS, 2) +
-		" incremental_vs_strict_bound=" + num(f.IncrementalVsStrictBound, 3)
+		" incremental_vs_strict_bound=" + num(f.IncrementalVsStrictBound, 3) +
+		" models_vs_demo_sync=" + num(f.ModelsVsDemoSync, 3)
 }
 
 // CeilingFraction is throughput divided by the smallest ceiling, all in
@@ -101,7 +105,7 @@ func (r *Result) CeilingRates() (fetch, extract, append float64) {
 // Figures computes the BENCH figures.
 func (r *Result) Figures() Figures {
 	nan := math.NaN()
-	f := Figures{nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan}
+	f := Figures{nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan}
 	if r.Throughput != nil {
 		f.ThroughputRowsS = rate(r.Throughput.Rows(), r.Throughput.Wall)
 		fe, ex, ap := r.CeilingRates()
@@ -125,6 +129,9 @@ func (r *Result) Figures() Figures {
 	}
 	if r.Incremental != nil {
 		f.IncrementalRequestFraction = r.Incremental.Fraction()
+	}
+	if m := r.Models; m != nil {
+		f.ModelsVsDemoSync = m.Ratio()
 	}
 	if s := r.Settings; s != nil {
 		f.HistoryVsPlain, f.HashedVsPlain = s.Ratio(s.History), s.Ratio(s.Hashed)
@@ -200,6 +207,9 @@ func (r *Result) Write(w io.Writer) {
 	}
 	if s := r.Settings; s != nil {
 		writeSettings(w, s)
+	}
+	if m := r.Models; m != nil {
+		writeModels(w, m)
 	}
 	fmt.Fprintf(w, "\nwall time of the run: %s; peak RSS of oktabench itself: %.0f MB\n", secs(r.Wall), r.PeakMB)
 	fmt.Fprintln(w, r.Figures().Line())
