@@ -1,10 +1,13 @@
 package models
 
 import (
+	"context"
 	"database/sql"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"oktasync/internal/connector"
 )
 
 // TestHistoryMode: with users and group_member in history mode every model
@@ -69,5 +72,27 @@ func TestHistoryMode(t *testing.T) {
 		if diff := cmp.Diff(queryRows(t, plain, q), queryRows(t, db, q)); diff != "" {
 			t.Errorf("%s: history mode differs from soft-delete mode (-soft delete +history):\n%s", q, diff)
 		}
+	}
+}
+
+// TestSyncAfterModels: a database with models built syncs again, even
+// switching a table to history mode (which rebuilds it under the views),
+// and the models build again on it.
+func TestSyncAfterModels(t *testing.T) {
+	path := builtDB(t, false)
+	cfg := &connector.Config{Destination: connector.Destination{Path: path, Settings: map[string]string{"threads": "1"}},
+		Tables: map[string]connector.TableConfig{"group_member": {History: true}}}
+	if _, err := connector.Demo(context.Background(), cfg, testDemo, connector.SyncOptions{}); err != nil {
+		t.Fatalf("sync after the models: %v", err)
+	}
+	if res := runModels(t, path, mustPack(t)); res.Failed() > 0 {
+		t.Fatalf("%d models failed after the second sync: %v", res.Failed(), res.Outcomes)
+	}
+	db := openDB(t, path)
+	if got := queryRows(t, db, `select distinct source from okta_models.group_membership_history`); !cmp.Equal(got, []string{"history"}) {
+		t.Errorf("sources after switching group_member to history mode: %v", got)
+	}
+	if n := queryInt(t, db, `select count(*) from okta_current.group_member`); n != queryInt(t, db, `select count(*) from main.group_member where _fivetran_active`) {
+		t.Errorf("okta_current.group_member has %d rows, not the active versions", n)
 	}
 }
