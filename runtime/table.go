@@ -369,6 +369,9 @@ type SourceInfo struct {
 	// Auth: the header carrying the credential and its scheme word.
 	AuthHeader string
 	AuthScheme string
+	// OAuthTokenPath is the OAuth 2.0 token endpoint's path on the API's
+	// origin; empty: the API takes only the token above.
+	OAuthTokenPath string
 	// Rate-limit headers; empty names mean the source sends none.
 	RateLimitLimitHeader     string
 	RateLimitRemainingHeader string

@@ -112,6 +112,7 @@ func (e *emitter) registry(f *File, reg *ir.Registry) {
 		"Name", Lit(s.Name),
 		"AuthHeader", Lit(s.AuthHeader),
 		"AuthScheme", Lit(s.AuthScheme),
+		"OAuthTokenPath", litOmit(s.OAuthTokenPath),
 		"RateLimitLimitHeader", litOmit(s.LimitHeader),
 		"RateLimitRemainingHeader", litOmit(s.RemainingHeader),
 		"RateLimitResetHeader", litOmit(s.ResetHeader),

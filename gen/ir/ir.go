@@ -24,6 +24,7 @@ type Source struct {
 	Name                 string
 	AuthHeader           string
 	AuthScheme           string
+	OAuthTokenPath       string
 	LimitHeader          string
 	RemainingHeader      string
 	ResetHeader          string
@@ -290,7 +291,8 @@ func placeholders(path string) []string {
 }
 
 func resolveSource(file string, s *spec.Source) *Source {
-	out := &Source{File: file, Name: s.Name, AuthHeader: s.Auth.AuthHeader(), AuthScheme: s.Auth.Scheme}
+	out := &Source{File: file, Name: s.Name, AuthHeader: s.Auth.AuthHeader(), AuthScheme: s.Auth.Scheme,
+		OAuthTokenPath: s.Auth.OAuthTokenPath}
 	if rl := s.RateLimit; rl != nil {
 		out.LimitHeader, out.RemainingHeader, out.ResetHeader = rl.LimitHeader, rl.RemainingHeader, rl.ResetHeader
 	}

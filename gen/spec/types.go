@@ -33,6 +33,10 @@ type Source struct {
 type Auth struct {
 	Header string `yaml:"header" doc:"Header that carries the credential. Default: Authorization."`
 	Scheme string `yaml:"scheme" spec:"required" doc:"Word before the token, e.g. Bearer or SSWS."`
+	// OAuthTokenPath is where OAuth 2.0 client credentials are exchanged for
+	// access tokens (fetch.OAuthClientCredentials); tables name the scope
+	// they need in permissions.scope.
+	OAuthTokenPath string `yaml:"oauth_token_path" doc:"Path of the OAuth 2.0 token endpoint on the API's origin (client credentials with a private_key_jwt assertion, DPoP when the app requires it), e.g. /oauth2/v1/token. Leave out for an API that takes only the token above."`
 }
 
 // RateLimit names the rate-limit response headers.

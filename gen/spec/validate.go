@@ -193,6 +193,9 @@ func (v *validator) source() {
 	if s.Name != "" && !identRe.MatchString(s.Name) {
 		v.errorf(v.pos(&s.Name, sp), "source.name", "%q is not a lower snake_case name", s.Name)
 	}
+	if p := s.Auth.OAuthTokenPath; p != "" && (!strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?# ")) {
+		v.errorf(v.pos(&s.Auth.OAuthTokenPath, sp), "source.auth.oauth_token_path", "%q is not a path on the API's origin (it starts with /, without query)", p)
+	}
 	v.buckets = map[string]bool{}
 	// A misspelt buckets key, or a bucket in error, leaves the buckets
 	// unknown: no request's bucket is checked against them then.

@@ -15,6 +15,7 @@ var Source = &runtime.SourceInfo{
 	Name:                     "okta",
 	AuthHeader:               "Authorization",
 	AuthScheme:               "SSWS",
+	OAuthTokenPath:           "/oauth2/v1/token",
 	RateLimitLimitHeader:     "X-Rate-Limit-Limit",
 	RateLimitRemainingHeader: "X-Rate-Limit-Remaining",
 	RateLimitResetHeader:     "X-Rate-Limit-Reset",
