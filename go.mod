@@ -5,6 +5,7 @@ go 1.26
 require (
 	github.com/dave/jennifer v1.7.1
 	github.com/duckdb/duckdb-go/v2 v2.10506.0
+	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/google/go-cmp v0.7.0
 	github.com/okta/okta-sdk-golang/v2 v2.20.0
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
