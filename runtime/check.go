@@ -42,7 +42,7 @@ func (e *Engine) Check(ctx context.Context) []CheckResult {
 		switch {
 		case err == nil:
 		case errors.Is(err, fetch.ErrForbidden):
-			res.Status, res.Needs = CheckForbidden, run.needs()
+			res.Status, res.Needs = CheckForbidden, run.needsFor(err)
 		case errors.Is(err, fetch.ErrFeatureDisabled):
 			res.Status = CheckFeature
 		default:
@@ -99,4 +99,14 @@ func (r *tableRun) firstRecord(ctx context.Context, t *Table, requests *int) (gj
 		return gjson.Result{}, nil
 	}
 	return rec, err
+}
+
+// needsFor says what a refusal lacks: the scope the server named as
+// insufficient, else the table's roles and scope.
+func (r *tableRun) needsFor(err error) string {
+	var ae *fetch.APIError
+	if errors.As(err, &ae) && ae.Scope != "" {
+		return "scope " + ae.Scope + ", which the credentials lack"
+	}
+	return r.needs()
 }

@@ -488,7 +488,7 @@ func (r *tableRun) sync(ctx context.Context) TableReport {
 		r.report.Status = StatusOK
 	case errors.Is(err, fetch.ErrForbidden):
 		r.report.Status = StatusSkipped
-		r.report.Reason = "forbidden: " + r.needs() + " (" + err.Error() + ")"
+		r.report.Reason = "forbidden: " + r.needsFor(err) + " (" + err.Error() + ")"
 		r.report.Err = err
 	case errors.Is(err, fetch.ErrFeatureDisabled):
 		r.report.Status = StatusSkipped

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,22 +24,52 @@ func Check(ctx context.Context, cfg *Config, opt SyncOptions) (results []runtime
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	client, err := newClient(cfg, opt)
-	if err != nil {
-		return nil, false, err
-	}
 	// A blocked table no written child needs is never read: whether the
 	// token may read it does not matter.
 	names, err := Selected(cfg, opt)
 	if err != nil {
 		return nil, false, err
 	}
-	sel := func(name string) bool { return slices.Contains(names, name) }
-	if err := probeOrg(ctx, client); err != nil {
+	// A service app lacking some scopes is checked with those it has; the
+	// tables needing the others are forbidden without a request.
+	var scopes, missing []string
+	if cfg.Auth.OAuth() {
+		if scopes = cfg.Auth.Scopes; len(scopes) == 0 {
+			scopes = TableScopes(names)
+		}
+	}
+	client, err := newClient(ctx, cfg, opt, scopes)
+	var ms *MissingScopesError
+	if errors.As(err, &ms) {
+		missing = ms.Missing
+		granted := slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return slices.Contains(missing, s) })
+		client, err = nil, nil
+		if len(granted) > 0 {
+			client, err = newClient(ctx, cfg, opt, granted)
+		}
+	}
+	if err != nil {
 		return nil, false, err
 	}
-	eng := &runtime.Engine{Registry: okta.Registry, Fetcher: client, Select: sel, Logger: opt.Logger}
-	results = eng.Check(ctx)
+	for _, n := range names {
+		if s := okta.Registry.Lookup(n).Permissions.Scope; slices.Contains(missing, s) {
+			results = append(results, runtime.CheckResult{Table: n, Status: runtime.CheckForbidden,
+				Needs: "scope " + s + ", not granted to the OAuth app (Admin Console > Applications > the app > Okta API Scopes)"})
+		}
+	}
+	sel := func(name string) bool {
+		return slices.Contains(names, name) && !slices.ContainsFunc(results, func(r runtime.CheckResult) bool { return r.Table == name })
+	}
+	if client != nil {
+		if err := probeOrg(ctx, cfg, client); err != nil {
+			return nil, false, err
+		}
+		eng := &runtime.Engine{Registry: okta.Registry, Fetcher: client, Select: sel, Logger: opt.Logger}
+		results = append(results, eng.Check(ctx)...)
+		slices.SortStableFunc(results, func(a, b runtime.CheckResult) int {
+			return slices.Index(names, a.Table) - slices.Index(names, b.Table)
+		})
+	}
 	ok = true
 	for _, r := range results {
 		ok = ok && r.Status == runtime.CheckOK
@@ -73,9 +104,16 @@ func PrintCheck(w io.Writer, results []runtime.CheckResult) {
 	tw.Flush()
 }
 
-// newClient builds the Okta HTTP client from the config.
-func newClient(cfg *Config, opt SyncOptions) (*fetch.Client, error) {
-	fc := okta.Source.FetchConfig(cfg.OrgURL, cfg.Token)
+// newClient builds the Okta HTTP client from the config. A service app
+// (auth.type oauth) gets its first token here, asking for scopes (nil: the
+// config's, else those of the tables the run reads), which proves the
+// credentials as the probe does a token's.
+func newClient(ctx context.Context, cfg *Config, opt SyncOptions, scopes []string) (*fetch.Client, error) {
+	token := cfg.Token
+	if cfg.Auth.OAuth() {
+		token = ""
+	}
+	fc := okta.Source.FetchConfig(cfg.OrgURL, token)
 	fc.Logger = opt.Logger
 	fc.TimeScale = cfg.TimeScale
 	fc.MaxConcurrent = 16
@@ -90,15 +128,30 @@ func newClient(cfg *Config, opt SyncOptions) (*fetch.Client, error) {
 	// for /iam); their path and query are re-based onto the org URL, so
 	// credentials still only go there.
 	fc.RebaseForeignLinks = true
-	if cfg.CAFile != "" {
-		client, err := httpClientWithCA(cfg.CAFile)
-		if err != nil {
-			return nil, err
-		}
-		fc.HTTPClient = client
+	hc, err := cfg.httpClient()
+	if err != nil {
+		return nil, err
 	}
+	fc.HTTPClient = hc
 	if opt.Fetch != nil {
 		opt.Fetch(&fc)
+	}
+	if cfg.Auth.OAuth() {
+		if scopes == nil {
+			scopes = cfg.Auth.Scopes
+		}
+		if len(scopes) == 0 {
+			names, err := Selected(cfg, opt)
+			if err != nil {
+				return nil, err
+			}
+			scopes = TableScopes(names)
+		}
+		a, err := cfg.newOAuth(ctx, fc.HTTPClient, scopes)
+		if err != nil {
+			return nil, fmt.Errorf("OAuth service app %s: %w", cfg.Auth.ClientID, err)
+		}
+		fc.Auth = a
 	}
 	return fetch.New(fc)
 }

@@ -33,6 +33,10 @@ type Config struct {
 	// token in a file tends to end up in a repository.
 	Token    string `yaml:"token"`
 	TokenEnv string `yaml:"token_env"`
+	// Auth selects an OAuth 2.0 service app instead of the token.
+	Auth AuthConfig `yaml:"auth"`
+	// Proxy sends every request through a proxy (else HTTPS_PROXY applies).
+	Proxy ProxyConfig `yaml:"proxy"`
 	// Destination is where rows go.
 	Destination Destination `yaml:"destination"`
 	// SchemaChangeHandling is what happens to columns and tables that
@@ -523,7 +527,13 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	if c.Token == "" {
 		c.Token = getenv(EnvToken)
 	}
-	return nil
+	if n := c.Proxy.PasswordEnv; n != "" {
+		if !validEnvName(n) {
+			return errors.New("proxy.password_env takes the NAME of the variable holding the proxy's password (the value is not shown)")
+		}
+		c.Proxy.password = getenv(n)
+	}
+	return c.Auth.applyEnv(getenv)
 }
 
 // validEnvName reports whether s can name an environment variable in a shell.
@@ -564,9 +574,8 @@ func (c *Config) Validate() error {
 			c.OrgURL = u.Scheme + "://" + u.Host
 		}
 	}
-	if c.Token == "" {
-		errs = append(errs, fmt.Errorf("no API token: set %s (or token_env in the config)", EnvToken))
-	}
+	errs = append(errs, c.Auth.validate(c.Token)...)
+	errs = append(errs, c.Proxy.validate()...)
 	if c.Parallel < 0 {
 		errs = append(errs, fmt.Errorf("parallel is %d; want the number of tables synced at once, 1 or more (default 4)", c.Parallel))
 	}

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -145,7 +146,7 @@ func TestRateLimitReserve(t *testing.T) {
 			t.Fatalf("%q: %v", tc.yaml, err)
 		}
 		var got float64
-		if _, err := newClient(cfg, SyncOptions{Fetch: func(c *fetch.Config) { got = c.RateLimit.Reserve }}); err != nil {
+		if _, err := newClient(context.Background(), cfg, SyncOptions{Fetch: func(c *fetch.Config) { got = c.RateLimit.Reserve }}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if got != tc.want {

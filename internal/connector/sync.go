@@ -2,14 +2,12 @@ package connector
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
-	"net/http"
 	"os"
 	"slices"
 	"sort"
@@ -61,7 +59,7 @@ func Sync(ctx context.Context, cfg *Config, opt SyncOptions) (*runtime.Summary, 
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	client, err := newClient(cfg, opt)
+	client, err := newClient(ctx, cfg, opt, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +75,7 @@ func Sync(ctx context.Context, cfg *Config, opt SyncOptions) (*runtime.Summary, 
 		return nil, err
 	}
 	// Before the destination is opened: a sync that cannot start creates no file.
-	if err := probeOrg(ctx, client); err != nil {
+	if err := probeOrg(ctx, cfg, client); err != nil {
 		return nil, err
 	}
 	open := opt.OpenDest
@@ -133,7 +131,14 @@ const ProbePath = "/api/v1/users/me"
 // probeOrg asks the org once, without retries and within seconds, so that an
 // unreachable org or a refused token fails fast, in one line, before any
 // table runs or any file is created.
-func probeOrg(ctx context.Context, client *fetch.Client) error {
+//
+// A service app has already shown its credentials good and the org
+// reachable by getting its token; a service app may read no user, so
+// /users/me proves nothing more.
+func probeOrg(ctx context.Context, cfg *Config, client *fetch.Client) error {
+	if cfg.Auth.OAuth() {
+		return nil
+	}
 	err := client.Probe(ctx, ProbePath)
 	if errors.Is(err, fetch.ErrUnauthorized) {
 		return fmt.Errorf("the org refused the API token (check %s, or the variable the config's token_env names): %w", EnvToken, err)
@@ -205,7 +210,8 @@ func CheckTableNames(what string, names []string) error {
 	return errors.Join(errs...)
 }
 
-func httpClientWithCA(file string) (*http.Client, error) {
+// caPool is the system's roots plus the certificates of file.
+func caPool(file string) (*x509.CertPool, error) {
 	pem, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("read CA file: %w", err)
@@ -217,9 +223,7 @@ func httpClientWithCA(file string) (*http.Client, error) {
 	if !pool.AppendCertsFromPEM(pem) {
 		return nil, fmt.Errorf("%s holds no PEM certificate", file)
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	return &http.Client{Transport: tr}, nil
+	return pool, nil
 }
 
 // statusOf is how a table's outcome reads in a summary: a table the sync
