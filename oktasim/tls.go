@@ -14,9 +14,10 @@ import (
 	"time"
 )
 
-// selfSignedCert makes an ECDSA P-256 certificate for 127.0.0.1, ::1 and
-// localhost that is its own CA, so clients can trust it by adding its PEM.
-func selfSignedCert(now time.Time) (tls.Certificate, []byte, error) {
+// selfSignedCert makes an ECDSA P-256 certificate for 127.0.0.1, ::1,
+// localhost and the extra host names (a custom domain) that is its own CA,
+// so clients can trust it by adding its PEM.
+func selfSignedCert(now time.Time, hosts ...string) (tls.Certificate, []byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, nil, fmt.Errorf("generate key: %w", err)
@@ -34,7 +35,7 @@ func selfSignedCert(now time.Time) (tls.Certificate, []byte, error) {
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
 		IsCA:                  true,
-		DNSNames:              []string{"localhost"},
+		DNSNames:              append([]string{"localhost"}, hosts...),
 		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
