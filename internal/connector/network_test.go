@@ -152,7 +152,9 @@ func TestProxyAndCustomDomain(t *testing.T) {
 			t.Fatal(err)
 		}
 		opt := SyncOptions{Only: []string{"users", "groups", "group_member"},
-			Fetch: func(c *fetch.Config) { c.RetryBase, c.RetryMax, c.MaxRetries = time.Millisecond, 10*time.Millisecond, 1 }}
+			Fetch: func(c *fetch.Config) {
+				c.RetryBase, c.RetryMax, c.MaxRetries = time.Millisecond, 10*time.Millisecond, 1
+			}}
 		if _, err := Sync(context.Background(), cfg, opt); err != nil {
 			return nil, err
 		}
