@@ -18,10 +18,17 @@ import (
 
 const envHelp = `environment:
   OKTA_CLIENT_ORGURL  the org, e.g. https://acme.okta.com (the config's org_url wins)
-  OKTA_CLIENT_TOKEN   an SSWS API token (the config's token_env names another variable)`
+  OKTA_CLIENT_TOKEN   an SSWS API token (the config's token_env names another variable)
+  OKTA_CLIENT_AUTHORIZATIONMODE=PrivateKey, OKTA_CLIENT_CLIENTID, OKTA_CLIENT_PRIVATEKEY,
+  OKTA_CLIENT_PRIVATEKEYID, OKTA_CLIENT_SCOPES
+                      an OAuth 2.0 service app instead (the config's auth section wins)
+  HTTPS_PROXY, NO_PROXY
+                      a proxy, unless the config's proxy section names one`
 
-const configHelp = `The config file (YAML; unknown keys are errors) takes org_url, token_env, destination
-(type, path, settings), reimport_every, parallel, rate_limit_reserve, ca_file, time_scale, and the settings:
+const configHelp = `The config file (YAML; unknown keys are errors) takes org_url, token_env, auth (type oauth,
+client_id, private_key_file or private_key_env, key_id, scopes, dpop), proxy (url, username,
+password_env), destination (type, path, settings), reimport_every, parallel, rate_limit_reserve,
+ca_file, time_scale, and the settings:
 schema_change_handling, hash_salt_env and tables (blocking, hashing, history mode per table
 and column; docs/SETTINGS.md); see README.md.`
 
