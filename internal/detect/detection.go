@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"oktasync/internal/sqlfiles"
 )
 
 // Detection is one detection of the pack.
@@ -109,14 +111,14 @@ func Parse(name string, src string) (*Detection, error) {
 		bad(1, "severity: %q: want one of %s", d.Severity, strings.Join(Severities, ", "))
 	}
 	if s := vals["scenario"]; s != "" && s != "none" {
-		for _, sc := range splitList(s) {
+		for _, sc := range sqlfiles.SplitList(s) {
 			if !idRe.MatchString(sc) {
 				bad(1, "scenario: %q is not a scenario name", sc)
 			}
 			d.Scenarios = append(d.Scenarios, sc)
 		}
 	}
-	for _, f := range splitList(vals["fields"]) {
+	for _, f := range sqlfiles.SplitList(vals["fields"]) {
 		if !fieldRe.MatchString(f) {
 			bad(1, "fields: %q: want table.column", f)
 		}
@@ -150,30 +152,9 @@ func (d *Detection) Tables() []string {
 // Load parses every .sql file of fsys's root, sorted by id. Problems of
 // every file are reported at once.
 func Load(fsys fs.FS, dir string) ([]*Detection, error) {
-	names, err := fs.Glob(fsys, "*.sql")
+	out, err := sqlfiles.Load(fsys, dir, "detections", Parse)
 	if err != nil {
 		return nil, err
-	}
-	var out []*Detection
-	var errs []error
-	for _, n := range names {
-		src, err := fs.ReadFile(fsys, n)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		d, err := Parse(path.Join(dir, n), string(src))
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		out = append(out, d)
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no detections", dir)
 	}
 	slices.SortFunc(out, func(a, b *Detection) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
@@ -205,16 +186,4 @@ func Select(pack []*Detection, ids []string) ([]*Detection, error) {
 		}
 	}
 	return out, nil
-}
-
-// splitList splits a comma-separated value, trimming spaces, dropping
-// empty items.
-func splitList(s string) []string {
-	var out []string
-	for item := range strings.SplitSeq(s, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
-		}
-	}
-	return out
 }

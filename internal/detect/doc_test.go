@@ -3,10 +3,11 @@ package detect
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"oktasync/internal/sqlfiles"
 )
 
 // TestDocsCatalogue: docs/DETECTIONS.md lists every detection of the pack
@@ -17,19 +18,18 @@ func TestDocsCatalogue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, rest, ok := strings.Cut(string(doc), CatalogueBegin)
-	_, after, ok2 := strings.Cut(rest, CatalogueEnd)
-	if !ok || !ok2 {
-		t.Fatalf("%s: no catalogue between %q and %q", file, CatalogueBegin, CatalogueEnd)
+	got, with, err := sqlfiles.Section(string(doc), CatalogueBegin, CatalogueEnd)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
 	}
 	want := "\n" + Catalogue(mustPack(t)) + "\n"
 	if *update {
-		if err := os.WriteFile(file, []byte(before+CatalogueBegin+want+CatalogueEnd+after), 0o644); err != nil {
+		if err := os.WriteFile(file, []byte(with(want)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	if diff := cmp.Diff(want, rest[:len(rest)-len(after)-len(CatalogueEnd)]); diff != "" {
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("%s is out of date with detections/*.sql (go test ./internal/detect -run TestDocsCatalogue -update) (-want +got):\n%s", file, diff)
 	}
 }

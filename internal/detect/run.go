@@ -4,17 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
-	ddb "github.com/duckdb/duckdb-go/v2"
-
 	"oktasync/detections"
+	"oktasync/internal/sqlfiles"
 )
 
 // Pack is the detection pack built into the binary.
@@ -57,31 +53,7 @@ type Result struct {
 // Open opens a DuckDB file read-only, with extension auto-install and
 // auto-load off as a sync has them: a detection never writes and never
 // reaches the network.
-func Open(path string) (*sql.DB, error) {
-	if strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("open %q: a path must not contain '?' or '#'", path)
-	}
-	if _, err := os.Stat(path); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("open %q: no such database; sync one first (oktasync sync --db %s)", path, path)
-		}
-		return nil, fmt.Errorf("open %q: %w", path, err)
-	}
-	cfg := url.Values{}
-	cfg.Set("access_mode", "read_only")
-	cfg.Set("autoinstall_known_extensions", "false")
-	cfg.Set("autoload_known_extensions", "false")
-	conn, err := ddb.NewConnector(path+"?"+cfg.Encode(), nil)
-	if err != nil {
-		return nil, fmt.Errorf("open %q read-only: %w", path, err)
-	}
-	db := sql.OpenDB(conn)
-	if err := db.Ping(); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open %q read-only: %w", path, err)
-	}
-	return db, nil
-}
+func Open(path string) (*sql.DB, error) { return sqlfiles.Open(path, true) }
 
 // SinceValue is the value of $since for a time: a TIMESTAMP literal in UTC,
 // as system_log.published is stored. The zero time is the beginning.

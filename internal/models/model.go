@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"oktasync/internal/sqlfiles"
 )
 
 // Schemas the models read and write. Models read the synced tables through
@@ -189,7 +191,7 @@ func Parse(name, src string) (*Model, error) {
 			bad(keyLine["columns"], "columns: %s has no meaning", c.Name)
 		}
 	}
-	for _, k := range splitList(vals["key"]) {
+	for _, k := range sqlfiles.SplitList(vals["key"]) {
 		if !seen[k] && len(cols) > 0 {
 			bad(keyLine["key"], "key: %s is not one of the columns", k)
 		}
@@ -240,30 +242,9 @@ func lineOf(q, s string) int {
 // model comes after every model it reads (ties by name). Problems of every
 // file are reported at once.
 func Load(fsys fs.FS, dir string) ([]*Model, error) {
-	names, err := fs.Glob(fsys, "*.sql")
+	out, err := sqlfiles.Load(fsys, dir, "models", Parse)
 	if err != nil {
 		return nil, err
-	}
-	var out []*Model
-	var errs []error
-	for _, n := range names {
-		src, err := fs.ReadFile(fsys, n)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		m, err := Parse(path.Join(dir, n), string(src))
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		out = append(out, m)
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no models", dir)
 	}
 	return Order(out)
 }
@@ -381,18 +362,6 @@ func (m *Model) ColumnNames() []string {
 	var out []string
 	for _, c := range m.Columns {
 		out = append(out, c.Name)
-	}
-	return out
-}
-
-// splitList splits a comma-separated value, trimming spaces, dropping
-// empty items.
-func splitList(s string) []string {
-	var out []string
-	for item := range strings.SplitSeq(s, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
-		}
 	}
 	return out
 }

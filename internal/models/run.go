@@ -5,16 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	ddb "github.com/duckdb/duckdb-go/v2"
-
+	"oktasync/internal/sqlfiles"
 	"oktasync/models"
 )
 
@@ -23,30 +20,7 @@ func Pack() ([]*Model, error) { return Load(models.FS, "models") }
 
 // Open opens a DuckDB file a sync wrote, for writing (the models' schemas),
 // with extension auto-install and auto-load off as a sync has them.
-func Open(path string) (*sql.DB, error) {
-	if strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("open %q: a path must not contain '?' or '#'", path)
-	}
-	if _, err := os.Stat(path); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("open %q: no such database; sync one first (oktasync sync --db %s)", path, path)
-		}
-		return nil, fmt.Errorf("open %q: %w", path, err)
-	}
-	cfg := url.Values{}
-	cfg.Set("autoinstall_known_extensions", "false")
-	cfg.Set("autoload_known_extensions", "false")
-	conn, err := ddb.NewConnector(path+"?"+cfg.Encode(), nil)
-	if err != nil {
-		return nil, fmt.Errorf("open %q: %w", path, err)
-	}
-	db := sql.OpenDB(conn)
-	if err := db.Ping(); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open %q: %w", path, err)
-	}
-	return db, nil
-}
+func Open(path string) (*sql.DB, error) { return sqlfiles.Open(path, false) }
 
 // System columns of the synced tables: which of them a table has says its
 // mode (history: _fivetran_active; soft delete: _fivetran_deleted).
