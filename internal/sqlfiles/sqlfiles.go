@@ -107,3 +107,20 @@ func Section(doc, begin, end string) (inside string, with func(string) string, e
 	}
 	return inside, func(s string) string { return before + begin + s + end + after }, nil
 }
+
+// SyncSection reads file and returns its section between begin and end;
+// with update it first rewrites the section to want.
+func SyncSection(file, begin, end, want string, update bool) (string, error) {
+	doc, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	got, with, err := Section(string(doc), begin, end)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", file, err)
+	}
+	if update {
+		return want, os.WriteFile(file, []byte(with(want)), 0o644)
+	}
+	return got, nil
+}
