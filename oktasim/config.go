@@ -64,6 +64,41 @@ type Config struct {
 
 	// AllowNonLoopback lets Start listen on non-loopback addresses.
 	AllowNonLoopback bool
+
+	// OAuthClients registers OAuth 2.0 service apps by client_id: they get
+	// access tokens from POST /oauth2/v1/token (client credentials with a
+	// private_key_jwt assertion) and call the API with "Bearer" or, bound to
+	// a DPoP key, "DPoP" tokens. See the package doc.
+	OAuthClients map[string]OAuthClient
+	// DPoPNonceOnAPI makes the API demand the current DPoP nonce in every
+	// proof (401 use_dpop_nonce with a DPoP-Nonce header otherwise). Okta's
+	// docs say its management API does not currently require one, hence
+	// false by default; the token endpoint always does.
+	DPoPNonceOnAPI bool
+}
+
+// OAuthClient is an OAuth 2.0 service app registered with the org
+// authorization server.
+type OAuthClient struct {
+	// PublicKey verifies the client's assertions: an *rsa.PublicKey (at
+	// least 2048 bits, as Okta requires), an *ecdsa.PublicKey (P-256, P-384
+	// or P-521), or a go-jose JSONWebKey (or pointer) holding one of them.
+	// LoadPublicKeyFile reads one from PEM or JWK.
+	PublicKey any
+	// KeyID, when set, must equal the assertion's kid header.
+	KeyID string
+	// Scopes are the okta.* scopes granted to the app; a token request may
+	// ask for any subset of them.
+	Scopes []string
+	// Role is the admin role type the app acts with (default SUPER_ADMIN);
+	// it limits what its scopes reach, as a token's role does.
+	Role string
+	// RequireDPoP makes the token endpoint refuse requests without a DPoP
+	// proof. A client that sends a valid proof gets a DPoP-bound token either way.
+	RequireDPoP bool
+	// TokenLifetime is how long an access token is valid, on the real clock
+	// (default one hour, fixed at Okta; tests shorten it).
+	TokenLifetime time.Duration
 }
 
 // DefaultNow is the fixed org clock of tests, benchmarks and the demo (set it
@@ -120,6 +155,7 @@ const (
 	defaultLogDays             = 30
 	systemLogMaxSinceDays      = 180
 	systemLogDefaultWindowDays = 7
+	defaultTokenLifetime       = time.Hour
 )
 
 // RoleTypes lists the role types a token may carry.
@@ -349,5 +385,95 @@ func (cfg Config) normalized() (Config, error) {
 		}
 	}
 	c.LinkBaseURL = strings.TrimRight(c.LinkBaseURL, "/")
+	clients, err := normalizeOAuthClients(c.OAuthClients)
+	if err != nil {
+		return c, err
+	}
+	c.OAuthClients = clients
 	return c, nil
+}
+
+// normalizeOAuthClients checks the clients and fills in defaults, in a new
+// map so the caller's stays as given.
+func normalizeOAuthClients(in map[string]OAuthClient) (map[string]OAuthClient, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]OAuthClient, len(in))
+	for id, cl := range in {
+		if id == "" || strings.ContainsAny(id, " \t\r\n") {
+			return nil, fmt.Errorf("oauth client %q: want a client_id without spaces", id)
+		}
+		if _, err := verificationKey(cl.PublicKey); err != nil {
+			return nil, fmt.Errorf("oauth client %q: %w", id, err)
+		}
+		if cl.Role == "" {
+			cl.Role = RoleSuperAdmin
+		}
+		cl.Role = strings.ToUpper(cl.Role)
+		if !validRole(cl.Role) {
+			return nil, fmt.Errorf("oauth client %q: unknown role %q; want one of %s", id, cl.Role, strings.Join(RoleTypes, ", "))
+		}
+		if len(cl.Scopes) == 0 {
+			return nil, fmt.Errorf("oauth client %q: no scopes granted", id)
+		}
+		for _, sc := range cl.Scopes {
+			if sc == "" || strings.ContainsAny(sc, " \t\r\n,") {
+				return nil, fmt.Errorf("oauth client %q: scope %q: want a single scope name such as okta.users.read", id, sc)
+			}
+		}
+		cl.Scopes = append([]string(nil), cl.Scopes...)
+		switch {
+		case cl.TokenLifetime == 0:
+			cl.TokenLifetime = defaultTokenLifetime
+		case cl.TokenLifetime < 0:
+			return nil, fmt.Errorf("oauth client %q: token lifetime %v: must be positive", id, cl.TokenLifetime)
+		}
+		out[id] = cl
+	}
+	return out, nil
+}
+
+// ParseOAuthClients parses --oauth-client values, ID=PUBLIC_KEY_FILE:SCOPES[:dpop]
+// (SCOPES comma-separated; ":dpop" makes the app require DPoP), reading each
+// key file. The apps act as SUPER_ADMIN.
+func ParseOAuthClients(specs []string) (map[string]OAuthClient, error) {
+	if len(specs) == 0 {
+		return nil, nil
+	}
+	out := map[string]OAuthClient{}
+	for _, spec := range specs {
+		id, rest, ok := strings.Cut(spec, "=")
+		if !ok || id == "" {
+			return nil, fmt.Errorf("oauth client %q: want ID=PUBLIC_KEY_FILE:SCOPES[:dpop]", spec)
+		}
+		if _, dup := out[id]; dup {
+			return nil, fmt.Errorf("oauth client %q: given twice", id)
+		}
+		var cl OAuthClient
+		if r, ok := strings.CutSuffix(rest, ":dpop"); ok {
+			rest, cl.RequireDPoP = r, true
+		}
+		// The scopes follow the last colon, so a key path may hold colons.
+		i := strings.LastIndex(rest, ":")
+		if i <= 0 {
+			return nil, fmt.Errorf("oauth client %q: want ID=PUBLIC_KEY_FILE:SCOPES[:dpop]", id)
+		}
+		file, scopes := rest[:i], rest[i+1:]
+		for _, sc := range strings.Split(scopes, ",") {
+			if sc = strings.TrimSpace(sc); sc != "" {
+				cl.Scopes = append(cl.Scopes, sc)
+			}
+		}
+		if len(cl.Scopes) == 0 {
+			return nil, fmt.Errorf("oauth client %q: no scopes; want e.g. okta.users.read,okta.groups.read after the key file", id)
+		}
+		key, err := LoadPublicKeyFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("oauth client %q: %w", id, err)
+		}
+		cl.PublicKey = key
+		out[id] = cl
+	}
+	return out, nil
 }

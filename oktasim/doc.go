@@ -71,12 +71,47 @@
 //
 // # Authentication and permissions
 //
-// Requests need "Authorization: SSWS <token>"; Config.Tokens maps tokens to an
-// admin role type (default demo-token → SUPER_ADMIN). Unknown or missing
-// tokens get 401 E0000011. Each route feeds a destination table, and a role
-// may read a table as listed in TablePermissions (from okta-permissions.md;
-// Group Admin is USER_ADMIN); otherwise 403 E0000006. The Everyone group is
-// hidden from USER_ADMIN and GROUP_MEMBERSHIP_ADMIN.
+// Requests need "Authorization: SSWS <token>" or an OAuth access token (below);
+// Config.Tokens maps tokens to an admin role type (default demo-token →
+// SUPER_ADMIN). Unknown or missing tokens get 401 E0000011. Each route feeds a
+// destination table, and a role may read a table as listed in
+// TablePermissions (from okta-permissions.md; Group Admin is USER_ADMIN);
+// otherwise 403 E0000006. The Everyone group is hidden from USER_ADMIN and
+// GROUP_MEMBERSHIP_ADMIN.
+//
+// # OAuth 2.0 service apps and DPoP
+//
+// Config.OAuthClients registers service apps by client_id (ParseOAuthClients
+// reads --oauth-client values, LoadPublicKeyFile a PEM or JWK public key).
+// POST /oauth2/v1/token is the org authorization server: grant_type
+// client_credentials, scope, and a private_key_jwt client_assertion (RS256,
+// RS384, RS512, ES256, ES384, ES512; iss = sub = client_id, aud = the token
+// URL called, exp at most an hour ahead, a jti used once; kid = KeyID when
+// set). Refusals are OAuth JSON: 401 invalid_client (the description names the
+// failed check), 400 invalid_scope, unsupported_grant_type, invalid_request.
+// Tokens are opaque, valid TokenLifetime (default 1 h) on the real clock, and
+// answer {"token_type","expires_in","access_token","scope"} with
+// Cache-Control: no-store. The token endpoint has no rate-limit bucket, faults
+// or Stats; OAuthStats counts its work.
+//
+// DPoP (RFC 9449): an app with RequireDPoP gets 400 invalid_dpop_proof
+// without a DPoP header; a valid proof without the server's nonce gets 400
+// use_dpop_nonce and a DPoP-Nonce header (renewed daily, old values good for 3
+// days; ExpireDPoPNonces drops them); with it, a "DPoP" token bound to the
+// proof key's thumbprint. Any app that sends a valid proof gets a bound token.
+// Proofs need typ dpop+jwt, an asymmetric alg, a public jwk that verifies, htm
+// and htu (query and fragment ignored) of the request, an iat within 5 minutes
+// and a fresh jti; at the API also ath, the hash of the token.
+//
+// The API takes "Bearer <token>" and "DPoP <token>" with a proof of the bound
+// key. An unknown, expired or revoked (RevokeTokens) token, one under the
+// other scheme, or a bad proof answers 401 E0000011 with WWW-Authenticate
+// (error="invalid_token" or "invalid_dpop_proof"); with
+// Config.DPoPNonceOnAPI a proof without the API's nonce answers 401
+// use_dpop_nonce with DPoP-Nonce. A route needs its table's scope
+// (TableScopes; /users/me okta.users.read): without it, 403 E0000006 with
+// WWW-Authenticate error="insufficient_scope", scope and resource. Then the
+// app's Role applies as a token's role does.
 //
 // # Endpoints (all GET)
 //

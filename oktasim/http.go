@@ -53,6 +53,7 @@ type route struct {
 	pattern string // e.g. "/api/v1/users/{id}"
 	segs    []string
 	table   string // the destination table it feeds (permission lookup); empty: any role
+	scope   string // the OAuth scope it needs when it has no table (TableScopes otherwise)
 	h       handler
 }
 
@@ -64,6 +65,8 @@ type reqCtx struct {
 	params []string
 	route  *route
 	role   string
+	grant  *grant // the access token's grant; nil for an SSWS token
+	scheme string // Bearer or DPoP, with grant
 	wb     string // scheme://host the client called (Link headers, body next links)
 	out    jw
 	rd     renderer
@@ -104,10 +107,43 @@ var TablePermissions = map[string][]string{
 	"IDENTITY_PROVIDER": rolesOrgSecurity, "NETWORK_ZONE": rolesOrgSecurity, "API_TOKEN_METADATA": rolesOrgAdminOnly,
 }
 
+// OAuth scopes (okta-api.md §6.2 and §7, from each operation's security in
+// Okta's spec).
+const (
+	ScopeUsers           = "okta.users.read"
+	ScopeUserTypes       = "okta.userTypes.read"
+	ScopeRoles           = "okta.roles.read"
+	ScopeGroups          = "okta.groups.read"
+	ScopeApps            = "okta.apps.read"
+	ScopeDevices         = "okta.devices.read"
+	ScopeLogs            = "okta.logs.read"
+	ScopeProfileMappings = "okta.profileMappings.read"
+	ScopePolicies        = "okta.policies.read"
+	ScopeIdPs            = "okta.idps.read"
+	ScopeNetworkZones    = "okta.networkZones.read"
+	ScopeAPITokens       = "okta.apiTokens.read"
+)
+
+// TableScopes maps each table an endpoint feeds to the OAuth scope an access
+// token needs to read it (on top of its app's role, per TablePermissions).
+// Breakout and fan-out children inherit their parent's, as roles do.
+var TableScopes = map[string]string{
+	"USERS": ScopeUsers, "USER_CREDENTIALS_EMAIL": ScopeUsers, "USER_CUSTOM_PROFILE": ScopeUsers,
+	"USER_ENROLLED_FACTOR": ScopeUsers, "USER_AUTHENTICATOR_ENROLLMENT": ScopeUsers,
+	"USER_TYPE": ScopeUserTypes, "USER_ROLE": ScopeRoles,
+	"GROUPS": ScopeGroups, "GROUP_MEMBER": ScopeGroups, "RULE": ScopeGroups, "GROUP_ROLE": ScopeRoles,
+	"APPLICATION": ScopeApps, "APPLICATION_USER": ScopeApps, "APPLICATION_GROUP": ScopeApps,
+	"DEVICE": ScopeDevices, "DEVICE_USER": ScopeDevices,
+	"SYSTEM_LOG":   ScopeLogs,
+	"RESOURCE_SET": ScopeRoles, "RESOURCE": ScopeRoles, "CUSTOM_ROLE": ScopeRoles, "CUSTOM_ROLE_PERMISSION": ScopeRoles,
+	"PROFILE_MAPPING": ScopeProfileMappings, "POLICY": ScopePolicies, "POLICY_RULE": ScopePolicies,
+	"IDENTITY_PROVIDER": ScopeIdPs, "NETWORK_ZONE": ScopeNetworkZones, "API_TOKEN_METADATA": ScopeAPITokens,
+}
+
 // routes: all read-only (GET). Static segments win over {params}.
 var routes = buildRoutes([]route{
 	{pattern: "/api/v1/users", table: "USERS", h: hUsers},
-	{pattern: "/api/v1/users/me", h: hMe}, // no table: any valid token
+	{pattern: "/api/v1/users/me", scope: ScopeUsers, h: hMe}, // no table: any valid token
 	{pattern: "/api/v1/users/{id}", table: "USERS", h: hUser},
 	{pattern: "/api/v1/users/{id}/roles", table: "USER_ROLE", h: hUserRoles},
 	{pattern: "/api/v1/users/{id}/groups", table: "USERS", h: hUserGroups},
@@ -344,6 +380,10 @@ func (s *Sim) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveControl(w, r)
 		return
 	}
+	if r.URL.Path == tokenPath {
+		s.serveToken(w, r)
+		return
+	}
 	n := s.reqN.Add(1)
 	s.inflight.Add(1)
 	defer s.inflight.Add(-1)
@@ -353,7 +393,7 @@ func (s *Sim) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	c.w, c.r, c.status = w, r, 200
 	c.links = c.links[:0]
 	c.out.reset()
-	c.role = ""
+	c.role, c.grant, c.scheme = "", nil, ""
 	c.route, c.params = matchRoute(r.URL.Path, c.params)
 
 	now := s.wireNowMs()
@@ -422,12 +462,10 @@ func (s *Sim) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	role, ok := s.authenticate(r)
-	if !ok {
-		s.writeError(c, errUnauthorized)
+	if apiErr := s.authenticate(c); apiErr != nil {
+		s.writeError(c, apiErr)
 		return
 	}
-	c.role = role
 	if c.route == nil {
 		s.writeError(c, &apiError{status: 404, code: "E0000007", summary: "Not found: Resource not found: " + r.URL.Path + " (Resource)"})
 		return
@@ -436,7 +474,11 @@ func (s *Sim) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(c, errMethod)
 		return
 	}
-	if c.route.table != "" && !roleAllowed(c.route.table, role) {
+	if apiErr := s.checkScope(c); apiErr != nil {
+		s.writeError(c, apiErr)
+		return
+	}
+	if c.route.table != "" && !roleAllowed(c.route.table, c.role) {
 		s.writeError(c, errForbidden)
 		return
 	}
@@ -483,14 +525,23 @@ func requestBase(r *http.Request) string {
 	return scheme + "://" + host
 }
 
-func (s *Sim) authenticate(r *http.Request) (string, bool) {
-	a := r.Header.Get("Authorization")
-	scheme, tok, ok := strings.Cut(a, " ")
-	if !ok || !strings.EqualFold(scheme, "SSWS") {
-		return "", false
+// authenticate sets c.role from the Authorization header: an SSWS API
+// token, or an OAuth access token ("Bearer", or "DPoP" with a proof).
+func (s *Sim) authenticate(c *reqCtx) *apiError {
+	scheme, tok, _ := strings.Cut(c.r.Header.Get("Authorization"), " ")
+	tok = strings.TrimSpace(tok)
+	switch {
+	case strings.EqualFold(scheme, "SSWS"):
+		role, ok := s.cfg.Tokens[tok]
+		if !ok {
+			return errUnauthorized
+		}
+		c.role = role
+		return nil
+	case strings.EqualFold(scheme, "Bearer"), strings.EqualFold(scheme, "DPoP"):
+		return s.authenticateOAuth(c, strings.EqualFold(scheme, "DPoP"), tok)
 	}
-	role, ok := s.cfg.Tokens[strings.TrimSpace(tok)]
-	return role, ok
+	return errUnauthorized
 }
 
 func roleAllowed(table, role string) bool {

@@ -18,6 +18,9 @@ import (
 // Sim is a running simulated Okta org. All methods are safe for concurrent use.
 type Sim struct {
 	cfg Config
+	// oauth is the org authorization server's state: issued tokens, used
+	// jti values, nonces, counters.
+	oauth *oauthState
 
 	mu sync.RWMutex // guards o (reads while rendering, writes in Churn/Advance)
 	o  *org
@@ -58,7 +61,7 @@ func New(cfg Config) (*Sim, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oktasim: %w", err)
 	}
-	s := &Sim{cfg: c, running: running}
+	s := &Sim{cfg: c, running: running, oauth: newOAuthState(c.OAuthClients)}
 	s.o = newOrg(c)
 	s.clock.Store(&clockBase{orgNs: s.o.now * 1e6, real: start})
 	if running {

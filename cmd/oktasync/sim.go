@@ -13,7 +13,7 @@ import (
 	"oktasync/oktasim"
 )
 
-// simTokenFlag collects repeated --token TOKEN=ROLE values.
+// simTokenFlag collects the values of a repeated flag (--token, --oauth-client).
 type simTokenFlag []string
 
 func (f *simTokenFlag) String() string     { return strings.Join(*f, ",") }
@@ -28,7 +28,14 @@ func simCommand() *command {
 stdout is "listening on URL"; point a sync at it with OKTA_CLIENT_ORGURL=URL and
 OKTA_CLIENT_TOKEN=demo-token (a Super Admin; --token adds tokens with other roles). The System
 Log spans --log-days and tells the attack scenarios --scenarios names (default all; see
-docs/SIMULATOR.md).`,
+docs/SIMULATOR.md).
+
+--oauth-client ID=PUBLIC_KEY_FILE:SCOPES[:dpop] registers an OAuth 2.0 service app (client
+credentials with a private_key_jwt assertion at URL/oauth2/v1/token; it acts as a Super Admin):
+PUBLIC_KEY_FILE is PEM (PUBLIC KEY or RSA PUBLIC KEY) or a JWK, SCOPES a comma-separated list
+such as okta.users.read,okta.groups.read, and :dpop makes the app require DPoP. Sync with
+OKTA_CLIENT_AUTHORIZATIONMODE=PrivateKey, OKTA_CLIENT_CLIENTID=ID, OKTA_CLIENT_PRIVATEKEY (the
+private key) and OKTA_CLIENT_SCOPES.`,
 		more: `exit status:
   0    served until stopped (Ctrl-C or SIGTERM)
   1    could not start (address in use, a bad --token)
@@ -36,7 +43,8 @@ docs/SIMULATOR.md).`,
 
 example:
   oktasync sim --users 1000 &       # prints: listening on http://127.0.0.1:PORT
-  OKTA_CLIENT_ORGURL=http://127.0.0.1:PORT OKTA_CLIENT_TOKEN=demo-token oktasync sync`,
+  OKTA_CLIENT_ORGURL=http://127.0.0.1:PORT OKTA_CLIENT_TOKEN=demo-token oktasync sync
+  oktasync sim --oauth-client 0oasync=app.pub.pem:okta.users.read,okta.groups.read:dpop`,
 		setup: simFlags,
 	}
 }
@@ -59,6 +67,8 @@ func simFlags(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer) int 
 	faults := fs.String("faults", "", "fault rates, e.g. 500=0.02,reset=0.01,truncate=0.01,slow=0.01:200ms,429storm=0.005")
 	var tokens simTokenFlag
 	fs.Var(&tokens, "token", "API token and its admin role, TOKEN=ROLE (repeatable; default demo-token=SUPER_ADMIN)")
+	var oauthClients simTokenFlag
+	fs.Var(&oauthClients, "oauth-client", "OAuth service app, ID=PUBLIC_KEY_FILE:SCOPES[:dpop], SCOPES comma-separated, :dpop to require DPoP (repeatable)")
 	useTLS := fs.Bool("tls", false, "serve HTTPS with a self-signed certificate")
 	caOut := fs.String("ca-out", "", "with --tls, write the certificate (PEM) to this file")
 	linkBase := fs.String("link-base-url", "", "base URL for _links in bodies (default: the URL the client called)")
@@ -104,6 +114,10 @@ func simFlags(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer) int 
 		if cfg.Tokens, err = oktasim.ParseTokens(tokens); err != nil {
 			return usage(fmt.Errorf("--token: %w", err))
 		}
+		// An unreadable or unfit key file is a usage error too: the flag names it.
+		if cfg.OAuthClients, err = oktasim.ParseOAuthClients(oauthClients); err != nil {
+			return usage(fmt.Errorf("--oauth-client: %w", err))
+		}
 		sim, err := oktasim.New(cfg)
 		if err != nil {
 			fail(stderr, err) // already "oktasim: ..."
@@ -126,12 +140,25 @@ func simFlags(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer) int 
 			toks = append(toks, t+"="+r)
 		}
 		sort.Strings(toks)
+		apps := make([]string, 0, len(sim.Config().OAuthClients))
+		for id, c := range sim.Config().OAuthClients {
+			a := id + "=" + strings.Join(c.Scopes, ",")
+			if c.RequireDPoP {
+				a += ":dpop"
+			}
+			apps = append(apps, a)
+		}
+		sort.Strings(apps)
+		oauthApps := ""
+		if len(apps) > 0 {
+			oauthApps = "; oauth apps " + strings.Join(apps, " ")
+		}
 		told := "none"
 		if len(sc) > 0 {
 			told = strings.Join(sc, ",")
 		}
-		fmt.Fprintf(stderr, "oktasim: seed %d, %d users, %d groups, %d apps, %d devices, %d log events over %d days (scenarios: %s); rate limits %s, time scale %g; tokens %s; control at %s/__sim/\n",
-			info.Seed, info.Users, info.Groups, info.Apps, info.Devices, info.LogEvents, *logDays, told, info.RateLimits, info.TimeScale, strings.Join(toks, " "), url)
+		fmt.Fprintf(stderr, "oktasim: seed %d, %d users, %d groups, %d apps, %d devices, %d log events over %d days (scenarios: %s); rate limits %s, time scale %g; tokens %s%s; control at %s/__sim/\n",
+			info.Seed, info.Users, info.Groups, info.Apps, info.Devices, info.LogEvents, *logDays, told, info.RateLimits, info.TimeScale, strings.Join(toks, " "), oauthApps, url)
 		<-ctx.Done()
 		if err := sim.Close(); err != nil {
 			fail(stderr, err)
