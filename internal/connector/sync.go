@@ -130,17 +130,20 @@ const ProbePath = "/api/v1/users/me"
 
 // probeOrg asks the org once, without retries and within seconds, so that an
 // unreachable org or a refused token fails fast, in one line, before any
-// table runs or any file is created.
+// table runs or any file is created. Its answer's Date also sets the
+// server's clock, which the System Log's window is read on.
 //
-// A service app has already shown its credentials good and the org
-// reachable by getting its token; a service app may read no user, so
-// /users/me proves nothing more.
+// A service app has already proven its credentials by getting its token;
+// it may hold no user to be "me" (an answer of 403 or 404), which then
+// says nothing more than that the org answers.
 func probeOrg(ctx context.Context, cfg *Config, client *fetch.Client) error {
-	if cfg.Auth.OAuth() {
-		return nil
-	}
 	err := client.Probe(ctx, ProbePath)
-	if errors.Is(err, fetch.ErrUnauthorized) {
+	switch {
+	case cfg.Auth.OAuth() && errors.Is(err, fetch.ErrNotFound):
+		return nil
+	case cfg.Auth.OAuth() && errors.Is(err, fetch.ErrUnauthorized):
+		return fmt.Errorf("the org refused the OAuth service app's access token: %w", err)
+	case errors.Is(err, fetch.ErrUnauthorized):
 		return fmt.Errorf("the org refused the API token (check %s, or the variable the config's token_env names): %w", EnvToken, err)
 	}
 	return err

@@ -215,7 +215,8 @@ func (a *OAuth) Authenticate(req *http.Request) error {
 
 // Challenge acts on an API's 401: a DPoP nonce to put in the proof, or a
 // token refused before its expiry (revoked, the server restarted), which
-// is dropped so that the retry gets a new one.
+// is dropped so that the retry gets a new one. Requests in flight with the
+// same token all retry, with the one token that replaces it.
 func (a *OAuth) Challenge(resp *http.Response) (bool, error) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		return false, nil
@@ -231,10 +232,14 @@ func (a *OAuth) Challenge(resp *http.Response) (bool, error) {
 		a.apiNonce = n
 		return true, nil
 	}
-	if a.token == nil {
-		return false, nil
+	// Drop the refused token unless another request has replaced it
+	// already; either way the retry goes with the current one.
+	if resp.Request != nil && a.token != nil {
+		_, used, _ := strings.Cut(resp.Request.Header.Get("Authorization"), " ")
+		if used == a.token.value {
+			a.token = nil
+		}
 	}
-	a.token = nil
 	return true, nil
 }
 

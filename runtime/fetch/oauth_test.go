@@ -386,3 +386,34 @@ func TestParsePrivateKey(t *testing.T) {
 		}
 	}
 }
+
+// TestOAuthChallengeInFlight: requests in flight with a token the API
+// refused all retry, and the second refusal keeps the token that replaced
+// it.
+func TestOAuthChallengeInFlight(t *testing.T) {
+	key := rsaKey(t)
+	f := newFakeAS(t, key.Public())
+	_, a := oauthClient(t, f, key, DPoPAuto)
+	old, _, err := a.current(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := func() *http.Response {
+		req, _ := http.NewRequest("GET", f.srv.URL+"/items", nil)
+		req.Header.Set("Authorization", "Bearer "+old.value)
+		return &http.Response{StatusCode: 401, Request: req, Header: http.Header{}}
+	}
+	if retry, err := a.Challenge(refused()); !retry || err != nil {
+		t.Fatalf("first refusal: retry %v, %v", retry, err)
+	}
+	renewed, _, err := a.current(context.Background())
+	if err != nil || renewed.value == old.value {
+		t.Fatalf("no new token: %v", err)
+	}
+	if retry, err := a.Challenge(refused()); !retry || err != nil {
+		t.Fatalf("second refusal of the old token: retry %v, %v", retry, err)
+	}
+	if now, _, _ := a.current(context.Background()); now != renewed || a.TokenRequests() != 2 {
+		t.Errorf("the second refusal dropped the new token (%d token requests)", a.TokenRequests())
+	}
+}
