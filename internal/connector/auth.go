@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"crypto"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -34,6 +35,9 @@ type AuthConfig struct {
 	Scopes []string `yaml:"scopes"`
 	// DPoP is auto (default: DPoP when the app requires it), on or off.
 	DPoP string `yaml:"dpop"`
+	// DPoPKeyFile holds the key proofs are signed with (PEM or JWK);
+	// default: a P-256 key made for the run.
+	DPoPKeyFile string `yaml:"dpop_key_file"`
 
 	key []byte // the private key, from the variable (ApplyEnv)
 }
@@ -178,7 +182,18 @@ func (c *Config) oauthConfig(hc *http.Client, scopes []string) (fetch.OAuthConfi
 	if c.Auth.KeyID != "" {
 		kid = c.Auth.KeyID
 	}
+	var dpopKey crypto.Signer
+	if f := c.Auth.DPoPKeyFile; f != "" {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return fetch.OAuthConfig{}, fmt.Errorf("auth.dpop_key_file: %w", err)
+		}
+		if dpopKey, _, err = fetch.ParsePrivateKey(data); err != nil {
+			return fetch.OAuthConfig{}, fmt.Errorf("auth.dpop_key_file %s: %w", f, err)
+		}
+	}
 	return fetch.OAuthConfig{
+		DPoPKey:  dpopKey,
 		TokenURL: c.OrgURL + okta.Source.OAuthTokenPath, ClientID: c.Auth.ClientID,
 		Key: key, KeyID: kid, Scopes: scopes, DPoP: c.Auth.dpopMode(), HTTPClient: hc,
 		Advice: oauthAdvice,

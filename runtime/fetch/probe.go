@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,9 +29,20 @@ func (c *Client) Probe(ctx context.Context, path string) error {
 	safe := c.safeURL(target)
 	pctx, cancel := context.WithTimeout(ctx, c.cfg.ProbeTimeout)
 	defer cancel()
+	challenged, err := c.probeOnce(ctx, pctx, target, safe)
+	if challenged {
+		// A challenge fresh credentials answer (a DPoP nonce), as Get does.
+		_, err = c.probeOnce(ctx, pctx, target, safe)
+	}
+	return err
+}
+
+// probeOnce is one attempt of Probe; challenged says the Authenticator
+// answered a challenge of the response and asks for another attempt.
+func (c *Client) probeOnce(ctx, pctx context.Context, target, safe string) (challenged bool, err error) {
 	req, err := http.NewRequestWithContext(pctx, http.MethodGet, target, nil)
 	if err != nil {
-		return requestError("", safe, errors.New("invalid url"))
+		return false, requestError("", safe, errors.New("invalid url"))
 	}
 	// No Accept-Encoding: the transport asks for gzip and decodes it itself.
 	req.Header.Set("Accept", "application/json")
@@ -39,18 +51,18 @@ func (c *Client) Probe(ctx context.Context, path string) error {
 	}
 	if c.cfg.Auth != nil {
 		if err := c.cfg.Auth.Authenticate(req); err != nil {
-			return c.redactErr(requestError("", safe, fmt.Errorf("authenticate: %w", err)))
+			return false, c.redactErr(requestError("", safe, fmt.Errorf("authenticate: %w", err)))
 		}
 		if name := invalidHeader(req.Header); name != "" {
-			return fatal(requestError("", safe, fmt.Errorf("authenticate: header %s: not a valid header value (a line break or another control character)", name)))
+			return false, fatal(requestError("", safe, fmt.Errorf("authenticate: header %s: not a valid header value (a line break or another control character)", name)))
 		}
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil { // the caller's, not the probe's deadline
-			return requestError("", safe, ctx.Err())
+			return false, requestError("", safe, ctx.Err())
 		}
-		return c.redactErr(c.unreachable(err))
+		return false, c.redactErr(c.unreachable(err))
 	}
 	defer resp.Body.Close()
 	c.noteDate(resp.Header)
@@ -58,9 +70,16 @@ func (c *Client) Probe(ctx context.Context, path string) error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	switch s := resp.StatusCode; {
 	case s/100 == 2, s == http.StatusForbidden, s == http.StatusTooManyRequests:
-		return nil
+		return false, nil
+	case s == http.StatusUnauthorized || s == http.StatusBadRequest:
+		if ch, ok := c.cfg.Auth.(Challenger); ok {
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			if retry, cerr := ch.Challenge(resp); cerr == nil && retry {
+				return true, c.redactErr(c.apiError("", safe, resp, body, nil))
+			}
+		}
 	}
-	return c.redactErr(c.apiError("", safe, resp, body, nil))
+	return false, c.redactErr(c.apiError("", safe, resp, body, nil))
 }
 
 // unreachable describes a failure to get any response from the origin in
