@@ -370,3 +370,62 @@ func TestSelectedLeavesOutBlocked(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthConfig: the auth section loads strictly, the Okta SDKs'
+// variables select and fill a service app, and each mistake is named
+// without echoing a key.
+func TestAuthConfig(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "oktasync.yaml")
+	write := func(s string) {
+		if err := os.WriteFile(file, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("org_url: https://acme.okta.com\nauth:\n  type: oauth\n  client_id: 0oa1\n  private_key_file: key.pem\n  scopes: [okta.users.read]\n  dpop: on\n")
+	cfg, err := LoadConfig(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Auth.OAuth() || cfg.Auth.ClientID != "0oa1" || cfg.Auth.dpopMode() != fetch.DPoPOn || len(cfg.Auth.Scopes) != 1 {
+		t.Errorf("loaded %+v", cfg.Auth)
+	}
+	write("auth:\n  type: oauth\n  client_secret: abc\n")
+	if _, err := LoadConfig(file); err == nil || !strings.Contains(err.Error(), "oktasync.yaml:3:3") || !strings.Contains(err.Error(), "client_secret") {
+		t.Errorf("unknown auth key: %v", err)
+	}
+
+	const pem = "-----BEGIN PRIVATE KEY-----\nMIIsecret\n-----END PRIVATE KEY-----\n"
+	env := map[string]string{EnvOrgURL: "https://acme.okta.com", EnvAuthMode: "PrivateKey", EnvClientID: "0oa2",
+		EnvPrivateKey: pem, EnvPrivateKeyID: "kid-9", EnvScopes: "okta.users.read,okta.groups.read"}
+	cfg = &Config{}
+	if err := cfg.ApplyEnv(func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Auth.OAuth() || cfg.Auth.ClientID != "0oa2" || cfg.Auth.KeyID != "kid-9" || strings.Join(cfg.Auth.Scopes, " ") != "okta.users.read okta.groups.read" {
+		t.Errorf("from the SDK's variables: %+v", cfg.Auth)
+	}
+	_, err = newClient(context.Background(), cfg, SyncOptions{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "the OAuth private key") || strings.Contains(err.Error(), "MIIsecret") {
+		t.Errorf("a key that does not parse: %v", err)
+	}
+
+	for _, c := range []struct {
+		auth AuthConfig
+		want string
+	}{
+		{AuthConfig{Type: "oauth"}, "no client_id"},
+		{AuthConfig{Type: "oauth", ClientID: "x"}, "no private key"},
+		{AuthConfig{Type: "oauth", ClientID: "x", PrivateKeyFile: "k", DPoP: "maybe"}, `auth.dpop is "maybe"`},
+		{AuthConfig{Type: "saml"}, `auth.type "saml" is not supported`},
+		{AuthConfig{}, "no API token"},
+	} {
+		cfg := &Config{OrgURL: "https://acme.okta.com", Auth: c.auth}
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.auth, err, c.want)
+		}
+	}
+}
