@@ -3,13 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -77,24 +75,11 @@ func dumpAll(t *testing.T, path string) map[string]string {
 
 func withoutColumn(t *testing.T, dump, column string) string {
 	t.Helper()
-	recs, err := csv.NewReader(strings.NewReader(dump)).ReadAll()
+	out, err := duckdb.WithoutColumn(dump, column)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) == 0 {
-		return dump
-	}
-	i := slices.Index(recs[0], column)
-	var b bytes.Buffer
-	w := csv.NewWriter(&b)
-	for _, r := range recs {
-		if i >= 0 {
-			r = slices.Delete(r, i, i+1)
-		}
-		w.Write(r)
-	}
-	w.Flush()
-	return b.String()
+	return out
 }
 
 // TestKill9Resume kills a real sync process with SIGKILL in the middle and

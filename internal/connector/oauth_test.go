@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/csv"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -267,27 +266,13 @@ func dumpSynced(t *testing.T, path string) map[string]string {
 	return out
 }
 
-// withoutColumn drops a column from CSV.
-func withoutColumn(t *testing.T, text, col string) string {
+func withoutColumn(t *testing.T, dump, column string) string {
 	t.Helper()
-	recs, err := csv.NewReader(strings.NewReader(text)).ReadAll()
+	out, err := duckdb.WithoutColumn(dump, column)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) == 0 {
-		return ""
-	}
-	i := slices.Index(recs[0], col)
-	var b strings.Builder
-	w := csv.NewWriter(&b)
-	for _, r := range recs {
-		if i >= 0 {
-			r = slices.Delete(r, i, i+1)
-		}
-		w.Write(r)
-	}
-	w.Flush()
-	return b.String()
+	return out
 }
 
 // TestOAuthRefusals: the wrong key, an unknown client, a scope the app
