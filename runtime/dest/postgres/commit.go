@@ -1,0 +1,651 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"oktasync/runtime"
+)
+
+// Commit applies one batch in one transaction: the rows are copied into
+// temporary staging tables, then child rows of rewritten parents are
+// replaced, the staged rows are merged by key, the delete sweep runs and the
+// table's state is saved. Any error rolls all of it back.
+func (d *DB) Commit(ctx context.Context, b *runtime.Batch) error {
+	if b == nil || b.Table == nil {
+		return errors.New("postgres: commit: batch has no table")
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	start := time.Now()
+	c := newCommit(d, b)
+	if err := c.run(ctx); err != nil {
+		return d.errorf(err, "commit %s", b.Table.Name)
+	}
+	d.log.Debug("postgres: committed", "table", b.Table.Name, "rows", c.rows, "sweep", b.Sweep != nil,
+		"elapsed", time.Since(start))
+	return nil
+}
+
+func newCommit(d *DB, b *runtime.Batch) *commit {
+	return &commit{
+		d:      d,
+		b:      b,
+		infos:  make(map[*runtime.Table]*tableInfo),
+		added:  make(map[*runtime.Table][]column),
+		staged: make(map[*runtime.Table]string),
+	}
+}
+
+// commit is one Commit in progress.
+type commit struct {
+	d *DB
+	b *runtime.Batch
+	x *txn
+	// committing is set once COMMIT is sent: an error after it may come
+	// from a transaction that landed, which must not run again.
+	committing bool
+	// order is the batch's tables in a fixed order: Table, its children
+	// depth-first, then any other table by name.
+	order  []*runtime.Table
+	infos  map[*runtime.Table]*tableInfo
+	added  map[*runtime.Table][]column // dynamic columns new to the table
+	staged map[*runtime.Table]string   // staging table of each table with rows
+	rows   int
+}
+
+func (c *commit) run(ctx context.Context) error {
+	if err := c.plan(); err != nil {
+		return err
+	}
+	x, err := c.d.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer x.close()
+	c.x = x
+	steps := []struct {
+		stage string
+		do    func(context.Context) error
+	}{
+		{"begin", c.truncate},
+		{"staged", c.stage},
+		{"replaced", c.replaceThenDelete},
+		{"merged", c.merge},
+		{"swept", c.sweep},
+		{"state", c.saveState},
+		{"before-commit", nil},
+	}
+	for _, s := range steps {
+		if s.do != nil {
+			if err := s.do(ctx); err != nil {
+				return err
+			}
+		}
+		if err := c.d.crash(s.stage); err != nil {
+			return err
+		}
+	}
+	c.committing = true
+	if err := x.commit(ctx); err != nil {
+		return err
+	}
+	for _, info := range c.infos {
+		c.d.tables[lowerIdent(info.name)] = info
+	}
+	return c.d.crash("committed")
+}
+
+// plan orders the batch's tables and finds the dynamic columns it adds,
+// before the transaction starts.
+func (c *commit) plan() error {
+	seen := make(map[*runtime.Table]bool)
+	var walk func(t *runtime.Table)
+	walk = func(t *runtime.Table) {
+		if seen[t] {
+			return
+		}
+		seen[t] = true
+		if c.b.Rows[t] != nil || c.b.Replace[t] != nil {
+			c.order = append(c.order, t)
+		}
+		for _, ch := range t.Children {
+			walk(ch)
+		}
+	}
+	walk(c.b.Table)
+	var extra []*runtime.Table
+	for t := range c.b.Rows {
+		if !seen[t] {
+			seen[t] = true
+			extra = append(extra, t)
+		}
+	}
+	for t := range c.b.Replace {
+		if !seen[t] {
+			seen[t] = true
+			extra = append(extra, t)
+		}
+	}
+	slices.SortFunc(extra, func(a, b *runtime.Table) int { return strings.Compare(a.Name, b.Name) })
+	c.order = append(c.order, extra...)
+
+	for _, t := range c.order {
+		if t == nil {
+			return errors.New("batch names a nil table")
+		}
+		info := c.d.tables[lowerIdent(t.Name)]
+		if info == nil {
+			return fmt.Errorf("table %s is not prepared", t.Name)
+		}
+		if rs := c.b.Rows[t]; rs != nil && len(rs.Rows) > 0 {
+			nt, added, err := c.d.withDynamic(info, rs)
+			if err != nil {
+				return fmt.Errorf("%s: %w", t.Name, err)
+			}
+			info = nt
+			c.added[t] = added
+		}
+		c.infos[t] = info
+	}
+	return nil
+}
+
+// info is what the commit knows of a table, prepared or not (nil).
+func (c *commit) info(t *runtime.Table) *tableInfo {
+	if info := c.infos[t]; info != nil {
+		return info
+	}
+	return c.d.tables[lowerIdent(t.Name)]
+}
+
+// temp creates a temporary table with the given columns, named by
+// position. Temporary tables live in the transaction's connection and drop
+// at its end, committed or not.
+func (c *commit) temp(ctx context.Context, prefix string, cols []column) (string, error) {
+	name := c.x.tempName(prefix)
+	var b strings.Builder
+	b.WriteString("CREATE TEMP TABLE ")
+	b.WriteString(quote(name))
+	b.WriteString(" (")
+	for i, col := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quote(stageCol(i)))
+		b.WriteString(" ")
+		b.WriteString(stageType(col.typ))
+	}
+	b.WriteString(") ON COMMIT DROP")
+	if err := c.x.exec(ctx, b.String()); err != nil {
+		return "", fmt.Errorf("create staging table: %w", err)
+	}
+	return name, nil
+}
+
+// copyRows copies n rows made by fill into the temporary table name, whose
+// columns are width staging columns, with COPY in binary form.
+func (c *commit) copyRows(ctx context.Context, name string, width, n int, fill func(i int, row []any) error) error {
+	cols := make([]string, width)
+	for i := range cols {
+		cols[i] = stageCol(i)
+	}
+	src := &rowSource{n: n, row: make([]any, width), fill: fill}
+	defer clear(src.row) // hold no values of the batch past the commit
+	if _, err := c.x.tx.CopyFrom(ctx, pgx.Identifier{name}, cols, src); err != nil {
+		return err
+	}
+	return src.err
+}
+
+// rowSource feeds COPY one row at a time, laid out by fill in a reused buffer.
+type rowSource struct {
+	n, i int
+	row  []any
+	fill func(i int, row []any) error
+	err  error
+}
+
+func (s *rowSource) Next() bool {
+	if s.err != nil || s.i >= s.n {
+		return false
+	}
+	if err := s.fill(s.i, s.row); err != nil {
+		s.err = fmt.Errorf("row %d: %w", s.i, err)
+		return false
+	}
+	s.i++
+	return true
+}
+
+func (s *rowSource) Values() ([]any, error) { return s.row, nil }
+
+func (s *rowSource) Err() error { return s.err }
+
+// stage adds the batch's new dynamic columns and copies every table's rows
+// to a staging table, the last row of each key only: a merge statement may
+// touch a row once.
+func (c *commit) stage(ctx context.Context) error {
+	for _, t := range c.order {
+		rs := c.b.Rows[t]
+		if rs == nil || len(rs.Rows) == 0 {
+			continue
+		}
+		info := c.infos[t]
+		for _, col := range c.added[t] {
+			if err := addColumn(ctx, c.x, info.name, col); err != nil {
+				return fmt.Errorf("%s: %w", t.Name, err)
+			}
+			c.d.log.Debug("postgres: added dynamic column", "table", t.Name, "column", col.name)
+		}
+		versioned := info.mode.versioned()
+		if versioned && rs.Start != nil && len(rs.Start) != len(rs.Rows) {
+			return fmt.Errorf("%s: %d rows but %d starts", t.Name, len(rs.Rows), len(rs.Start))
+		}
+		for i, r := range rs.Rows {
+			if len(r) != info.fixed {
+				return fmt.Errorf("stage %s: row %d has %d values, want %d", t.Name, i, len(r), info.fixed)
+			}
+		}
+		keep := lastPerKey(info, rs.Rows)
+		fill := func(i int, row []any) error {
+			if keep != nil {
+				i = keep[i]
+			}
+			var fields []runtime.Field
+			if rs.Dynamic != nil {
+				fields = rs.Dynamic[i]
+			}
+			info.fill(row, rs.Rows[i], fields)
+			if versioned {
+				// NULL stands for the batch's Synced.
+				row[len(info.cols)] = nil
+				if rs.Start != nil && !rs.Start[i].IsZero() {
+					row[len(info.cols)] = rs.Start[i].UTC()
+				}
+			}
+			return nil
+		}
+		n := len(rs.Rows)
+		if keep != nil {
+			n = len(keep)
+		}
+		c.rows += len(rs.Rows)
+		name, err := c.temp(ctx, "_oktasync_stage_", info.stageCols())
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.Name, err)
+		}
+		if err := c.copyRows(ctx, name, info.width(), n, fill); err != nil {
+			return fmt.Errorf("stage %s: %w", t.Name, err)
+		}
+		c.staged[t] = quote(name)
+	}
+	return nil
+}
+
+// lastPerKey returns the positions of the last row of each key, in order,
+// or nil when no key repeats (the usual case, which costs one map).
+func lastPerKey(t *tableInfo, rows [][]any) []int {
+	pos := make([]int, len(t.pk))
+	for i, k := range t.pk {
+		pos[i] = t.pos[lowerIdent(k)]
+	}
+	last := make(map[string]int, len(rows))
+	var b strings.Builder
+	for i, r := range rows {
+		if s, ok := r[pos[0]].(string); ok && len(pos) == 1 {
+			last[s] = i
+			continue
+		}
+		b.Reset()
+		for _, p := range pos {
+			fmt.Fprintf(&b, "%T:%v\x00", r[p], r[p])
+		}
+		last[b.String()] = i
+	}
+	if len(last) == len(rows) {
+		return nil
+	}
+	keep := make([]int, 0, len(last))
+	for _, i := range last {
+		keep = append(keep, i)
+	}
+	slices.Sort(keep)
+	return keep
+}
+
+// olderRows reports whether t has a live row written before cutoff.
+// Replacing and sweeping rows of a table this run wrote whole (a first
+// import) then costs one look at the zone maps of _fivetran_synced.
+func (c *commit) olderRows(ctx context.Context, t *tableInfo, cutoff time.Time) (bool, error) {
+	cond := quote(colSynced) + " < $1::timestamp"
+	if live := t.mode.live("t"); live != "" {
+		cond += " AND " + live
+	}
+	var found bool
+	err := c.x.tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+quote(t.name)+" AS t WHERE "+
+		cond+")", tsParam(cutoff)).Scan(&found)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", t.name, err)
+	}
+	return found, nil
+}
+
+// replace marks deleted the rows of the parents listed in Batch.Replace that
+// this run has not written yet, and below them the rows of their breakout
+// children whose parent row is now deleted: the batch can only name the
+// parents it holds, not the child rows they lost (a comment removed from a
+// ticket takes its attachments with it).
+func (c *commit) replace(ctx context.Context) error {
+	for _, t := range c.order {
+		keys := c.b.Replace[t]
+		if len(keys) == 0 {
+			continue
+		}
+		info := c.infos[t]
+		if len(t.ParentKey) == 0 {
+			return fmt.Errorf("replace in %s: the table has no parent key", t.Name)
+		}
+		// Only rows older than the run are marked, and their children only
+		// below a deleted row of t; with no row older than the run (one
+		// written by an earlier run would be), there is nothing to mark.
+		older, err := c.olderRows(ctx, info, c.b.Synced)
+		if err != nil {
+			return fmt.Errorf("replace in %w", err)
+		}
+		if !older {
+			continue
+		}
+		cols := make([]column, len(t.ParentKey))
+		for i, k := range t.ParentKey {
+			cols[i] = info.cols[info.pos[lowerIdent(k)]]
+		}
+		name, err := c.temp(ctx, "_oktasync_keys_", cols)
+		if err != nil {
+			return fmt.Errorf("replace in %s: %w", t.Name, err)
+		}
+		err = c.copyRows(ctx, name, len(cols), len(keys), func(i int, row []any) error {
+			if len(keys[i]) != len(cols) {
+				return fmt.Errorf("key %d has %d values, want %d", i, len(keys[i]), len(cols))
+			}
+			for j, v := range keys[i] {
+				row[j] = clean(v)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("replace in %s: %w", t.Name, err)
+		}
+		names, staged := make([]string, len(cols)), make([]string, len(cols))
+		for i, col := range cols {
+			names[i], staged[i] = col.name, stageCol(i)
+		}
+		scope := func(alias string) string {
+			return inSelect(alias, names, "", staged, quote(name))
+		}
+		if err := c.markTree(ctx, t, scope, c.b.Synced, 1); err != nil {
+			return fmt.Errorf("replace: %w", err)
+		}
+	}
+	return nil
+}
+
+// markTree marks deleted the rows of t (under alias t) that scope selects and
+// that were not written since cutoff, then, in each prepared breakout child,
+// the rows whose parent row is now deleted and was selected by scope. The
+// cutoff comes first in every condition, as a plain parameter, so that the
+// scan skips the row groups written since by their zone maps.
+func (c *commit) markTree(ctx context.Context, t *runtime.Table, scope func(alias string) string, cutoff time.Time, depth int) error {
+	info := c.info(t)
+	cond := "t." + quote(colSynced) + " < $1::timestamp AND " + scope("t") + c.unstaged(t, "t")
+	if err := info.mode.markDeleted(ctx, c.x, info, c.b.Synced, cond, tsParam(cutoff)); err != nil {
+		return err
+	}
+	for _, ch := range t.Children {
+		if c.info(ch) == nil {
+			continue
+		}
+		s, err := c.parentDeleted(t, ch, scope, "p"+strconv.Itoa(depth))
+		if err != nil {
+			return err
+		}
+		if err := c.markTree(ctx, ch, s, cutoff, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parentDeleted is a scope selecting the rows of child whose parent row (in
+// parent, joined on the child's ParentKey, aliased alias) is deleted and in
+// the parent's scope.
+func (c *commit) parentDeleted(parent, child *runtime.Table, scope func(string) string, alias string) (func(string) string, error) {
+	pinfo := c.info(parent)
+	if pinfo == nil {
+		return nil, fmt.Errorf("table %s is not prepared", parent.Name)
+	}
+	if len(child.ParentKey) == 0 || len(child.ParentKey) != len(parent.PrimaryKey) {
+		return nil, fmt.Errorf("the parent key of %s does not match the primary key of %s", child.Name, parent.Name)
+	}
+	return func(a string) string {
+		where := pinfo.mode.deleted(pinfo, alias)
+		if scope != nil {
+			where += " AND " + scope(alias)
+		}
+		return inSelect(a, child.ParentKey, alias, parent.PrimaryKey, quote(pinfo.name)+" AS "+alias+" WHERE "+where)
+	}, nil
+}
+
+// inSelect is the condition that the columns cols of alias are among the
+// values of the columns of from (qualified by fromAlias, if any): (a.x, a.y)
+// IN (SELECT f.x, f.y FROM ...), which PostgreSQL runs as a semi-join on the
+// primary key's index.
+func inSelect(alias string, cols []string, fromAlias string, fromCols []string, from string) string {
+	var b strings.Builder
+	if len(cols) > 1 {
+		b.WriteString("(")
+	}
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(alias + "." + quote(c))
+	}
+	if len(cols) > 1 {
+		b.WriteString(")")
+	}
+	b.WriteString(" IN (SELECT ")
+	for i, c := range fromCols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if fromAlias != "" {
+			b.WriteString(fromAlias + ".")
+		}
+		b.WriteString(quote(c))
+	}
+	b.WriteString(" FROM " + from + ")")
+	return b.String()
+}
+
+// merge merges the staged rows into their tables; a Dedupe batch then
+// leaves one row per key in Table and its breakout children.
+func (c *commit) merge(ctx context.Context) error {
+	for _, t := range c.order {
+		if stage, ok := c.staged[t]; ok {
+			info := c.infos[t]
+			write := info.mode.write
+			if c.b.Append {
+				write = info.mode.appendWrite
+			}
+			if err := write(ctx, c.x, info, stage, c.b.Synced); err != nil {
+				return err
+			}
+		}
+	}
+	if !c.b.Dedupe {
+		return nil
+	}
+	since := c.b.Synced
+	if d := c.b.DedupeSince; !d.IsZero() && d.Before(since) {
+		since = d
+	}
+	var walk func(t *runtime.Table) error
+	walk = func(t *runtime.Table) error {
+		info := c.info(t)
+		switch {
+		case t.Blocked:
+			// No table of its own; its children are deduplicated.
+		case info == nil && t == c.b.Table:
+			return fmt.Errorf("dedupe: table %s is not prepared", t.Name)
+		case info == nil:
+			return nil // a child table not prepared has no rows
+		default:
+			if err := info.mode.dedupe(ctx, c.x, info, since); err != nil {
+				return err
+			}
+		}
+		for _, ch := range t.Children {
+			if err := walk(ch); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(c.b.Table)
+}
+
+// sweep ends a full import: rows of Table and its children not written since
+// Sweep.Before are marked deleted, then the rows of the fan-out tables (and
+// their children) whose parent row is deleted. Fan-out rows of live parents
+// stay: a fan-out table may be listed only for changed parents, so an old
+// _fivetran_synced says nothing about it.
+func (c *commit) sweep(ctx context.Context) error {
+	s := c.b.Sweep
+	if s == nil {
+		return nil
+	}
+	swept := make(map[string]*runtime.Table)
+	var walk func(t *runtime.Table) error
+	walk = func(t *runtime.Table) error {
+		info := c.info(t)
+		switch {
+		case t.Blocked:
+			// No table of its own; its breakout children are swept.
+		case info == nil && t == c.b.Table:
+			return fmt.Errorf("sweep: table %s is not prepared", t.Name)
+		case info == nil:
+			c.d.log.Debug("postgres: sweep skips a child table not prepared", "table", t.Name)
+			return nil
+		default:
+			cond := "t." + quote(colSynced) + " < $1::timestamp"
+			if err := info.mode.markDeleted(ctx, c.x, info, c.b.Synced, cond, tsParam(s.Before)); err != nil {
+				return fmt.Errorf("sweep: %w", err)
+			}
+		}
+		swept[strings.ToLower(t.Name)] = t
+		for _, ch := range t.Children {
+			if err := walk(ch); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk(c.b.Table); err != nil {
+		return err
+	}
+	var mark func(t *runtime.Table)
+	mark = func(t *runtime.Table) {
+		swept[strings.ToLower(t.Name)] = t
+		for _, ch := range t.Children {
+			mark(ch)
+		}
+	}
+	for _, f := range s.FanOut {
+		if f == nil || f.FanOut == nil {
+			return errors.New("sweep: a table in Sweep.FanOut is not a fan-out table")
+		}
+		parent := swept[strings.ToLower(f.FanOut.Parent)]
+		if parent == nil {
+			return fmt.Errorf("sweep: parent %s of fan-out table %s is not swept by this batch", f.FanOut.Parent, f.Name)
+		}
+		if parent.Blocked {
+			// Deleted parents are what the cascade follows, and a blocked
+			// parent has no rows to tell them.
+			c.d.log.Debug("postgres: sweep skips a fan-out table of a blocked parent", "table", f.Name, "parent", parent.Name)
+			continue
+		}
+		if c.info(f) == nil {
+			return fmt.Errorf("sweep: table %s is not prepared", f.Name)
+		}
+		scope, err := c.parentDeleted(parent, f, nil, "p0")
+		if err != nil {
+			return fmt.Errorf("sweep: %w", err)
+		}
+		if err := c.markTree(ctx, f, scope, s.Before, 1); err != nil {
+			return fmt.Errorf("sweep: %w", err)
+		}
+		mark(f)
+	}
+	return nil
+}
+
+// truncate deletes every row of Table and of its breakout children, for
+// good, before anything else of a Truncate batch: the table is rebuilt.
+func (c *commit) truncate(ctx context.Context) error {
+	if !c.b.Truncate {
+		return nil
+	}
+	var walk func(t *runtime.Table) error
+	walk = func(t *runtime.Table) error {
+		if info := c.info(t); info != nil && !t.Blocked {
+			if err := c.x.exec(ctx, "DELETE FROM "+quote(info.name)); err != nil {
+				return fmt.Errorf("truncate %s: %w", t.Name, err)
+			}
+			c.d.log.Debug("postgres: truncated", "table", t.Name)
+		}
+		for _, ch := range t.Children {
+			if err := walk(ch); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(c.b.Table)
+}
+
+// unstaged is, for a history table with rows staged in this batch, the
+// condition (" AND ...", on alias) that leaves the rows of their keys alone:
+// the merge that follows confirms an unchanged row's active version or
+// closes it for a changed one, where closing it first would open a new
+// version for every unchanged child row a rewritten parent replaces.
+func (c *commit) unstaged(t *runtime.Table, alias string) string {
+	info, stage := c.info(t), c.staged[t]
+	if info == nil || stage == "" || !info.mode.versioned() {
+		return ""
+	}
+	return " AND " + inSelectNot(alias, info.pk, "", stagedKey(info), stage)
+}
+
+func (c *commit) saveState(ctx context.Context) error {
+	js, err := json.Marshal(c.b.State)
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	err = c.x.exec(ctx, `INSERT INTO `+quote(StateTable)+` ("table_name", "state", "updated_at")
+		VALUES ($1, $2::text::json, $3::timestamp)
+		ON CONFLICT ("table_name") DO UPDATE SET "state" = excluded."state", "updated_at" = excluded."updated_at"`,
+		c.b.Table.Name, string(js), tsParam(c.d.opts.Now()))
+	if err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	return nil
+}
