@@ -142,6 +142,17 @@ func syncFlags(fs *flag.FlagSet) func(ctx context.Context, cmd, only string, res
 				return exitError
 			}
 		}
+		if cfg.Destination.IsPostgres() {
+			// Refused before anything runs: the user meant another destination.
+			if *db != "" {
+				fmt.Fprintln(stderr, "oktasync: --db names a DuckDB file, and the config's destination is postgres; drop --db or the destination")
+				return exitUsage
+			}
+			if *buildModels {
+				fmt.Fprintln(stderr, "oktasync: --models: the data models are written in DuckDB's SQL and build on a DuckDB destination only (docs/MODELS.md)")
+				return exitUsage
+			}
+		}
 		if *db != "" {
 			cfg.Destination.Path = *db
 		}

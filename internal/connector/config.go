@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -21,8 +22,12 @@ import (
 	"oktasync/generated/okta"
 	"oktasync/naming"
 	"oktasync/runtime"
+	"oktasync/runtime/dest/postgres"
 	"oktasync/runtime/ratelimit"
 )
+
+// envName is the form of an environment variable's name.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Config is the sync configuration: oktasync.yaml, environment variables
 // and flags, in increasing precedence.
@@ -86,11 +91,46 @@ type ColumnConfig struct {
 
 // Destination names a destination.
 type Destination struct {
-	Type string `yaml:"type"` // duckdb (default)
-	Path string `yaml:"path"` // database file
+	Type string `yaml:"type"` // duckdb (default) or postgres
+	Path string `yaml:"path"` // duckdb: database file
 	// Settings are DuckDB settings (memory_limit, threads,
 	// checkpoint_threshold, ...); they override DefaultDuckDBSettings.
 	Settings map[string]string `yaml:"settings"`
+	// DSNEnv names the environment variable holding a postgres
+	// destination's connection string (default OKTASYNC_PG_DSN): a DSN
+	// carries a password, which has no place in a config file.
+	DSNEnv string `yaml:"dsn_env"`
+	// Schema is a postgres destination's schema (default okta), created
+	// when missing.
+	Schema string `yaml:"schema"`
+}
+
+// Destination types.
+const (
+	DestDuckDB   = "duckdb"
+	DestPostgres = "postgres"
+)
+
+// DefaultDSNEnv is where a postgres destination's DSN is read by default.
+const DefaultDSNEnv = "OKTASYNC_PG_DSN"
+
+// IsPostgres reports a postgres destination.
+func (d Destination) IsPostgres() bool { return d.Type == DestPostgres }
+
+// DSNVar is the environment variable holding a postgres destination's DSN.
+func (d Destination) DSNVar() string {
+	if d.DSNEnv == "" {
+		return DefaultDSNEnv
+	}
+	return d.DSNEnv
+}
+
+// PostgresSchema is a postgres destination's schema.
+func (d Destination) PostgresSchema() string {
+	if d.Schema == "" {
+		return postgres.DefaultSchema
+	}
+	return d.Schema
 }
 
 // DefaultDBPath is the database file when the config names none.
@@ -102,6 +142,16 @@ func (d Destination) DBPath() string {
 		return DefaultDBPath
 	}
 	return d.Path
+}
+
+// Name names the destination in messages: a DuckDB file, or a postgres
+// schema and the variable holding its DSN (never the DSN, which carries a
+// password).
+func (d Destination) Name() string {
+	if d.IsPostgres() {
+		return fmt.Sprintf("postgres schema %s (DSN from %s)", d.PostgresSchema(), d.DSNVar())
+	}
+	return d.DBPath()
 }
 
 // DefaultDuckDBSettings are what a sync runs DuckDB with unless the config
@@ -585,10 +635,20 @@ func (c *Config) Validate() error {
 	if r := c.RateLimitReserve; r != nil && !(*r >= 0 && *r < 1) {
 		errs = append(errs, fmt.Errorf("rate_limit_reserve is %g; want the share of each window left to other clients, from 0 to below 1 (default %g)", *r, ratelimit.DefaultReserve))
 	}
-	switch c.Destination.Type {
-	case "", "duckdb":
+	switch d := c.Destination; d.Type {
+	case "", DestDuckDB:
+		if d.DSNEnv != "" || d.Schema != "" {
+			errs = append(errs, errors.New("destination: dsn_env and schema are settings of a postgres destination; this one is duckdb (set type: postgres)"))
+		}
+	case DestPostgres:
+		if d.Path != "" || len(d.Settings) > 0 {
+			errs = append(errs, errors.New("destination: path and settings are settings of a duckdb destination; a postgres one takes dsn_env and schema"))
+		}
+		if !envName.MatchString(d.DSNVar()) {
+			errs = append(errs, fmt.Errorf("destination: dsn_env %q is not an environment variable name", d.DSNEnv))
+		}
 	default:
-		errs = append(errs, fmt.Errorf("destination type %q is not supported; want duckdb", c.Destination.Type))
+		errs = append(errs, fmt.Errorf("destination type %q is not supported; want duckdb or postgres", d.Type))
 	}
 	if c.Reimport != "" {
 		if _, err := spec.ParseDuration(c.Reimport); err != nil {

@@ -18,6 +18,7 @@ import (
 	"oktasync/generated/okta"
 	"oktasync/runtime"
 	"oktasync/runtime/dest/duckdb"
+	"oktasync/runtime/dest/postgres"
 	"oktasync/runtime/fetch"
 )
 
@@ -81,12 +82,10 @@ func Sync(ctx context.Context, cfg *Config, opt SyncOptions) (*runtime.Summary, 
 	open := opt.OpenDest
 	if open == nil {
 		open = func(path string) (runtime.Destination, error) {
-			settings := maps.Clone(DefaultDuckDBSettings)
-			maps.Copy(settings, cfg.Destination.Settings)
-			return duckdb.Open(path, duckdb.Options{Logger: opt.Logger, Settings: settings})
+			return OpenDestination(ctx, cfg.Destination, opt.Logger)
 		}
 	}
-	path := cfg.Destination.DBPath()
+	path := cfg.Destination.Name()
 	dest, err := open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open destination %s: %w", path, err)
@@ -122,6 +121,22 @@ func Sync(ctx context.Context, cfg *Config, opt SyncOptions) (*runtime.Summary, 
 		err = errors.Join(err, fmt.Errorf("close destination %s: %w", path, cerr))
 	}
 	return sum, err
+}
+
+// OpenDestination opens the destination d names; logger receives its
+// schema changes.
+func OpenDestination(ctx context.Context, d Destination, logger *slog.Logger) (runtime.Destination, error) {
+	if d.IsPostgres() {
+		dsn := os.Getenv(d.DSNVar())
+		if dsn == "" {
+			return nil, fmt.Errorf("%s is not set: it holds the postgres destination's connection string, "+
+				"e.g. postgres://user:password@host:5432/database", d.DSNVar())
+		}
+		return postgres.Open(ctx, dsn, postgres.Options{Schema: d.PostgresSchema(), Logger: logger})
+	}
+	settings := maps.Clone(DefaultDuckDBSettings)
+	maps.Copy(settings, d.Settings)
+	return duckdb.Open(d.DBPath(), duckdb.Options{Logger: logger, Settings: settings})
 }
 
 // ProbePath is what a sync and a check ask first: the token's own user,

@@ -37,7 +37,7 @@ func (d *DB) dump(ctx context.Context, table string, w io.Writer) error {
 		FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
 		JOIN pg_attribute a ON a.attrelid = cl.oid AND a.attnum > 0 AND NOT a.attisdropped
 		WHERE n.nspname = $1 AND cl.relkind IN ('r', 'p') AND lower(cl.relname) = lower($2)
-		ORDER BY a.attnum`, d.schema, ident(table))
+		ORDER BY a.attnum`, d.schema, Ident(table))
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (d *DB) dump(ctx context.Context, table string, w io.Writer) error {
 		} else {
 			q.WriteString(quote(c.name))
 		}
-		if !slices.ContainsFunc(key, func(k string) bool { return strings.EqualFold(ident(k), c.name) }) {
+		if !slices.ContainsFunc(key, func(k string) bool { return strings.EqualFold(Ident(k), c.name) }) {
 			order = append(order, orderBy(c.name))
 		}
 	}

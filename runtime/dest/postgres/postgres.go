@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -202,8 +203,6 @@ type txn struct {
 	conn *pgxpool.Conn
 	tx   pgx.Tx
 	done bool
-	// temps counts the temporary tables made, for their names.
-	temps int
 }
 
 // begin starts a transaction; callers defer close, which rolls back unless
@@ -277,11 +276,11 @@ func (d *DB) crash(stage string) error {
 // longer names are cut silently by the server.
 const maxIdent = 63
 
-// ident is the name a column or table gets in PostgreSQL: the name itself,
+// Ident is the name a column or table gets in PostgreSQL: the name itself,
 // or, when longer than maxIdent bytes, its start and a hash of the whole,
 // so that two long names sharing a start stay apart and the same name
 // always maps the same way.
-func ident(name string) string {
+func Ident(name string) string {
 	if len(name) <= maxIdent {
 		return name
 	}
@@ -307,12 +306,12 @@ func fnv64(s string) uint64 {
 // lowerIdent is the lookup key of a name: PostgreSQL's name for it,
 // lower-cased, since the writer matches names without regard to case as
 // DuckDB does.
-func lowerIdent(name string) string { return strings.ToLower(ident(name)) }
+func lowerIdent(name string) string { return strings.ToLower(Ident(name)) }
 
 // quote makes an SQL identifier of any name: names come from specs and from
 // source data (dynamic columns), so they are always quoted.
 func quote(name string) string {
-	return `"` + strings.ReplaceAll(ident(name), `"`, `""`) + `"`
+	return `"` + strings.ReplaceAll(Ident(name), `"`, `""`) + `"`
 }
 
 // quoteAll quotes names into a comma-separated list.
@@ -390,8 +389,13 @@ func tsParam(t time.Time) any { return t.UTC() }
 // sqlString quotes a string literal.
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// tempName names a new temporary table of the transaction.
+// tempName names a new temporary table. Names are never reused: pgx caches
+// the description of a COPY's target by its statement's text, and a staging
+// table of the same name made anew with other columns would be copied to by
+// the stale description.
 func (x *txn) tempName(prefix string) string {
-	x.temps++
-	return prefix + strconv.Itoa(x.temps)
+	return prefix + strconv.FormatUint(tempSeq.Add(1), 10)
 }
+
+// tempSeq numbers temporary tables across the process.
+var tempSeq atomic.Uint64

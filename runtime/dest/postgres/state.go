@@ -48,7 +48,7 @@ func (d *DB) State(ctx context.Context) (map[string]runtime.TableState, error) {
 func (d *DB) hasTable(ctx context.Context, name string) (bool, error) {
 	var found bool
 	err := d.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2)`,
-		d.schema, ident(name)).Scan(&found)
+		d.schema, Ident(name)).Scan(&found)
 	return found, err
 }
 
