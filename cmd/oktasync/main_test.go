@@ -16,9 +16,11 @@ import (
 
 	"oktasync/generated/okta"
 	"oktasync/internal/connector"
+	"oktasync/internal/pgtest"
 	"oktasync/oktasim"
 	"oktasync/runtime"
 	"oktasync/runtime/dest/duckdb"
+	"oktasync/runtime/dest/postgres"
 )
 
 var (
@@ -135,7 +137,48 @@ func TestKill9Resume(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sim2.Close()
-	run, db := killMidSync(t, bin, url2, sim2, 25)
+	t.Run("duckdb", func(t *testing.T) {
+		sim2.ResetStats()
+		run, db := killMidSync(t, bin, url2, sim2, 25)
+		resume(t, run)
+		got := dumpAll(t, db)
+		for name := range want {
+			if got[name] != want[name] {
+				t.Errorf("%s differs after kill -9 and resume", name)
+			}
+		}
+	})
+	// The same against PostgreSQL: a killed client's open transaction is
+	// rolled back by the server when the connection drops.
+	t.Run("postgres", func(t *testing.T) {
+		dsn := pgtest.DSN(t)
+		schema := pgtest.Schema(t, "kill9")
+		t.Setenv("OKTASYNC_KILL9_DSN", dsn)
+		sim2.ResetStats()
+		run := killMidSyncWith(t, bin, url2, sim2, 25,
+			"destination: {type: postgres, dsn_env: OKTASYNC_KILL9_DSN, schema: "+schema+"}\n")
+		resume(t, run)
+		pg, err := postgres.Open(context.Background(), dsn, postgres.Options{Schema: schema})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pg.Close()
+		okta.Registry.Walk(func(tb *runtime.Table) {
+			var b bytes.Buffer
+			if err := pg.Dump(context.Background(), tb.Name, &b); err != nil {
+				t.Fatal(err)
+			}
+			got := withoutColumn(t, b.String(), "_fivetran_synced")
+			if w := pgHeader(want[tb.Name]); got != w {
+				t.Errorf("%s differs after kill -9 and resume", tb.Name)
+			}
+		})
+	})
+}
+
+// resume runs the sync a kill interrupted again, which must complete.
+func resume(t *testing.T, run func() *exec.Cmd) {
+	t.Helper()
 	out, err := run().CombinedOutput()
 	if err != nil {
 		t.Fatalf("resumed sync: %v\n%s", err, out)
@@ -143,12 +186,16 @@ func TestKill9Resume(t *testing.T) {
 	if !strings.Contains(string(out), "TOTAL") {
 		t.Errorf("no summary printed:\n%s", out)
 	}
-	got := dumpAll(t, db)
-	for name := range want {
-		if got[name] != want[name] {
-			t.Errorf("%s differs after kill -9 and resume", name)
-		}
+}
+
+// pgHeader names a DuckDB dump's columns as PostgreSQL does (postgres.Ident).
+func pgHeader(dump string) string {
+	header, rest, _ := strings.Cut(dump, "\n")
+	cols := strings.Split(header, ",")
+	for i, c := range cols {
+		cols[i] = postgres.Ident(c)
 	}
+	return strings.Join(cols, ",") + "\n" + rest
 }
 
 func summaryTables(s *runtime.Summary) []runtime.TableReport {
@@ -217,14 +264,20 @@ func TestMakeInstallSaysWhenCgoIsOff(t *testing.T) {
 // database.
 func killMidSync(t *testing.T, bin, url string, sim *oktasim.Sim, after int64, args ...string) (func() *exec.Cmd, string) {
 	t.Helper()
-	dir := t.TempDir()
-	db := filepath.Join(dir, "okta.duckdb")
-	config := filepath.Join(dir, "oktasync.yaml")
-	if err := os.WriteFile(config, []byte("time_scale: 60\n"), 0o644); err != nil {
+	db := filepath.Join(t.TempDir(), "okta.duckdb")
+	return killMidSyncWith(t, bin, url, sim, after, "", append([]string{"--db", db}, args...)...), db
+}
+
+// killMidSyncWith is killMidSync with more config (YAML) and no database
+// of its own.
+func killMidSyncWith(t *testing.T, bin, url string, sim *oktasim.Sim, after int64, moreConfig string, args ...string) func() *exec.Cmd {
+	t.Helper()
+	config := filepath.Join(t.TempDir(), "oktasync.yaml")
+	if err := os.WriteFile(config, []byte("time_scale: 60\n"+moreConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	run := func() *exec.Cmd {
-		cmd := exec.Command(bin, append([]string{"sync", "--config", config, "--db", db}, args...)...)
+		cmd := exec.Command(bin, append([]string{"sync", "--config", config}, args...)...)
 		cmd.Env = append(os.Environ(), "OKTA_CLIENT_ORGURL="+url, "OKTA_CLIENT_TOKEN=demo-token")
 		return cmd
 	}
@@ -248,7 +301,7 @@ func killMidSync(t *testing.T, bin, url string, sim *oktasim.Sim, after int64, a
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
 		t.Fatalf("the sync was not killed (it finished first?): %v\n%s", err, stderr.String())
 	}
-	return run, db
+	return run
 }
 
 // TestKill9ResumeLogBackfill kills a first sync of the System Log with
