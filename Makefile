@@ -52,7 +52,7 @@ lint:
 # bench prints the performance report and its BENCH line (docs/PERFORMANCE.md);
 # BENCH_QUICK=1 runs it on smaller sizes in under a minute.
 bench:
-	$(GO) run ./cmd/oktabench
+	scripts/with-postgres $(GO) run ./cmd/oktabench
 
 # bench-go runs the Go micro-benchmarks.
 bench-go:

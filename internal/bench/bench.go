@@ -32,11 +32,12 @@ const (
 	SecMemory      = "memory"
 	SecSettings    = "settings"
 	SecModels      = "models"
+	SecPostgres    = "postgres"
 )
 
 // Sections lists every section in the order they run: the ceilings and the
 // incremental sync start from the throughput sync's org and database.
-var Sections = []string{SecThroughput, SecCeilings, SecIncremental, SecRateLimited, SecSettings, SecMemory, SecModels}
+var Sections = []string{SecThroughput, SecCeilings, SecIncremental, SecRateLimited, SecSettings, SecMemory, SecModels, SecPostgres}
 
 // Config sizes and steers a run.
 type Config struct {
@@ -145,6 +146,8 @@ type Result struct {
 	Incremental *IncRun
 	Settings    *SettingsRun
 	Models      *ModelsRun
+	// Postgres is nil when no server was given (EnvPostgresDSN).
+	Postgres *PostgresRun
 }
 
 func (c *Config) wants(sec string) bool {
@@ -210,6 +213,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.wants(SecModels) {
 		var err error
 		if res.Models, err = modelsRun(ctx, &cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.wants(SecPostgres) {
+		var err error
+		if res.Postgres, err = postgresSection(ctx, &cfg); err != nil {
 			return nil, err
 		}
 	}

@@ -35,8 +35,9 @@ func TestFiguresLine(t *testing.T) {
 	f := Figures{ThroughputRowsS: 123456.7, CeilingFraction: 0.61234, RatelimitedVsBound: 1.0567,
 		RSSMB100k: 180.04, RSSMB1m: 201.96, IncrementalRequestFraction: 0.012345, HistoryVsPlain: 0.9123, HashedVsPlain: 0.98765,
 		LogNewestDayS: 1.2345, LogFullS: 45.678, RawJSONVsPlain: 0.6543, RawJSONMBPer1m: 1507.6,
-		RatelimitedVsStrictBound: 1.0234, IncrementalWallS: 3.456, IncrementalVsStrictBound: 1.0789, ModelsVsDemoSync: 0.07654}
-	want := "BENCH throughput_rows_s=123457 ceiling_fraction=0.612 ratelimited_vs_bound=1.057 rss_mb_100k=180.0 rss_mb_1m=202.0 incremental_request_fraction=0.0123 history_vs_plain=0.912 hashed_vs_plain=0.988 log_newest_day_s=1.23 log_full_s=45.68 rawjson_vs_plain=0.654 rawjson_mb_per_1m=1508 ratelimited_vs_strict_bound=1.023 incremental_wall_s=3.46 incremental_vs_strict_bound=1.079 models_vs_demo_sync=0.077"
+		RatelimitedVsStrictBound: 1.0234, IncrementalWallS: 3.456, IncrementalVsStrictBound: 1.0789, ModelsVsDemoSync: 0.07654,
+		PostgresRowsS: 20000.4, PostgresCeilingFraction: 0.65432, PostgresRSSMB1m: 190.04}
+	want := "BENCH throughput_rows_s=123457 ceiling_fraction=0.612 ratelimited_vs_bound=1.057 rss_mb_100k=180.0 rss_mb_1m=202.0 incremental_request_fraction=0.0123 history_vs_plain=0.912 hashed_vs_plain=0.988 log_newest_day_s=1.23 log_full_s=45.68 rawjson_vs_plain=0.654 rawjson_mb_per_1m=1508 ratelimited_vs_strict_bound=1.023 incremental_wall_s=3.46 incremental_vs_strict_bound=1.079 models_vs_demo_sync=0.077 postgres_rows_s=20000 postgres_ceiling_fraction=0.654 postgres_rss_mb_1m=190.0"
 	if got := f.Line(); got != want {
 		t.Errorf("Line() =\n%s\nwant\n%s", got, want)
 	}

@@ -39,11 +39,16 @@ type Figures struct {
 	// ModelsVsDemoSync is the data models' build time over the demo sync's
 	// wall time, on the demo org.
 	ModelsVsDemoSync float64
+	// PostgresRowsS is a full sync's rows per second into PostgreSQL,
+	// PostgresCeilingFraction that over COPY's of the same rows into the
+	// same server, PostgresRSSMB1m the peak RSS of a System Log sync of
+	// RSSLogs[1] events into PostgreSQL.
+	PostgresRowsS, PostgresCeilingFraction, PostgresRSSMB1m float64
 }
 
 // Line is the final line of a run:
 //
-//	BENCH throughput_rows_s=... ceiling_fraction=... ratelimited_vs_bound=... rss_mb_100k=... rss_mb_1m=... incremental_request_fraction=... history_vs_plain=... hashed_vs_plain=... log_newest_day_s=... log_full_s=... rawjson_vs_plain=... rawjson_mb_per_1m=... ratelimited_vs_strict_bound=... incremental_wall_s=... incremental_vs_strict_bound=... models_vs_demo_sync=...
+//	BENCH throughput_rows_s=... ceiling_fraction=... ratelimited_vs_bound=... rss_mb_100k=... rss_mb_1m=... incremental_request_fraction=... history_vs_plain=... hashed_vs_plain=... log_newest_day_s=... log_full_s=... rawjson_vs_plain=... rawjson_mb_per_1m=... ratelimited_vs_strict_bound=... incremental_wall_s=... incremental_vs_strict_bound=... models_vs_demo_sync=... postgres_rows_s=... postgres_ceiling_fraction=... postgres_rss_mb_1m=...
 func (f Figures) Line() string {
 	num := func(v float64, prec int) string {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -66,7 +71,10 @@ func (f Figures) Line() string {
 		" ratelimited_vs_strict_bound=" + num(f.RatelimitedVsStrictBound, 3) +
 		" incremental_wall_s=" + num(f.IncrementalWallS, 2) +
 		" incremental_vs_strict_bound=" + num(f.IncrementalVsStrictBound, 3) +
-		" models_vs_demo_sync=" + num(f.ModelsVsDemoSync, 3)
+		" models_vs_demo_sync=" + num(f.ModelsVsDemoSync, 3) +
+		" postgres_rows_s=" + num(f.PostgresRowsS, 0) +
+		" postgres_ceiling_fraction=" + num(f.PostgresCeilingFraction, 3) +
+		" postgres_rss_mb_1m=" + num(f.PostgresRSSMB1m, 1)
 }
 
 // CeilingFraction is throughput divided by the smallest ceiling, all in
@@ -105,7 +113,13 @@ func (r *Result) CeilingRates() (fetch, extract, append float64) {
 // Figures computes the BENCH figures.
 func (r *Result) Figures() Figures {
 	nan := math.NaN()
-	f := Figures{nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan}
+	f := Figures{nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan}
+	if p := r.Postgres; p != nil {
+		f.PostgresRowsS, f.PostgresCeilingFraction = p.RowsS(), p.Fraction()
+		if p.RSS != nil {
+			f.PostgresRSSMB1m = p.RSS.MaxMB
+		}
+	}
 	if r.Throughput != nil {
 		f.ThroughputRowsS = rate(r.Throughput.Rows(), r.Throughput.Wall)
 		fe, ex, ap := r.CeilingRates()
@@ -210,6 +224,9 @@ func (r *Result) Write(w io.Writer) {
 	}
 	if m := r.Models; m != nil {
 		writeModels(w, m)
+	}
+	if p := r.Postgres; p != nil {
+		writePostgres(w, p)
 	}
 	fmt.Fprintf(w, "\nwall time of the run: %s; peak RSS of oktabench itself: %.0f MB\n", secs(r.Wall), r.PeakMB)
 	fmt.Fprintln(w, r.Figures().Line())

@@ -23,6 +23,7 @@ import (
 	"oktasync/oktasim"
 	"oktasync/runtime"
 	"oktasync/runtime/dest/duckdb"
+	"oktasync/runtime/dest/postgres"
 )
 
 // ChildCommand is the hidden subcommand of oktabench that runs one sync in a
@@ -76,6 +77,7 @@ func Child(ctx context.Context, args []string, stdout io.Writer) error {
 	now := fs.String("now", "", "org clock, RFC 3339")
 	scale := fs.Float64("scale", 1, "time scale")
 	set := fs.String("duckdb", "", "DuckDB settings k=v,... on top of the connector's defaults")
+	pgSchema := fs.String("pg-schema", "", "sync into this PostgreSQL schema of the server $"+EnvPostgresDSN+" names instead of DuckDB")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -114,6 +116,13 @@ func Child(ctx context.Context, args []string, stdout io.Writer) error {
 	// The destination connector.Sync would open, sampled once more before it
 	// closes, so that even a sync shorter than a tick is split.
 	opt.OpenDest = func(path string) (runtime.Destination, error) {
+		if *pgSchema != "" {
+			d, err := postgres.Open(ctx, os.Getenv(EnvPostgresDSN), postgres.Options{Schema: *pgSchema})
+			if err != nil {
+				return nil, err
+			}
+			return &sampledPG{DB: d, sample: sample}, nil
+		}
 		d, err := duckdb.Open(path, duckdb.Options{Settings: destSettings(settings)})
 		if err != nil {
 			return nil, err
@@ -167,11 +176,28 @@ func (d *sampledDest) Close() error {
 	return d.DB.Close()
 }
 
+// sampledPG takes a memory sample before the database closes.
+type sampledPG struct {
+	*postgres.DB
+	sample func()
+}
+
+func (d *sampledPG) Close() error {
+	d.sample()
+	return d.DB.Close()
+}
+
 // measureRSS serves an org of logs System Log events and syncs it in a child
 // process (self, the oktabench binary), which reports its peak RSS as the OS
 // counts it (VmHWM). The simulator stays in this process, so the figure is
 // the sync's alone.
 func measureRSS(ctx context.Context, self string, org Org, logs int, dir string, scale float64, settings map[string]string) (*RSSRun, error) {
+	return measureRSSInto(ctx, self, org, logs, dir, scale, settings, "", "")
+}
+
+// measureRSSInto is measureRSS into the PostgreSQL schema pgSchema of the
+// server at pgDSN, when set.
+func measureRSSInto(ctx context.Context, self string, org Org, logs int, dir string, scale float64, settings map[string]string, pgDSN, pgSchema string) (*RSSRun, error) {
 	o := org
 	o.Logs = logs
 	s, err := startSim(o.simConfig(oktasim.RateLimitsOff, scale))
@@ -182,7 +208,10 @@ func measureRSS(ctx context.Context, self string, org Org, logs int, dir string,
 	db := filepath.Join(dir, "rss-"+strconv.Itoa(logs)+".duckdb")
 	cmd := exec.CommandContext(ctx, self, ChildCommand, "-url", s.URL, "-db", db,
 		"-now", s.Now().Format(time.RFC3339Nano), "-scale", strconv.FormatFloat(scale, 'g', -1, 64),
-		"-duckdb", FormatSettings(settings))
+		"-duckdb", FormatSettings(settings), "-pg-schema", pgSchema)
+	if pgDSN != "" {
+		cmd.Env = append(os.Environ(), EnvPostgresDSN+"="+pgDSN)
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {

@@ -16,6 +16,7 @@ import (
 	"oktasync/oktasim"
 	"oktasync/runtime"
 	"oktasync/runtime/dest/duckdb"
+	"oktasync/runtime/dest/postgres"
 	"oktasync/runtime/fetch"
 )
 
@@ -54,6 +55,9 @@ type syncSpec struct {
 	// KeepRawJSON syncs system_log.raw_json, which the bench's syncs
 	// otherwise block (see withoutRawJSON).
 	KeepRawJSON bool
+	// PostgresDSN, when set, syncs into this server's PostgresSchema
+	// instead of DuckDB.
+	PostgresDSN, PostgresSchema string
 }
 
 // withoutRawJSON returns tables with system_log.raw_json blocked. The
@@ -121,13 +125,27 @@ func (r *SyncRun) CommitTotal() time.Duration {
 // the times.
 type timedDest struct {
 	runtime.Destination
-	mu     sync.Mutex
+	// concurrent lets commits run at once, as the PostgreSQL destination
+	// does: only the time of each is added up (its stages are not split).
+	concurrent bool
+	mu         sync.Mutex
 	busy   map[string]time.Duration
 	stages map[string]time.Duration
 	last   time.Time
 }
 
 func (d *timedDest) Commit(ctx context.Context, b *runtime.Batch) error {
+	if d.concurrent {
+		start := time.Now()
+		err := d.Destination.Commit(ctx, b)
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.busy == nil {
+			d.busy = map[string]time.Duration{}
+		}
+		d.busy[b.Table.Name] += time.Since(start)
+		return err
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	start := time.Now()
@@ -189,7 +207,14 @@ func runSync(ctx context.Context, s *simServer, spec syncSpec) (*SyncRun, error)
 	opt := connector.SyncOptions{Now: s.Now, Skip: spec.Exclude}
 	timed := &timedDest{}
 	opt.OpenDest = func(path string) (runtime.Destination, error) {
-		d, err := duckdb.Open(path, duckdb.Options{Settings: destSettings(spec.Settings), CrashPoint: timed.stage})
+		var d runtime.Destination
+		var err error
+		if spec.PostgresDSN != "" {
+			timed.concurrent = true
+			d, err = postgres.Open(ctx, spec.PostgresDSN, postgres.Options{Schema: spec.PostgresSchema})
+		} else {
+			d, err = duckdb.Open(path, duckdb.Options{Settings: destSettings(spec.Settings), CrashPoint: timed.stage})
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"oktasync/runtime"
 )
@@ -23,16 +24,37 @@ func (d *DB) Commit(ctx context.Context, b *runtime.Batch) error {
 	if b == nil || b.Table == nil {
 		return errors.New("postgres: commit: batch has no table")
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	family := d.family(b.Table.Name)
+	family.Lock()
+	defer family.Unlock()
 	start := time.Now()
 	c := newCommit(d, b)
-	if err := c.run(ctx); err != nil {
+	err := c.run(ctx)
+	for try := 1; err != nil && !c.committing && retryable(err) && try < commitTries; try++ {
+		// Another table's commit held rows this one needed (a sweep of a
+		// fan-out table): PostgreSQL chose this one to give way.
+		d.log.Debug("postgres: commit conflicted with another; retrying", "table", b.Table.Name, "err", err)
+		c = newCommit(d, b)
+		err = c.run(ctx)
+	}
+	if err != nil {
 		return d.errorf(err, "commit %s", b.Table.Name)
 	}
 	d.log.Debug("postgres: committed", "table", b.Table.Name, "rows", c.rows, "sweep", b.Sweep != nil,
 		"elapsed", time.Since(start))
 	return nil
+}
+
+// commitTries bounds the runs of a commit that conflicts with another.
+const commitTries = 4
+
+// retryable reports a transaction PostgreSQL aborted for a conflict with
+// another: a deadlock, or a serialization failure.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
 func newCommit(d *DB, b *runtime.Batch) *commit {
@@ -98,9 +120,7 @@ func (c *commit) run(ctx context.Context) error {
 	if err := x.commit(ctx); err != nil {
 		return err
 	}
-	for _, info := range c.infos {
-		c.d.tables[lowerIdent(info.name)] = info
-	}
+	c.d.install(c.infos)
 	return c.d.crash("committed")
 }
 
@@ -142,7 +162,7 @@ func (c *commit) plan() error {
 		if t == nil {
 			return errors.New("batch names a nil table")
 		}
-		info := c.d.tables[lowerIdent(t.Name)]
+		info := c.d.table(t.Name)
 		if info == nil {
 			return fmt.Errorf("table %s is not prepared", t.Name)
 		}
@@ -164,7 +184,7 @@ func (c *commit) info(t *runtime.Table) *tableInfo {
 	if info := c.infos[t]; info != nil {
 		return info
 	}
-	return c.d.tables[lowerIdent(t.Name)]
+	return c.d.table(t.Name)
 }
 
 // temp creates a temporary table with the given columns, named by
@@ -279,6 +299,15 @@ func (c *commit) stage(ctx context.Context) error {
 			n = len(keep)
 		}
 		c.rows += len(rs.Rows)
+		if c.b.Append {
+			done, err := c.copyDirect(ctx, info, n, fill)
+			if err != nil {
+				return fmt.Errorf("append %s: %w", t.Name, err)
+			}
+			if done {
+				continue
+			}
+		}
 		name, err := c.temp(ctx, "_oktasync_stage_", info.stageCols())
 		if err != nil {
 			return fmt.Errorf("%s: %w", t.Name, err)
@@ -289,6 +318,54 @@ func (c *commit) stage(ctx context.Context) error {
 		c.staged[t] = quote(name)
 	}
 	return nil
+}
+
+// copyDirect copies the rows of an Append batch straight into the table,
+// system columns filled here: the usual case of a first import, which then
+// costs the server a COPY and no merge. The keys of an Append batch are new
+// to the table unless a page is read again after a resume; the primary key
+// then refuses the COPY, which is rolled back to a savepoint, and done
+// reports false: the rows are staged and merged instead.
+func (c *commit) copyDirect(ctx context.Context, t *tableInfo, n int, fill func(i int, row []any) error) (done bool, err error) {
+	sys := t.mode.systemColumns()
+	cols := make([]string, 0, len(t.cols)+len(sys))
+	for _, col := range t.cols {
+		cols = append(cols, Ident(col.name))
+	}
+	for _, col := range sys {
+		cols = append(cols, Ident(col.name))
+	}
+	staged := make([]any, t.width())
+	values := t.mode.directValues(c.b.Synced)
+	direct := func(i int, row []any) error {
+		if err := fill(i, staged); err != nil {
+			return err
+		}
+		copy(row, staged[:len(t.cols)])
+		values(row[len(t.cols):], staged[len(t.cols):])
+		return nil
+	}
+	if err := c.x.exec(ctx, "SAVEPOINT direct_copy"); err != nil {
+		return false, err
+	}
+	src := &rowSource{n: n, row: make([]any, len(cols)), fill: direct}
+	defer clear(src.row)
+	_, err = c.x.tx.CopyFrom(ctx, pgx.Identifier{Ident(t.name)}, cols, src)
+	if err == nil {
+		err = src.err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
+		if err := c.x.exec(ctx, "ROLLBACK TO SAVEPOINT direct_copy"); err != nil {
+			return false, err
+		}
+		c.d.log.Debug("postgres: append met a key already written; merging instead", "table", t.name)
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, c.x.exec(ctx, "RELEASE SAVEPOINT direct_copy")
 }
 
 // lastPerKey returns the positions of the last row of each key, in order,

@@ -185,6 +185,17 @@ func prefixed(alias string, names []string) string {
 	return strings.Join(q, ", ")
 }
 
+func (history) directValues(synced time.Time) func(sys, stage []any) {
+	synced = synced.UTC()
+	return func(sys, stage []any) {
+		start := synced
+		if s, ok := stage[0].(time.Time); ok {
+			start = s
+		}
+		sys[0], sys[1], sys[2], sys[3] = start, runtime.HistoryEnd, true, synced
+	}
+}
+
 // appendWrite adds each row as an active version at its start without
 // comparing it with the key's versions, as the Append contract allows: the
 // run's Dedupe then keeps the last written. A row whose version (key and

@@ -33,6 +33,11 @@ type writeMode interface {
 	// write merges the rows staged in stage (columns named by stageCol, in
 	// t.stageCols order, one row per key: see commit.stage) into t by key.
 	write(ctx context.Context, x *txn, t *tableInfo, stage string, synced time.Time) error
+	// directValues returns what fills a row's system columns (in
+	// systemColumns order) when an Append batch's rows are copied straight
+	// into the table; stage holds the staged columns past t.cols (a
+	// history row's start).
+	directValues(synced time.Time) func(sys, stage []any)
 	// appendWrite adds the rows of an Append batch (see runtime.Batch),
 	// whose keys only this run has written.
 	appendWrite(ctx context.Context, x *txn, t *tableInfo, stage string, synced time.Time) error
@@ -141,6 +146,11 @@ func (upsert) write(ctx context.Context, x *txn, t *tableInfo, stage string, syn
 		return fmt.Errorf("merge %s: %w", t.name, err)
 	}
 	return nil
+}
+
+func (upsert) directValues(synced time.Time) func(sys, stage []any) {
+	synced = synced.UTC()
+	return func(sys, _ []any) { sys[0], sys[1] = synced, false }
 }
 
 // appendWrite merges: ON CONFLICT through the key's index costs little, and

@@ -67,9 +67,11 @@ const (
 )
 
 // DB is a PostgreSQL schema used as a runtime.Destination. It is safe for
-// concurrent use; Prepare and Commit run one at a time, so that a sweep of a
-// fan-out table and that table's batches never wait on each other's row
-// locks (or deadlock).
+// concurrent use. Commits of different tables run at once, each on a
+// connection of its own, so that the server loads one table while the
+// engine reads the next; commits of one table (and its breakout children)
+// run one at a time, which keeps their dynamic columns in order. Prepare
+// and SetValue run alone.
 type DB struct {
 	pool   *pgxpool.Pool
 	opts   Options
@@ -79,9 +81,36 @@ type DB struct {
 	// the password.
 	where string
 
-	mu     sync.Mutex
-	tables map[string]*tableInfo // prepared tables by lower-cased name
+	// mu: Prepare, SetValue and Close hold it; commits share it.
+	mu     sync.RWMutex
 	closed bool
+	// families serializes the commits of a batch table (by lookup name).
+	families sync.Map
+
+	tablesMu sync.Mutex
+	tables   map[string]*tableInfo // prepared tables by lookup name
+}
+
+// family is the lock of the commits of a batch table.
+func (d *DB) family(table string) *sync.Mutex {
+	m, _ := d.families.LoadOrStore(lowerIdent(table), new(sync.Mutex))
+	return m.(*sync.Mutex)
+}
+
+// table is what the writer knows of a prepared table; nil if not prepared.
+func (d *DB) table(name string) *tableInfo {
+	d.tablesMu.Lock()
+	defer d.tablesMu.Unlock()
+	return d.tables[lowerIdent(name)]
+}
+
+// install records the tables as a commit left them.
+func (d *DB) install(infos map[*runtime.Table]*tableInfo) {
+	d.tablesMu.Lock()
+	defer d.tablesMu.Unlock()
+	for _, info := range infos {
+		d.tables[lowerIdent(info.name)] = info
+	}
 }
 
 var _ runtime.Destination = (*DB)(nil)
@@ -119,7 +148,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	// matters to now() and casts from timestamptz, neither used, but a
 	// fixed zone rules it out.
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
-	cfg.MaxConns = 4
+	// A commit per table synced at once (the engine's parallel, 4 by
+	// default) and readers.
+	cfg.MaxConns = 8
 	cfg.ConnConfig.ConnectTimeout = 15 * time.Second
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -230,12 +230,14 @@ func (d *DB) Prepare(ctx context.Context, tables []*runtime.Table) error {
 	if err := x.commit(ctx); err != nil {
 		return d.errorf(err, "prepare")
 	}
+	d.tablesMu.Lock()
 	for _, info := range infos {
 		d.tables[lowerIdent(info.name)] = info
 	}
 	for _, lower := range blocked {
 		delete(d.tables, lower)
 	}
+	d.tablesMu.Unlock()
 	return nil
 }
 
