@@ -129,9 +129,9 @@ type timedDest struct {
 	// does: only the time of each is added up (its stages are not split).
 	concurrent bool
 	mu         sync.Mutex
-	busy   map[string]time.Duration
-	stages map[string]time.Duration
-	last   time.Time
+	busy       map[string]time.Duration
+	stages     map[string]time.Duration
+	last       time.Time
 }
 
 func (d *timedDest) Commit(ctx context.Context, b *runtime.Batch) error {
