@@ -101,7 +101,8 @@ func diffDumps(t *testing.T, what string, want, got map[string]string) {
 
 // TestPostgresMatchesDuckDB syncs the demo org (every attack scenario) into
 // DuckDB and into PostgreSQL on the same clock, twice (a full sync, then an
-// incremental one), and compares every table: same rows, same values.
+// incremental one), users and group_member in history mode and an email
+// hashed, and compares every table: same rows, same values.
 func TestPostgresMatchesDuckDB(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	demo := DefaultDemo
@@ -113,9 +114,16 @@ func TestPostgresMatchesDuckDB(t *testing.T) {
 		{Path: dbPath, Settings: map[string]string{"threads": "1"}},
 		{Type: DestPostgres, DSNEnv: "OKTASYNC_E2E_DSN", Schema: schema},
 	}
+	// History mode and hashing too: their paths through the destination
+	// differ from the plain one. One salt for both, or their hashes differ.
+	t.Setenv("OKTASYNC_E2E_SALT", "e2e-salt")
+	tables := map[string]TableConfig{
+		"users":        {History: true, Columns: map[string]ColumnConfig{"profile_email": {Hashed: true}}},
+		"group_member": {History: true},
+	}
 	for round, now := range []time.Time{oktasim.DefaultNow, oktasim.DefaultNow.Add(time.Hour)} {
 		for _, d := range dests {
-			cfg := &Config{Destination: d}
+			cfg := &Config{Destination: d, Tables: tables, HashSaltEnv: "OKTASYNC_E2E_SALT"}
 			clock := func() time.Time { return now }
 			if sum, err := Demo(context.Background(), cfg, demo, SyncOptions{Now: clock}); err != nil {
 				var b strings.Builder
