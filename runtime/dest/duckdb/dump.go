@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
+
+	"oktasync/runtime/dest/internal/sqldest"
 )
 
 // DumpTimeFormat is how Dump writes timestamps (UTC).
-const DumpTimeFormat = "2006-01-02 15:04:05.000"
+const DumpTimeFormat = sqldest.DumpTimeFormat
 
 // Dump writes a table as CSV for golden files: a header of column names in
 // table order, then the rows ordered by their key (a history table's: the
@@ -104,7 +104,7 @@ func (d *DB) dump(ctx context.Context, table string, w io.Writer) error {
 			return err
 		}
 		for i, v := range vals {
-			rec[i] = format(v)
+			rec[i] = sqldest.FormatValue(v)
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -141,45 +141,6 @@ func (d *DB) keyOf(ctx context.Context, table string) ([]any, error) {
 	return key, nil
 }
 
-// format writes one value the way golden files expect it.
-func format(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case []byte:
-		return string(x)
-	case bool:
-		return strconv.FormatBool(x)
-	case int32:
-		return strconv.FormatInt(int64(x), 10)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
-	case time.Time:
-		return x.UTC().Format(DumpTimeFormat)
-	}
-	return fmt.Sprint(v)
-}
-
 // WithoutColumn drops a column from a Dump's CSV, for comparing dumps of
 // two syncs on what they synced rather than when (_fivetran_synced).
-func WithoutColumn(dump, column string) (string, error) {
-	recs, err := csv.NewReader(strings.NewReader(dump)).ReadAll()
-	if err != nil || len(recs) == 0 {
-		return dump, err
-	}
-	i := slices.Index(recs[0], column)
-	var b strings.Builder
-	w := csv.NewWriter(&b)
-	for _, r := range recs {
-		if i >= 0 {
-			r = slices.Delete(r, i, i+1)
-		}
-		w.Write(r)
-	}
-	w.Flush()
-	return b.String(), w.Error()
-}
+func WithoutColumn(dump, column string) (string, error) { return sqldest.WithoutColumn(dump, column) }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"oktasync/runtime"
+	"oktasync/runtime/dest/internal/sqldest"
 )
 
 // Commit applies one batch in one transaction: the rows are copied into
@@ -98,11 +98,11 @@ func (c *commit) run(ctx context.Context) error {
 		stage string
 		do    func(context.Context) error
 	}{
-		{"begin", c.truncate},
+		{"begin", func(ctx context.Context) error { return sqldest.Truncate(ctx, c, c.b) }},
 		{"staged", c.stage},
 		{"replaced", c.replaceThenDelete},
 		{"merged", c.merge},
-		{"swept", c.sweep},
+		{"swept", func(ctx context.Context) error { return sqldest.Sweep(ctx, c, c.b) }},
 		{"state", c.saveState},
 		{"before-commit", nil},
 	}
@@ -399,160 +399,6 @@ func lastPerKey(t *tableInfo, rows [][]any) []int {
 	return keep
 }
 
-// olderRows reports whether t has a live row written before cutoff.
-// Replacing and sweeping rows of a table this run wrote whole (a first
-// import) then costs one look at the zone maps of _fivetran_synced.
-func (c *commit) olderRows(ctx context.Context, t *tableInfo, cutoff time.Time) (bool, error) {
-	cond := quote(colSynced) + " < $1::timestamp"
-	if live := t.mode.live("t"); live != "" {
-		cond += " AND " + live
-	}
-	var found bool
-	err := c.x.tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+quote(t.name)+" AS t WHERE "+
-		cond+")", tsParam(cutoff)).Scan(&found)
-	if err != nil {
-		return false, fmt.Errorf("%s: %w", t.name, err)
-	}
-	return found, nil
-}
-
-// replace marks deleted the rows of the parents listed in Batch.Replace that
-// this run has not written yet, and below them the rows of their breakout
-// children whose parent row is now deleted: the batch can only name the
-// parents it holds, not the child rows they lost (a comment removed from a
-// ticket takes its attachments with it).
-func (c *commit) replace(ctx context.Context) error {
-	for _, t := range c.order {
-		keys := c.b.Replace[t]
-		if len(keys) == 0 {
-			continue
-		}
-		info := c.infos[t]
-		if len(t.ParentKey) == 0 {
-			return fmt.Errorf("replace in %s: the table has no parent key", t.Name)
-		}
-		// Only rows older than the run are marked, and their children only
-		// below a deleted row of t; with no row older than the run (one
-		// written by an earlier run would be), there is nothing to mark.
-		older, err := c.olderRows(ctx, info, c.b.Synced)
-		if err != nil {
-			return fmt.Errorf("replace in %w", err)
-		}
-		if !older {
-			continue
-		}
-		cols := make([]column, len(t.ParentKey))
-		for i, k := range t.ParentKey {
-			cols[i] = info.cols[info.pos[lowerIdent(k)]]
-		}
-		name, err := c.temp(ctx, "_oktasync_keys_", cols)
-		if err != nil {
-			return fmt.Errorf("replace in %s: %w", t.Name, err)
-		}
-		err = c.copyRows(ctx, name, len(cols), len(keys), func(i int, row []any) error {
-			if len(keys[i]) != len(cols) {
-				return fmt.Errorf("key %d has %d values, want %d", i, len(keys[i]), len(cols))
-			}
-			for j, v := range keys[i] {
-				row[j] = clean(v)
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("replace in %s: %w", t.Name, err)
-		}
-		names, staged := make([]string, len(cols)), make([]string, len(cols))
-		for i, col := range cols {
-			names[i], staged[i] = col.name, stageCol(i)
-		}
-		scope := func(alias string) string {
-			return inSelect(alias, names, "", staged, quote(name))
-		}
-		if err := c.markTree(ctx, t, scope, c.b.Synced, 1); err != nil {
-			return fmt.Errorf("replace: %w", err)
-		}
-	}
-	return nil
-}
-
-// markTree marks deleted the rows of t (under alias t) that scope selects and
-// that were not written since cutoff, then, in each prepared breakout child,
-// the rows whose parent row is now deleted and was selected by scope. The
-// cutoff comes first in every condition, as a plain parameter, so that the
-// scan skips the row groups written since by their zone maps.
-func (c *commit) markTree(ctx context.Context, t *runtime.Table, scope func(alias string) string, cutoff time.Time, depth int) error {
-	info := c.info(t)
-	cond := "t." + quote(colSynced) + " < $1::timestamp AND " + scope("t") + c.unstaged(t, "t")
-	if err := info.mode.markDeleted(ctx, c.x, info, c.b.Synced, cond, tsParam(cutoff)); err != nil {
-		return err
-	}
-	for _, ch := range t.Children {
-		if c.info(ch) == nil {
-			continue
-		}
-		s, err := c.parentDeleted(t, ch, scope, "p"+strconv.Itoa(depth))
-		if err != nil {
-			return err
-		}
-		if err := c.markTree(ctx, ch, s, cutoff, depth+1); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// parentDeleted is a scope selecting the rows of child whose parent row (in
-// parent, joined on the child's ParentKey, aliased alias) is deleted and in
-// the parent's scope.
-func (c *commit) parentDeleted(parent, child *runtime.Table, scope func(string) string, alias string) (func(string) string, error) {
-	pinfo := c.info(parent)
-	if pinfo == nil {
-		return nil, fmt.Errorf("table %s is not prepared", parent.Name)
-	}
-	if len(child.ParentKey) == 0 || len(child.ParentKey) != len(parent.PrimaryKey) {
-		return nil, fmt.Errorf("the parent key of %s does not match the primary key of %s", child.Name, parent.Name)
-	}
-	return func(a string) string {
-		where := pinfo.mode.deleted(pinfo, alias)
-		if scope != nil {
-			where += " AND " + scope(alias)
-		}
-		return inSelect(a, child.ParentKey, alias, parent.PrimaryKey, quote(pinfo.name)+" AS "+alias+" WHERE "+where)
-	}, nil
-}
-
-// inSelect is the condition that the columns cols of alias are among the
-// values of the columns of from (qualified by fromAlias, if any): (a.x, a.y)
-// IN (SELECT f.x, f.y FROM ...), which PostgreSQL runs as a semi-join on the
-// primary key's index.
-func inSelect(alias string, cols []string, fromAlias string, fromCols []string, from string) string {
-	var b strings.Builder
-	if len(cols) > 1 {
-		b.WriteString("(")
-	}
-	for i, c := range cols {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(alias + "." + quote(c))
-	}
-	if len(cols) > 1 {
-		b.WriteString(")")
-	}
-	b.WriteString(" IN (SELECT ")
-	for i, c := range fromCols {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		if fromAlias != "" {
-			b.WriteString(fromAlias + ".")
-		}
-		b.WriteString(quote(c))
-	}
-	b.WriteString(" FROM " + from + ")")
-	return b.String()
-}
-
 // merge merges the staged rows into their tables; a Dedupe batch then
 // leaves one row per key in Table and its breakout children.
 func (c *commit) merge(ctx context.Context) error {
@@ -571,132 +417,7 @@ func (c *commit) merge(ctx context.Context) error {
 	if !c.b.Dedupe {
 		return nil
 	}
-	since := c.b.Synced
-	if d := c.b.DedupeSince; !d.IsZero() && d.Before(since) {
-		since = d
-	}
-	var walk func(t *runtime.Table) error
-	walk = func(t *runtime.Table) error {
-		info := c.info(t)
-		switch {
-		case t.Blocked:
-			// No table of its own; its children are deduplicated.
-		case info == nil && t == c.b.Table:
-			return fmt.Errorf("dedupe: table %s is not prepared", t.Name)
-		case info == nil:
-			return nil // a child table not prepared has no rows
-		default:
-			if err := info.mode.dedupe(ctx, c.x, info, since); err != nil {
-				return err
-			}
-		}
-		for _, ch := range t.Children {
-			if err := walk(ch); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return walk(c.b.Table)
-}
-
-// sweep ends a full import: rows of Table and its children not written since
-// Sweep.Before are marked deleted, then the rows of the fan-out tables (and
-// their children) whose parent row is deleted. Fan-out rows of live parents
-// stay: a fan-out table may be listed only for changed parents, so an old
-// _fivetran_synced says nothing about it.
-func (c *commit) sweep(ctx context.Context) error {
-	s := c.b.Sweep
-	if s == nil {
-		return nil
-	}
-	swept := make(map[string]*runtime.Table)
-	var walk func(t *runtime.Table) error
-	walk = func(t *runtime.Table) error {
-		info := c.info(t)
-		switch {
-		case t.Blocked:
-			// No table of its own; its breakout children are swept.
-		case info == nil && t == c.b.Table:
-			return fmt.Errorf("sweep: table %s is not prepared", t.Name)
-		case info == nil:
-			c.d.log.Debug("postgres: sweep skips a child table not prepared", "table", t.Name)
-			return nil
-		default:
-			cond := "t." + quote(colSynced) + " < $1::timestamp"
-			if err := info.mode.markDeleted(ctx, c.x, info, c.b.Synced, cond, tsParam(s.Before)); err != nil {
-				return fmt.Errorf("sweep: %w", err)
-			}
-		}
-		swept[strings.ToLower(t.Name)] = t
-		for _, ch := range t.Children {
-			if err := walk(ch); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err := walk(c.b.Table); err != nil {
-		return err
-	}
-	var mark func(t *runtime.Table)
-	mark = func(t *runtime.Table) {
-		swept[strings.ToLower(t.Name)] = t
-		for _, ch := range t.Children {
-			mark(ch)
-		}
-	}
-	for _, f := range s.FanOut {
-		if f == nil || f.FanOut == nil {
-			return errors.New("sweep: a table in Sweep.FanOut is not a fan-out table")
-		}
-		parent := swept[strings.ToLower(f.FanOut.Parent)]
-		if parent == nil {
-			return fmt.Errorf("sweep: parent %s of fan-out table %s is not swept by this batch", f.FanOut.Parent, f.Name)
-		}
-		if parent.Blocked {
-			// Deleted parents are what the cascade follows, and a blocked
-			// parent has no rows to tell them.
-			c.d.log.Debug("postgres: sweep skips a fan-out table of a blocked parent", "table", f.Name, "parent", parent.Name)
-			continue
-		}
-		if c.info(f) == nil {
-			return fmt.Errorf("sweep: table %s is not prepared", f.Name)
-		}
-		scope, err := c.parentDeleted(parent, f, nil, "p0")
-		if err != nil {
-			return fmt.Errorf("sweep: %w", err)
-		}
-		if err := c.markTree(ctx, f, scope, s.Before, 1); err != nil {
-			return fmt.Errorf("sweep: %w", err)
-		}
-		mark(f)
-	}
-	return nil
-}
-
-// truncate deletes every row of Table and of its breakout children, for
-// good, before anything else of a Truncate batch: the table is rebuilt.
-func (c *commit) truncate(ctx context.Context) error {
-	if !c.b.Truncate {
-		return nil
-	}
-	var walk func(t *runtime.Table) error
-	walk = func(t *runtime.Table) error {
-		if info := c.info(t); info != nil && !t.Blocked {
-			if err := c.x.exec(ctx, "DELETE FROM "+quote(info.name)); err != nil {
-				return fmt.Errorf("truncate %s: %w", t.Name, err)
-			}
-			c.d.log.Debug("postgres: truncated", "table", t.Name)
-		}
-		for _, ch := range t.Children {
-			if err := walk(ch); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return walk(c.b.Table)
+	return sqldest.Dedupe(ctx, c, c.b)
 }
 
 // unstaged is, for a history table with rows staged in this batch, the
@@ -725,4 +446,19 @@ func (c *commit) saveState(ctx context.Context) error {
 		return fmt.Errorf("save state: %w", err)
 	}
 	return nil
+}
+
+// inSelect is sqldest.InSelect with this destination's quoting.
+func inSelect(alias string, cols []string, fromAlias string, fromCols []string, from string) string {
+	return sqldest.InSelect(quote, alias, cols, fromAlias, fromCols, from)
+}
+
+// replaceThenDelete is the commit step that marks rows deleted before the
+// batch's rows land: the replacements of Batch.Replace, then the matches of
+// Batch.Delete.
+func (c *commit) replaceThenDelete(ctx context.Context) error {
+	if err := sqldest.Replace(ctx, c, c.b, c.order); err != nil {
+		return err
+	}
+	return sqldest.Delete(ctx, c, c.b)
 }

@@ -7,15 +7,15 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"oktasync/runtime/dest/internal/sqldest"
 )
 
 // DumpTimeFormat is how Dump writes timestamps (UTC), as DuckDB's Dump does.
-const DumpTimeFormat = "2006-01-02 15:04:05.000"
+const DumpTimeFormat = sqldest.DumpTimeFormat
 
 // Dump writes a table as CSV in the format of DuckDB's Dump, so that the
 // two destinations' tables compare byte for byte: a header of column names
@@ -113,7 +113,7 @@ func (d *DB) dump(ctx context.Context, table string, w io.Writer) error {
 			return err
 		}
 		for i, v := range vals {
-			rec[i] = format(v)
+			rec[i] = sqldest.FormatValue(v)
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -152,29 +152,4 @@ func (d *DB) keyOf(ctx context.Context, table string) ([]string, error) {
 		return nil, err
 	}
 	return key, nil
-}
-
-// format writes one value the way DuckDB's Dump writes it.
-func format(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case []byte:
-		return string(x)
-	case bool:
-		return strconv.FormatBool(x)
-	case int16:
-		return strconv.FormatInt(int64(x), 10)
-	case int32:
-		return strconv.FormatInt(int64(x), 10)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
-	case time.Time:
-		return x.UTC().Format(DumpTimeFormat)
-	}
-	return fmt.Sprint(v)
 }

@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"oktasync/runtime"
+	"oktasync/runtime/dest/internal/sqldest"
 )
 
 // System columns of the history mode (besides colSynced).
 const (
-	colStart  = "_fivetran_start"
-	colEnd    = "_fivetran_end"
-	colActive = "_fivetran_active"
+	colStart  = sqldest.ColStart
+	colEnd    = sqldest.ColEnd
+	colActive = sqldest.ColActive
 )
 
 // colStageStart is the name of the staging column that holds a history
@@ -46,15 +47,15 @@ func colStageStart(t *tableInfo) string { return stageCol(len(t.cols)) }
 // either; they have their own replacements.
 type history struct{}
 
-func (history) name() string { return "history" }
+func (history) name() string { return sqldest.ModeHistory }
 
 func (history) systemColumns() []column {
 	ts := runtime.TypeTimestamp
 	return []column{
-		{name: colStart, typ: ts, desc: "When the version took effect (UTC)."},
-		{name: colEnd, typ: ts, desc: "When the version stopped being current (UTC): 1ms before the next version's start, the delete's time, or 9999-12-31 23:59:59.999 while active."},
-		{name: colActive, typ: runtime.TypeBoolean, desc: "True for the current version of a live record."},
-		{name: colSynced, typ: ts, desc: "When a sync last wrote or confirmed the version (UTC)."},
+		{name: colStart, typ: ts, desc: sqldest.DescStart},
+		{name: colEnd, typ: ts, desc: sqldest.DescEnd},
+		{name: colActive, typ: runtime.TypeBoolean, desc: sqldest.DescActive},
+		{name: colSynced, typ: ts, desc: sqldest.DescVersionSynced},
 	}
 }
 
@@ -268,8 +269,7 @@ func (history) deleted(t *tableInfo, alias string) string {
 		quote(t.name)+" AS "+live+" WHERE "+live+"."+quote(colActive))
 }
 
-// inSelectNot is the negation of inSelect. Key columns are NOT NULL, so NOT
-// IN has no NULL to trip on.
+// inSelectNot is sqldest.InSelectNot with this destination's quoting.
 func inSelectNot(alias string, cols []string, fromAlias string, fromCols []string, from string) string {
-	return "NOT (" + inSelect(alias, cols, fromAlias, fromCols, from) + ")"
+	return sqldest.InSelectNot(quote, alias, cols, fromAlias, fromCols, from)
 }

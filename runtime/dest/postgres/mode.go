@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"oktasync/runtime"
+	"oktasync/runtime/dest/internal/sqldest"
 )
 
 // System columns of the soft-delete mode.
 const (
-	colSynced  = "_fivetran_synced"
-	colDeleted = "_fivetran_deleted"
+	colSynced  = sqldest.ColSynced
+	colDeleted = sqldest.ColDeleted
 )
 
 // A writeMode is how rows land in a table. Every statement that writes a
@@ -78,12 +79,12 @@ func stageCol(i int) string { return "c" + strconv.Itoa(i) }
 // merge keeps them.
 type upsert struct{}
 
-func (upsert) name() string { return "soft_delete" }
+func (upsert) name() string { return sqldest.ModeSoftDelete }
 
 func (upsert) systemColumns() []column {
 	return []column{
-		{name: colSynced, typ: runtime.TypeTimestamp, desc: "When a sync last wrote the row (UTC)."},
-		{name: colDeleted, typ: runtime.TypeBoolean, desc: "True once the row's record is gone from the source."},
+		{name: colSynced, typ: runtime.TypeTimestamp, desc: sqldest.DescSynced},
+		{name: colDeleted, typ: runtime.TypeBoolean, desc: sqldest.DescDeleted},
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"oktasync/runtime"
+	"oktasync/runtime/dest/internal/sqldest"
 )
 
 // tableInfo is what the writer knows of one destination table. A Commit that
@@ -164,7 +165,7 @@ func descColumn(c runtime.Column) column {
 func (d *DB) Prepare(ctx context.Context, tables []*runtime.Table) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	all, err := collect(tables)
+	all, err := sqldest.Collect(tables)
 	if err != nil {
 		return fmt.Errorf("postgres: prepare: %w", err)
 	}
@@ -209,7 +210,7 @@ func (d *DB) Prepare(ctx context.Context, tables []*runtime.Table) error {
 		}
 		var recorded []string
 		if m, ok := meta[lower]; ok {
-			recorded = m.key
+			recorded = m.Key
 		}
 		have, comment := existing[lower], comments[lower]
 		info, rebuilt, err := d.prepareTable(ctx, x, t, &have, recorded)
@@ -241,45 +242,29 @@ func (d *DB) Prepare(ctx context.Context, tables []*runtime.Table) error {
 	return nil
 }
 
-// tableMeta is a row of TablesTable.
-type tableMeta struct {
-	name, parent, mode string
-	key, parentKey     []string
-}
-
-func metaOf(info *tableInfo) tableMeta {
-	m := tableMeta{name: info.name, mode: info.mode.name(), key: info.key}
-	if p := info.desc.Parent; p != nil {
-		m.parent, m.parentKey = p.Name, info.desc.ParentKey
-	} else if f := info.desc.FanOut; f != nil {
-		m.parent, m.parentKey = f.Parent, info.desc.ParentKey
-	}
-	return m
-}
-
-func (m tableMeta) equal(o tableMeta) bool {
-	return m.name == o.name && m.parent == o.parent && m.mode == o.mode &&
-		slices.Equal(m.key, o.key) && slices.Equal(m.parentKey, o.parentKey)
+// metaOf is what TablesTable records of a table.
+func metaOf(info *tableInfo) sqldest.Meta {
+	return sqldest.MetaOf(info.desc, info.name, info.mode.name(), info.key)
 }
 
 // readTables reads TablesTable by lookup name.
-func readTables(ctx context.Context, x *txn) (map[string]tableMeta, error) {
+func readTables(ctx context.Context, x *txn) (map[string]sqldest.Meta, error) {
 	rows, err := x.tx.Query(ctx, `SELECT "table_name", "primary_key", coalesce("parent_table", ''),
 		coalesce("parent_key", '{}'), coalesce("write_mode", '') FROM `+quote(TablesTable))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", TablesTable, err)
 	}
 	defer rows.Close()
-	m := make(map[string]tableMeta)
+	m := make(map[string]sqldest.Meta)
 	for rows.Next() {
-		var t tableMeta
-		if err := rows.Scan(&t.name, &t.key, &t.parent, &t.parentKey, &t.mode); err != nil {
+		var t sqldest.Meta
+		if err := rows.Scan(&t.Name, &t.Key, &t.Parent, &t.ParentKey, &t.Mode); err != nil {
 			return nil, fmt.Errorf("read %s: %w", TablesTable, err)
 		}
-		if len(t.parentKey) == 0 {
-			t.parentKey = nil
+		if len(t.ParentKey) == 0 {
+			t.ParentKey = nil
 		}
-		m[lowerIdent(t.name)] = t
+		m[lowerIdent(t.Name)] = t
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read %s: %w", TablesTable, err)
@@ -288,20 +273,20 @@ func readTables(ctx context.Context, x *txn) (map[string]tableMeta, error) {
 }
 
 // writeMeta records a table in TablesTable unless have already says the same.
-func writeMeta(ctx context.Context, x *txn, info *tableInfo, have tableMeta) error {
+func writeMeta(ctx context.Context, x *txn, info *tableInfo, have sqldest.Meta) error {
 	m := metaOf(info)
-	if m.equal(have) {
+	if m.Equal(have) {
 		return nil
 	}
 	if err := x.exec(ctx, `DELETE FROM `+quote(TablesTable)+` WHERE lower("table_name") = lower($1)`, info.name); err != nil {
 		return fmt.Errorf("record key: %w", err)
 	}
 	var parent *string
-	if m.parent != "" {
-		parent = &m.parent
+	if m.Parent != "" {
+		parent = &m.Parent
 	}
 	err := x.exec(ctx, `INSERT INTO `+quote(TablesTable)+` VALUES ($1, $2, $3, $4, $5)`,
-		m.name, m.key, parent, m.parentKey, m.mode)
+		m.Name, m.Key, parent, m.ParentKey, m.Mode)
 	if err != nil {
 		return fmt.Errorf("record key: %w", err)
 	}
@@ -426,9 +411,9 @@ func (d *DB) prepareTable(ctx context.Context, x *txn, t *runtime.Table, haveP *
 	}
 
 	// Merges need the key the rows were written with.
-	if key != nil && !slices.EqualFunc(sourceKey(key), info.pk, strings.EqualFold) {
+	if key != nil && !slices.EqualFunc(sqldest.SourceKey(key), info.pk, strings.EqualFold) {
 		return nil, false, fmt.Errorf("the table's primary key is (%s), the descriptor's (%s); a changed key needs a new table",
-			strings.Join(sourceKey(key), ", "), strings.Join(info.pk, ", "))
+			strings.Join(sqldest.SourceKey(key), ", "), strings.Join(info.pk, ", "))
 	}
 	if have, err = d.dropColumns(ctx, x, t, have); err != nil {
 		return nil, false, err
@@ -470,27 +455,6 @@ func (d *DB) prepareTable(ctx context.Context, x *txn, t *runtime.Table, haveP *
 	return info, rebuilt, nil
 }
 
-// sourceKey is the source key within a recorded destination key: a
-// history table's ends with _fivetran_start.
-func sourceKey(key []string) []string {
-	if n := len(key); n > 0 && strings.EqualFold(key[n-1], colStart) {
-		return key[:n-1]
-	}
-	return key
-}
-
-// isSystem reports whether name is a system column of any write mode.
-func isSystem(name string) bool {
-	for _, m := range []writeMode{upsert{}, history{}} {
-		for _, c := range m.systemColumns() {
-			if strings.EqualFold(c.name, name) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // dropColumns drops the columns of t.Drop the table has, and returns have
 // without them. Key columns and system columns are never dropped: the
 // writer needs them.
@@ -503,7 +467,7 @@ func (d *DB) dropColumns(ctx context.Context, x *txn, t *runtime.Table, have []d
 		named := func(l []string) bool {
 			return slices.ContainsFunc(l, func(k string) bool { return strings.EqualFold(k, name) })
 		}
-		if named(t.PrimaryKey) || named(t.ParentKey) || isSystem(name) {
+		if named(t.PrimaryKey) || named(t.ParentKey) || sqldest.IsSystem(name) {
 			return nil, fmt.Errorf("column %s cannot be dropped: the writer needs it", name)
 		}
 		if slices.ContainsFunc(t.Columns, func(c runtime.Column) bool { return strings.EqualFold(c.Name, name) }) {
@@ -537,7 +501,7 @@ func (d *DB) switchMode(ctx context.Context, x *txn, info *tableInfo, have []dbC
 	var cols []dbColumn
 	var sel []string
 	for _, c := range have {
-		if !isSystem(c.name) {
+		if !sqldest.IsSystem(c.name) {
 			cols = append(cols, dbColumn{name: c.name, typ: c.typ})
 			sel = append(sel, quote(c.name))
 		}
@@ -597,79 +561,12 @@ func addColumn(ctx context.Context, x *txn, table string, c column) error {
 	return nil
 }
 
-// collect lists tables and their children, parents first, once each.
-func collect(tables []*runtime.Table) ([]*runtime.Table, error) {
-	var all []*runtime.Table
-	seen := make(map[*runtime.Table]bool)
-	names := make(map[string]bool)
-	var walk func(ts []*runtime.Table) error
-	walk = func(ts []*runtime.Table) error {
-		for _, t := range ts {
-			if t == nil || seen[t] {
-				continue
-			}
-			seen[t] = true
-			lower := strings.ToLower(t.Name)
-			if names[lower] {
-				return fmt.Errorf("two tables named %q", t.Name)
-			}
-			names[lower] = true
-			all = append(all, t)
-			if err := walk(t.Children); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return all, walk(tables)
-}
-
 // validate checks what the database would otherwise reject halfway through.
 func validate(t *runtime.Table) error {
-	if t.Name == "" {
-		return errors.New("table has no name")
-	}
-	if len(t.Columns) == 0 {
-		return errors.New("table has no columns")
-	}
-	cols := make(map[string]bool, len(t.Columns))
-	for _, c := range t.Columns {
-		lower := strings.ToLower(c.Name)
-		switch {
-		case c.Name == "":
-			return errors.New("a column has no name")
-		case cols[lower]:
-			return fmt.Errorf("column %q appears twice (names are case-insensitive)", c.Name)
-		case isSystem(c.Name):
-			return fmt.Errorf("column %q is a system column", c.Name)
-		}
-		if _, err := sqlType(c.Type); err != nil {
-			return fmt.Errorf("column %s: %w", c.Name, err)
-		}
-		cols[lower] = true
-	}
-	if len(t.PrimaryKey) == 0 {
-		return errors.New("table has no primary key")
-	}
-	for _, k := range t.PrimaryKey {
-		if !cols[strings.ToLower(k)] {
-			return fmt.Errorf("primary key column %q is not a column", k)
-		}
-	}
-	for _, k := range t.ParentKey {
-		if !cols[strings.ToLower(k)] {
-			return fmt.Errorf("parent key column %q is not a column", k)
-		}
-	}
-	if t.Parent != nil && len(t.ParentKey) != len(t.Parent.PrimaryKey) {
-		return fmt.Errorf("parent key (%s) does not match the primary key of %s", strings.Join(t.ParentKey, ", "), t.Parent.Name)
-	}
-	for _, dc := range t.Dynamic {
-		if _, err := sqlType(dc.Type); err != nil {
-			return fmt.Errorf("dynamic columns %s: %w", dc.Prefix, err)
-		}
-	}
-	return nil
+	return sqldest.Validate(t, func(ct runtime.ColumnType) error {
+		_, err := sqlType(ct)
+		return err
+	})
 }
 
 // pkConstraint declares the primary key of a table, named after it: index
