@@ -17,15 +17,17 @@ func checkCommand() *command {
 		usage:   "oktasync check [--config FILE] [--tables T1,T2]",
 		about: `Ask the org, per table, for the first page a sync would read, and report whether the
 token may read it; for the tables it may not, the admin roles and scope they need. Tables
-the config blocks are not asked, unless a child table written needs them read. Nothing is
-written.
+the config blocks are not asked, unless a child table written needs them read. A postgres
+destination is checked too: it must connect and let the user create the tables (or their
+schema). Nothing is written.
 
 ` + configHelp,
 		more: envHelp + `
 
 exit status:
   0    every table can be read
-  1    a config error, an unreachable org, a refused token, or no table can be read
+  1    a config error, an unreachable org, a refused token, no table can be read, or
+       the destination (postgres) cannot be reached or written
   2    usage error
   3    some tables cannot be read (forbidden, feature off, or an error): a sync would be
        partial (sync exits 3 too)
@@ -57,6 +59,14 @@ example:
 					return exitError
 				}
 				connector.PrintCheck(stdout, results)
+				// The destination too: a sync that can read but not write fails.
+				if what, err := connector.CheckDestination(ctx, cfg.Destination); what != "" {
+					if err != nil {
+						fail(stderr, err)
+						return exitError
+					}
+					fmt.Fprintf(stdout, "destination %s: writable\n", what)
+				}
 				if connector.NoneReadable(results) {
 					fmt.Fprintln(stderr, "oktasync: no table can be read (see DETAIL)")
 					return exitError

@@ -11,6 +11,7 @@ import (
 
 	"oktasync/generated/okta"
 	"oktasync/runtime"
+	"oktasync/runtime/dest/postgres"
 	"oktasync/runtime/fetch"
 )
 
@@ -75,6 +76,24 @@ func Check(ctx context.Context, cfg *Config, opt SyncOptions) (results []runtime
 		ok = ok && r.Status == runtime.CheckOK
 	}
 	return results, ok, nil
+}
+
+// CheckDestination tells whether a sync could write to the configured
+// destination, writing nothing: a postgres destination must connect and
+// let the user create its tables (or their schema). A DuckDB file is
+// created by the sync itself; nothing is checked for it. what names the
+// destination for a report.
+func CheckDestination(ctx context.Context, d Destination) (what string, err error) {
+	if !d.IsPostgres() {
+		return "", nil
+	}
+	dest, err := OpenDestination(ctx, d, nil)
+	if err != nil {
+		return d.Name(), err
+	}
+	defer dest.Close()
+	pg := dest.(*postgres.DB)
+	return "postgres " + pg.Where(), pg.CheckWritable(ctx)
 }
 
 // NoneReadable reports whether no checked table can be read.

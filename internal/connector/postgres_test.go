@@ -200,6 +200,31 @@ func TestPostgresRefusals(t *testing.T) {
 		{"no privilege", with(func(u *url.URL) { u.User = url.UserPassword(role, rolePass) }),
 			[]string{u.Host, "/postgres", "permission denied", "GRANT CREATE"}},
 	}
+	// check says the same before any sync: writable for the owner, the
+	// grant to give for the user without privileges, on a new schema and
+	// on one that exists.
+	t.Run("check", func(t *testing.T) {
+		schema := pgtest.Schema(t, "checked")
+		t.Setenv("OKTASYNC_CHECK_DSN", dsn)
+		d := Destination{Type: DestPostgres, DSNEnv: "OKTASYNC_CHECK_DSN", Schema: schema}
+		if what, err := CheckDestination(context.Background(), d); err != nil || !strings.Contains(what, u.Host+"/postgres") {
+			t.Errorf("check as the owner: %q, %v", what, err)
+		}
+		t.Setenv("OKTASYNC_CHECK_DSN", with(func(u *url.URL) { u.User = url.UserPassword(role, rolePass) }))
+		_, err := CheckDestination(context.Background(), d)
+		if err == nil || !strings.Contains(err.Error(), "may not create it") || !strings.Contains(err.Error(), "AUTHORIZATION") || strings.Contains(err.Error(), rolePass) {
+			t.Errorf("check without privileges, no schema: %v", err)
+		}
+		pgtest.Exec(t, dsn, `CREATE SCHEMA "`+schema+`"`)
+		_, err = CheckDestination(context.Background(), d)
+		if err == nil || !strings.Contains(err.Error(), "may not create tables in schema") || !strings.Contains(err.Error(), "GRANT CREATE, USAGE ON SCHEMA") {
+			t.Errorf("check without privileges on an existing schema: %v", err)
+		}
+		pgtest.Exec(t, dsn, `GRANT CREATE, USAGE ON SCHEMA "`+schema+`" TO "`+role+`"`)
+		if _, err := CheckDestination(context.Background(), d); err != nil {
+			t.Errorf("check after the grant: %v", err)
+		}
+	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			schema := pgtest.Schema(t, "refused")

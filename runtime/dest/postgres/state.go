@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -125,4 +126,31 @@ func (d *DB) SetValue(ctx context.Context, key, value string) error {
 		return d.errorf(err, "save value %s", key)
 	}
 	return nil
+}
+
+// CheckWritable tells, without writing anything, whether a sync could
+// write here: the schema exists and the user may create tables in it, or
+// it does not and the user may create it. The error names what to grant.
+func (d *DB) CheckWritable(ctx context.Context) error {
+	var exists, canCreate bool
+	var user string
+	err := d.pool.QueryRow(ctx, `SELECT current_user,
+		EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1),
+		CASE WHEN EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)
+			THEN has_schema_privilege($1, 'CREATE')
+			ELSE has_database_privilege(current_database(), 'CREATE') END`, d.schema).Scan(&user, &exists, &canCreate)
+	if err != nil {
+		return d.errorf(err, "check privileges")
+	}
+	switch {
+	case canCreate:
+		return nil
+	case exists:
+		return fmt.Errorf("postgres %s: user %s may not create tables in schema %s; GRANT CREATE, USAGE ON SCHEMA %s TO %s",
+			d.where, user, d.schema, quote(d.schema), quote(user))
+	default:
+		return fmt.Errorf("postgres %s: schema %s does not exist and user %s may not create it; "+
+			"CREATE SCHEMA %s AUTHORIZATION %s, or GRANT CREATE ON DATABASE to the user",
+			d.where, d.schema, user, quote(d.schema), quote(user))
+	}
 }
