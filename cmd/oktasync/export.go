@@ -9,36 +9,47 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"oktasync/internal/connector"
 	"oktasync/internal/export"
+	"oktasync/runtime/dest/postgres"
 )
 
 func exportCommand() *command {
 	return &command{
 		name:    "export",
 		summary: "write a synced database's tables as Parquet, for Spark, Trino, Athena or DuckDB",
-		usage:   "oktasync export --out DIR [--db FILE] [--tables T1,T2] [--include-deleted] [--overwrite]",
-		about: `Write a snapshot of the tables a sync wrote into a DuckDB file as Parquet files, one
-directory per table (DIR/users/data_0.parquet), the System Log in Hive partitions by UTC
-day of published (DIR/system_log/day=2026-01-15/data_0.parquet), and DIR/_manifest.json
-listing each table's files, rows, key, mode and columns (docs/EXPORT.md). Every table is
-read in one transaction, so the snapshot is of one instant; it is written beside DIR and
-renamed into place at the end, so a failed or interrupted export leaves no DIR (or the
-previous one, untouched). Rows marked deleted, and closed versions of history-mode tables,
-are left out unless --include-deleted. The database is opened read-only: a sync running
-on it blocks the export, and the other way round.`,
+		usage:   "oktasync export --out DIR [--db FILE | --config FILE] [--tables T1,T2] [--include-deleted] [--overwrite]",
+		about: `Write a snapshot of the tables a sync wrote as Parquet files, one directory per table
+(DIR/users/data_0.parquet), the System Log in Hive partitions by UTC day of published
+(DIR/system_log/day=2026-01-15/data_0.parquet), and DIR/_manifest.json listing each
+table's files, rows, key, mode and columns (docs/EXPORT.md). Every table is read in one
+transaction, so the snapshot is of one instant; it is written beside DIR and renamed into
+place at the end, so a failed or interrupted export leaves no DIR (or the previous one,
+untouched). Rows marked deleted, and closed versions of history-mode tables, are left out
+unless --include-deleted.
+
+The source is the DuckDB file --db names (default okta.duckdb, or the --config file's
+destination.path), opened read-only: a sync running on it blocks the export, and the
+other way round. When the --config file's destination is postgres, the source is its
+schema, reached with the DSN in its dsn_env variable (OKTASYNC_PG_DSN by default): every
+table is read in one REPEATABLE READ, READ ONLY transaction, so syncs go on meanwhile,
+and copied into a temporary DuckDB file beside DIR, removed at the end.`,
 		more: `exit status:
   0    exported
   1    an error: the database cannot be opened or holds no synced table, DIR is not empty
        (without --overwrite), or writing failed (nothing was written to DIR)
-  2    usage error, or --tables names a table the database does not hold
+  2    usage error (--db with a postgres destination), or --tables names a table the
+       database does not hold
   130  interrupted (SIGINT), 143 terminated (SIGTERM); nothing was written to DIR
 
 examples:
   oktasync export --db okta.duckdb --out okta-parquet
-  oktasync export --db okta.duckdb --out okta-parquet --overwrite --tables users,groups,group_member`,
+  oktasync export --db okta.duckdb --out okta-parquet --overwrite --tables users,groups,group_member
+  OKTASYNC_PG_DSN=postgres://... oktasync export --config oktasync.yaml --out okta-parquet`,
 		stray: strayHint,
 		setup: func(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer) int {
-			db := fs.String("db", "okta.duckdb", "DuckDB `file` a sync wrote (opened read-only)")
+			db := fs.String("db", "", "DuckDB `file` a sync wrote, opened read-only (default okta.duckdb, or the config's destination.path)")
+			configPath := fs.String("config", "", "config `file` (YAML) whose destination to export: its DuckDB file or its postgres schema")
 			out := fs.String("out", "", "output directory `DIR` (required); must not exist or be empty, unless --overwrite")
 			format := fs.String("format", "parquet", "file `format`; only parquet")
 			tables := fs.String("tables", "", "comma-separated `tables` to export (default every synced table)")
@@ -57,26 +68,60 @@ examples:
 						return usageFailure(stderr, "export", fmt.Errorf("--tables %q names no table", *tables))
 					}
 				}
-				return runExport(ctx, *db, opt, stdout, stderr)
+				cfg, err := loadConfig(*configPath)
+				if err != nil {
+					fail(stderr, err)
+					return exitError
+				}
+				dest := cfg.Destination
+				switch {
+				case dest.IsPostgres():
+					if *db != "" {
+						return usageFailure(stderr, "export", errors.New("--db names a DuckDB file, and the config's destination is postgres; drop --db or --config"))
+					}
+					return runExport(ctx, opt, stdout, stderr, func(ctx context.Context, opt export.Options) (*export.Result, error) {
+						d, err := connector.OpenDestination(ctx, dest, nil)
+						if err != nil {
+							return nil, err
+						}
+						defer d.Close()
+						pg, ok := d.(*postgres.DB)
+						if !ok {
+							return nil, fmt.Errorf("export: destination %s is a %T, not postgres", dest.Name(), d)
+						}
+						return export.RunPostgres(ctx, pg, opt)
+					})
+				case dest.Type != "" && dest.Type != connector.DestDuckDB:
+					fail(stderr, fmt.Errorf("%s: destination type %q is not supported; want duckdb or postgres", *configPath, dest.Type))
+					return exitError
+				}
+				path := *db
+				if path == "" {
+					path = dest.DBPath()
+				}
+				return runExport(ctx, opt, stdout, stderr, func(ctx context.Context, opt export.Options) (*export.Result, error) {
+					db, err := export.Open(path)
+					if err != nil {
+						return nil, err
+					}
+					defer db.Close()
+					return export.Run(ctx, db, opt)
+				})
 			}
 		},
 	}
 }
 
-func runExport(ctx context.Context, path string, opt export.Options, stdout, stderr io.Writer) int {
+// runExport runs an export of one source (export.Run or RunPostgres) and
+// reports it.
+func runExport(ctx context.Context, opt export.Options, stdout, stderr io.Writer, run func(context.Context, export.Options) (*export.Result, error)) int {
 	start := time.Now()
-	db, err := export.Open(path)
-	if err != nil {
-		fail(stderr, err)
-		return exitError
-	}
-	defer db.Close()
 	if isTerminal(stderr) {
 		opt.Progress = func(t export.Table, done, total int) {
 			fmt.Fprintf(stderr, "\r\033[Kexported %d of %d tables: %s", done, total, t.Name)
 		}
 	}
-	res, err := export.Run(ctx, db, opt)
+	res, err := run(ctx, opt)
 	if opt.Progress != nil {
 		fmt.Fprint(stderr, "\r\033[K")
 	}

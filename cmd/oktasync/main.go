@@ -7,7 +7,7 @@
 //	oktasync sim [--addr 127.0.0.1:0] [--seed 1] [--users N] ...
 //	oktasync detect [--db okta.duckdb] [--since 72h] [--json]
 //	oktasync models [--db okta.duckdb] [--select m1,m2] [--json]
-//	oktasync export --out DIR [--db okta.duckdb] [--tables t1,t2] [--include-deleted]
+//	oktasync export --out DIR [--db okta.duckdb | --config oktasync.yaml] [--tables t1,t2] [--include-deleted]
 //
 // `oktasync help COMMAND` describes each command, its environment variables
 // and exit statuses.

@@ -1,6 +1,7 @@
 // Package export writes a snapshot of the tables a sync wrote into a DuckDB
-// file as Parquet, with DuckDB's own Parquet writer, for data lake engines
-// (Spark, Trino, Athena, DuckDB itself) to read.
+// file (Run) or a PostgreSQL schema (RunPostgres) as Parquet, with DuckDB's
+// own Parquet writer, for data lake engines (Spark, Trino, Athena, DuckDB
+// itself) to read.
 //
 // The snapshot is of one instant: every table is read in one transaction.
 // It lands whole or not at all: files are written into a hidden directory
@@ -99,10 +100,12 @@ type Manifest struct {
 	Format string `json:"format"` // "parquet"
 	// ExportedAt is when the snapshot's transaction began: the instant the
 	// data are of.
-	ExportedAt     time.Time `json:"exported_at"`
-	Source         string    `json:"source"` // the database file
-	IncludeDeleted bool      `json:"include_deleted"`
-	Tables         []Table   `json:"tables"`
+	ExportedAt time.Time `json:"exported_at"`
+	// Source is the database file, or "postgres host:port/database (user
+	// U, schema S)": never a password.
+	Source         string  `json:"source"`
+	IncludeDeleted bool    `json:"include_deleted"`
+	Tables         []Table `json:"tables"`
 }
 
 // Table is one exported table.
@@ -188,12 +191,9 @@ func (s *source) mode() string {
 
 // Run exports the synced tables of db as Parquet into opt.Out.
 func Run(ctx context.Context, db *sql.DB, opt Options) (*Result, error) {
-	if opt.Out == "" {
-		return nil, errors.New("export: no output directory")
-	}
-	out, err := filepath.Abs(opt.Out)
+	out, err := outDir(opt)
 	if err != nil {
-		return nil, fmt.Errorf("export: output directory %q: %w", opt.Out, err)
+		return nil, err
 	}
 	src, err := sourcePath(ctx, db)
 	if err != nil {
@@ -223,6 +223,26 @@ func Run(ctx context.Context, db *sql.DB, opt Options) (*Result, error) {
 	if _, err := target(out, opt.Overwrite); err != nil {
 		return nil, err
 	}
+	m := &Manifest{Format: "parquet", ExportedAt: at, Source: src, IncludeDeleted: opt.IncludeDeleted}
+	return write(ctx, tx, out, m, tables, opt)
+}
+
+// outDir is the output directory of opt, absolute.
+func outDir(opt Options) (string, error) {
+	if opt.Out == "" {
+		return "", errors.New("export: no output directory")
+	}
+	out, err := filepath.Abs(opt.Out)
+	if err != nil {
+		return "", fmt.Errorf("export: output directory %q: %w", opt.Out, err)
+	}
+	return out, nil
+}
+
+// write writes tables, read through tx, as the export m describes into
+// out, and commits tx once every table is read. Both sources end here, so
+// the files, partitions and manifest of an export are made one way.
+func write(ctx context.Context, tx *sql.Tx, out string, m *Manifest, tables []*source, opt Options) (*Result, error) {
 	parent := filepath.Dir(out)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, fmt.Errorf("export: %w", err)
@@ -245,7 +265,6 @@ func Run(ctx context.Context, db *sql.DB, opt Options) (*Result, error) {
 		}
 	}()
 
-	m := &Manifest{Format: "parquet", ExportedAt: at, Source: src, IncludeDeleted: opt.IncludeDeleted}
 	for i, s := range tables {
 		t, err := writeTable(ctx, tx, tmp, s, opt.IncludeDeleted)
 		if err != nil {
@@ -257,7 +276,7 @@ func Run(ctx context.Context, db *sql.DB, opt Options) (*Result, error) {
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("export %s: commit: %w", src, err)
+		return nil, fmt.Errorf("export %s: commit: %w", m.Source, err)
 	}
 	doc, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -332,6 +351,14 @@ func syncedTables(ctx context.Context, tx *sql.Tx) ([]*source, error) {
 	if err != nil {
 		return nil, err
 	}
+	return synced(all, recorded)
+}
+
+// synced picks the synced tables out of all the tables of a database:
+// those with _fivetran_synced that are not oktasync's own and, when the
+// destination records its tables (recorded, by lower-cased name, is not
+// nil), only those it records, with their keys.
+func synced(all []*source, recorded map[string][]string) ([]*source, error) {
 	var out []*source
 	for _, s := range all {
 		if strings.HasPrefix(s.name, internalPrefix) || !s.has(colSynced) {
@@ -431,16 +458,7 @@ func writeTable(ctx context.Context, tx *sql.Tx, dir string, s *source, includeD
 			sel[i] = quote(c.Name) + "::VARCHAR AS " + quote(c.Name)
 		}
 	}
-	var live []string
-	if !includeDeleted {
-		switch {
-		case s.has(colDeleted):
-			live = append(live, "NOT coalesce("+quote(colDeleted)+", false)")
-		case s.has(colActive):
-			live = append(live, "coalesce("+quote(colActive)+", false)")
-		}
-	}
-	q := query{sel: "SELECT " + strings.Join(sel, ", ") + " FROM main." + quote(s.name), where: live}
+	q := query{sel: "SELECT " + strings.Join(sel, ", ") + " FROM main." + quote(s.name), where: live(s, includeDeleted)}
 	tableDir := filepath.Join(dir, s.name)
 	if err := os.Mkdir(tableDir, 0o755); err != nil {
 		return t, err
@@ -476,6 +494,21 @@ func writeTable(ctx context.Context, tx *sql.Tx, dir string, s *source, includeD
 	}
 	slices.Sort(t.Files)
 	return t, nil
+}
+
+// live is the condition, if any, that keeps the rows of s an export
+// without includeDeleted holds: not marked deleted, or, in history mode,
+// the active versions. It is SQL that DuckDB and PostgreSQL read alike.
+func live(s *source, includeDeleted bool) []string {
+	switch {
+	case includeDeleted:
+		return nil
+	case s.has(colDeleted):
+		return []string{"NOT coalesce(" + quote(colDeleted) + ", false)"}
+	case s.has(colActive):
+		return []string{"coalesce(" + quote(colActive) + ", false)"}
+	}
+	return nil
 }
 
 // query is a SELECT and the conditions of its WHERE clause.

@@ -363,16 +363,15 @@ func TestExport(t *testing.T) {
 		}
 	}
 
-	checkDays(t, r, filepath.Join(out, "system_log"), "SELECT DISTINCT strftime(published, '%Y-%m-%d') FROM src.system_log WHERE NOT _fivetran_deleted ORDER BY 1")
+	checkDays(t, r, filepath.Join(out, "system_log"), queryStrings(t, r, "SELECT DISTINCT strftime(published, '%Y-%m-%d') FROM src.system_log WHERE NOT _fivetran_deleted ORDER BY 1"))
 }
 
-// checkDays: dir holds one day=YYYY-MM-DD directory for each day the query
-// lists (day=__HIVE_DEFAULT_PARTITION__ for events without published), each
-// with files that hold events of that day only and no day column (the Hive
+// checkDays: dir holds one day=YYYY-MM-DD directory for each day of want
+// (day=__HIVE_DEFAULT_PARTITION__ for events without published), each with
+// files that hold events of that day only and no day column (the Hive
 // layout keeps it in the path).
-func checkDays(t *testing.T, r *sql.DB, dir, daysQuery string) {
+func checkDays(t *testing.T, r *sql.DB, dir string, want []string) {
 	t.Helper()
-	want := queryStrings(t, r, daysQuery)
 	var got []string
 	for _, e := range entries(t, dir) {
 		day, ok := strings.CutPrefix(e, "day=")
@@ -439,7 +438,7 @@ func TestExportIncludeDeleted(t *testing.T) {
 			t.Errorf("%s %s: %d rows with %s in the export, want 1", c.table, id, n, c.flag)
 		}
 	}
-	checkDays(t, r, filepath.Join(out, "system_log"), "SELECT DISTINCT strftime(published, '%Y-%m-%d') FROM src.system_log ORDER BY 1")
+	checkDays(t, r, filepath.Join(out, "system_log"), queryStrings(t, r, "SELECT DISTINCT strftime(published, '%Y-%m-%d') FROM src.system_log ORDER BY 1"))
 }
 
 // TestExportTables: Tables limits the export to the tables named, in any
@@ -516,7 +515,7 @@ func TestExportEventWithoutTime(t *testing.T) {
 	if files := filesUnder(t, filepath.Join(out, "system_log", "day=__HIVE_DEFAULT_PARTITION__")); len(files) != 1 {
 		t.Errorf("NULL partition: files %v", files)
 	}
-	checkDays(t, r, filepath.Join(out, "system_log"), "SELECT DISTINCT coalesce(strftime(published, '%Y-%m-%d'), '__HIVE_DEFAULT_PARTITION__') FROM src.system_log WHERE NOT _fivetran_deleted ORDER BY 1")
+	checkDays(t, r, filepath.Join(out, "system_log"), queryStrings(t, r, "SELECT DISTINCT coalesce(strftime(published, '%Y-%m-%d'), '__HIVE_DEFAULT_PARTITION__') FROM src.system_log WHERE NOT _fivetran_deleted ORDER BY 1"))
 }
 
 // TestExportRefusesToReplace: a directory that is not empty is refused,
