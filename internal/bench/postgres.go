@@ -1,12 +1,14 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"oktasync/oktasim"
+	"oktasync/runtime"
 )
 
 // EnvPostgresDSN names the PostgreSQL server of the postgres section; make
@@ -165,6 +168,15 @@ func writePostgres(w io.Writer, p *PostgresRun) {
 	tw.Flush()
 	fmt.Fprintf(w, "sync / ceiling: %.3f (target >= 0.6); commits, several at once, took %s in all in the sync's %s\n",
 		p.Fraction(), secs(p.Sync.CommitTotal()), secs(p.Sync.Wall))
+	// Tables run four at a time; the longest bound the sync's wall time.
+	tables := slices.Clone(p.Sync.Summary.Tables)
+	slices.SortFunc(tables, func(a, b runtime.TableReport) int { return cmp.Compare(b.Duration, a.Duration) })
+	fmt.Fprint(w, "longest tables:")
+	for _, t := range tables[:min(4, len(tables))] {
+		fmt.Fprintf(w, " %s %s (%d rows, %d requests, commits %s);", t.Table, secs(t.Duration), tableRows(t), t.Requests,
+			secs(p.Sync.Commit[t.Table]))
+	}
+	fmt.Fprintln(w)
 	if p.RSS != nil {
 		fmt.Fprintf(w, "memory: system_log of %d events (%d rows) in %s: peak RSS %.1f MB (target <= 250), Go heap %.1f MB\n",
 			p.RSS.Logs, p.RSS.Rows, secs(p.RSS.Wall), p.RSS.MaxMB, p.RSS.GoHeapMB)

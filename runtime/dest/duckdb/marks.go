@@ -26,6 +26,10 @@ func (c *commit) Exists(ctx context.Context, query string, args ...any) (bool, e
 	return found, err
 }
 
+func (c *commit) OlderRows(ctx context.Context, t sqldest.Table, cutoff time.Time) (bool, error) {
+	return sqldest.OlderRows(ctx, c, t, cutoff)
+}
+
 func (c *commit) Exec(ctx context.Context, query string, args ...any) error {
 	return c.x.exec(ctx, query, args...)
 }

@@ -24,6 +24,32 @@ func (c *commit) Exists(ctx context.Context, query string, args ...any) (bool, e
 	return found, err
 }
 
+// OlderRows remembers, per table, the latest cutoff before which the table
+// was found to hold no row: PostgreSQL has no zone maps, and without this
+// every batch of a first import would scan the rows the run wrote so far
+// (quadratic in the run: the System Log's children took most of its
+// commits' time). Rows written later carry a later _fivetran_synced (a run
+// writes strictly after the one before), so the answer holds until a
+// Prepare, which may rebuild a table, forgets it.
+func (c *commit) OlderRows(ctx context.Context, t sqldest.Table, cutoff time.Time) (bool, error) {
+	key := lowerIdent(t.Name())
+	c.d.tablesMu.Lock()
+	none, ok := c.d.noneBefore[key]
+	c.d.tablesMu.Unlock()
+	if ok && !cutoff.After(none) {
+		return false, nil
+	}
+	older, err := sqldest.OlderRows(ctx, c, t, cutoff)
+	if err == nil && !older {
+		c.d.tablesMu.Lock()
+		if cutoff.After(c.d.noneBefore[key]) {
+			c.d.noneBefore[key] = cutoff
+		}
+		c.d.tablesMu.Unlock()
+	}
+	return older, err
+}
+
 func (c *commit) Exec(ctx context.Context, query string, args ...any) error {
 	return c.x.exec(ctx, query, args...)
 }

@@ -89,6 +89,9 @@ type DB struct {
 
 	tablesMu sync.Mutex
 	tables   map[string]*tableInfo // prepared tables by lookup name
+	// noneBefore: per table (lookup name), a cutoff before which it was
+	// found to hold no live row (see commit.OlderRows).
+	noneBefore map[string]time.Time
 }
 
 // family is the lock of the commits of a batch table.
@@ -128,11 +131,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		return nil, errors.New("postgres: the connection string (DSN) does not parse; want postgres://user:password@host:port/database or host=... dbname=... key=value pairs")
 	}
 	d := &DB{
-		opts:   opts,
-		log:    opts.Logger,
-		schema: opts.Schema,
-		tables: make(map[string]*tableInfo),
-		where:  describe(cfg.ConnConfig.Config, opts.Schema),
+		opts:       opts,
+		log:        opts.Logger,
+		schema:     opts.Schema,
+		tables:     make(map[string]*tableInfo),
+		noneBefore: make(map[string]time.Time),
+		where:      describe(cfg.ConnConfig.Config, opts.Schema),
 	}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)

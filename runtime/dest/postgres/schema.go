@@ -232,6 +232,7 @@ func (d *DB) Prepare(ctx context.Context, tables []*runtime.Table) error {
 		return d.errorf(err, "prepare")
 	}
 	d.tablesMu.Lock()
+	clear(d.noneBefore)
 	for _, info := range infos {
 		d.tables[lowerIdent(info.name)] = info
 	}

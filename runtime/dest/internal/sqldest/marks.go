@@ -25,6 +25,9 @@ type Tx interface {
 	Cutoff(t time.Time) (string, any)
 	// Exists runs an SQL query of one boolean.
 	Exists(ctx context.Context, query string, args ...any) (bool, error)
+	// OlderRows reports whether t has a live row written before cutoff:
+	// OlderRows below, or an answer the destination already knows.
+	OlderRows(ctx context.Context, t Table, cutoff time.Time) (bool, error)
 	// Exec runs an SQL statement.
 	Exec(ctx context.Context, query string, args ...any) error
 	// Stage copies rows into a new temporary table whose columns c0, c1, ...
@@ -101,11 +104,10 @@ func InSelectNot(quote func(string) string, alias string, cols []string, fromAli
 	return "NOT (" + InSelect(quote, alias, cols, fromAlias, fromCols, from) + ")"
 }
 
-// olderRows reports whether t has a live row written before cutoff.
-// Replacing and sweeping rows of a table this run wrote whole (a first
-// import) then costs one look (DuckDB: at the zone maps of
-// _fivetran_synced).
-func olderRows(ctx context.Context, x Tx, t Table, cutoff time.Time) (bool, error) {
+// OlderRows reports whether t has a live row written before cutoff.
+// Replacing rows of a table this run wrote whole (a first import) then
+// costs one look (DuckDB: at the zone maps of _fivetran_synced).
+func OlderRows(ctx context.Context, x Tx, t Table, cutoff time.Time) (bool, error) {
 	p, arg := x.Cutoff(cutoff)
 	cond := x.Quote(ColSynced) + " < " + p
 	if live := t.Live("t"); live != "" {
@@ -136,7 +138,7 @@ func Replace(ctx context.Context, x Tx, b *runtime.Batch, order []*runtime.Table
 		// Only rows older than the run are marked, and their children only
 		// below a deleted row of t; with no row older than the run (one
 		// written by an earlier run would be), there is nothing to mark.
-		older, err := olderRows(ctx, x, tt, b.Synced)
+		older, err := x.OlderRows(ctx, tt, b.Synced)
 		if err != nil {
 			return fmt.Errorf("replace in %w", err)
 		}
