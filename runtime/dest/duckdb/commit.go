@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -125,36 +124,7 @@ func (c *commit) run(ctx context.Context) error {
 // plan orders the batch's tables and finds the dynamic columns it adds,
 // before the transaction starts.
 func (c *commit) plan() error {
-	seen := make(map[*runtime.Table]bool)
-	var walk func(t *runtime.Table)
-	walk = func(t *runtime.Table) {
-		if seen[t] {
-			return
-		}
-		seen[t] = true
-		if c.b.Rows[t] != nil || c.b.Replace[t] != nil {
-			c.order = append(c.order, t)
-		}
-		for _, ch := range t.Children {
-			walk(ch)
-		}
-	}
-	walk(c.b.Table)
-	var extra []*runtime.Table
-	for t := range c.b.Rows {
-		if !seen[t] {
-			seen[t] = true
-			extra = append(extra, t)
-		}
-	}
-	for t := range c.b.Replace {
-		if !seen[t] {
-			seen[t] = true
-			extra = append(extra, t)
-		}
-	}
-	slices.SortFunc(extra, func(a, b *runtime.Table) int { return strings.Compare(a.Name, b.Name) })
-	c.order = append(c.order, extra...)
+	c.order = sqldest.Order(c.b)
 
 	for _, t := range c.order {
 		if t == nil {

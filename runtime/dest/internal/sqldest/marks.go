@@ -423,3 +423,40 @@ func Truncate(ctx context.Context, x Tx, b *runtime.Batch) error {
 	}
 	return walk(b.Table)
 }
+
+// Order lists the tables a batch writes or replaces rows of, in the order
+// its steps take them: Table, its children depth-first, then any other
+// table by name.
+func Order(b *runtime.Batch) []*runtime.Table {
+	var order []*runtime.Table
+	seen := make(map[*runtime.Table]bool)
+	var walk func(t *runtime.Table)
+	walk = func(t *runtime.Table) {
+		if seen[t] {
+			return
+		}
+		seen[t] = true
+		if b.Rows[t] != nil || b.Replace[t] != nil {
+			order = append(order, t)
+		}
+		for _, ch := range t.Children {
+			walk(ch)
+		}
+	}
+	walk(b.Table)
+	var extra []*runtime.Table
+	for t := range b.Rows {
+		if !seen[t] {
+			seen[t] = true
+			extra = append(extra, t)
+		}
+	}
+	for t := range b.Replace {
+		if !seen[t] {
+			seen[t] = true
+			extra = append(extra, t)
+		}
+	}
+	slices.SortFunc(extra, func(a, b *runtime.Table) int { return strings.Compare(a.Name, b.Name) })
+	return append(order, extra...)
+}
