@@ -22,7 +22,6 @@ import (
 	"oktasync/generated/okta"
 	"oktasync/naming"
 	"oktasync/runtime"
-	"oktasync/runtime/dest/postgres"
 	"oktasync/runtime/ratelimit"
 )
 
@@ -111,6 +110,10 @@ const (
 	DestPostgres = "postgres"
 )
 
+// DefaultPostgresSchema is a postgres destination's schema when the config
+// names none.
+const DefaultPostgresSchema = "okta"
+
 // DefaultDSNEnv is where a postgres destination's DSN is read by default.
 const DefaultDSNEnv = "OKTASYNC_PG_DSN"
 
@@ -128,7 +131,7 @@ func (d Destination) DSNVar() string {
 // PostgresSchema is a postgres destination's schema.
 func (d Destination) PostgresSchema() string {
 	if d.Schema == "" {
-		return postgres.DefaultSchema
+		return DefaultPostgresSchema
 	}
 	return d.Schema
 }

@@ -27,8 +27,8 @@ func (c *commit) Exists(ctx context.Context, query string, args ...any) (bool, e
 // OlderRows remembers, per table, the latest cutoff before which the table
 // was found to hold no row: PostgreSQL has no zone maps, and without this
 // every batch of a first import would scan the rows the run wrote so far
-// (quadratic in the run: the System Log's children took most of its
-// commits' time). Rows written later carry a later _fivetran_synced (a run
+// (quadratic in the run: the breakout children of a large first import
+// took most of its commits' time). Rows written later carry a later _fivetran_synced (a run
 // writes strictly after the one before), so the answer holds until a
 // Prepare, which may rebuild a table, forgets it.
 func (c *commit) OlderRows(ctx context.Context, t sqldest.Table, cutoff time.Time) (bool, error) {

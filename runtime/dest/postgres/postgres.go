@@ -37,8 +37,8 @@ import (
 
 // Options tune a DB. The zero value is ready to use.
 type Options struct {
-	// Schema holds the tables; "" means DefaultSchema. It is created when
-	// missing, which needs the CREATE privilege on the database.
+	// Schema holds the tables (required). It is created when missing,
+	// which needs the CREATE privilege on the database.
 	Schema string
 	// Logger receives schema changes and commit summaries; nil discards them.
 	Logger *slog.Logger
@@ -49,9 +49,6 @@ type Options struct {
 	// Now stamps updated_at in the state table; nil means time.Now.
 	Now func() time.Time
 }
-
-// DefaultSchema is the schema of a destination whose config names none.
-const DefaultSchema = "okta"
 
 // Stages returns the names CrashPoint is called with during a Commit, in
 // order; "committed" comes after the transaction is durable.
@@ -123,7 +120,7 @@ var _ runtime.Destination = (*DB)(nil)
 // SetValue.
 func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if opts.Schema == "" {
-		opts.Schema = DefaultSchema
+		return nil, errors.New("postgres: no schema given: the destination's tables need one")
 	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {

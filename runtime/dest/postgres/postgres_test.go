@@ -86,8 +86,8 @@ func TestLongNames(t *testing.T) {
 		Columns:    []runtime.Column{{Name: "id", Type: runtime.TypeString}},
 		Dynamic:    []runtime.DynamicColumns{{Path: "d", Prefix: "debug_", Type: runtime.TypeString}},
 	}
-	a := "debug_context_debug_data_push_with_number_challenge_response_type"
-	b := "debug_context_debug_data_push_with_number_challenge_response_kind"
+	a := "debug_" + strings.Repeat("attribute_", 6) + "one_that_differs_only_at_the_end_a"
+	b := "debug_" + strings.Repeat("attribute_", 6) + "one_that_differs_only_at_the_end_b"
 	synced := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	commit := func(d *DB, id string, fields ...runtime.Field) {
 		t.Helper()
