@@ -540,14 +540,8 @@ func (d *DB) dropColumns(ctx context.Context, x *txn, t *runtime.Table, have []d
 		if i < 0 {
 			continue
 		}
-		named := func(l []string) bool {
-			return slices.ContainsFunc(l, func(k string) bool { return strings.EqualFold(k, name) })
-		}
-		if named(t.PrimaryKey) || named(t.ParentKey) || sqldest.IsSystem(name) {
-			return nil, fmt.Errorf("column %s cannot be dropped: the writer needs it", name)
-		}
-		if slices.ContainsFunc(t.Columns, func(c runtime.Column) bool { return strings.EqualFold(c.Name, name) }) {
-			return nil, fmt.Errorf("column %s is both a column to write and one to drop", name)
+		if err := sqldest.CheckDrop(t, name); err != nil {
+			return nil, err
 		}
 		if err := x.exec(ctx, "ALTER TABLE "+quote(t.Name)+" DROP COLUMN "+quote(have[i].name)); err != nil {
 			return nil, fmt.Errorf("drop column %s: %w", name, err)

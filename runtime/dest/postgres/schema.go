@@ -465,14 +465,8 @@ func (d *DB) dropColumns(ctx context.Context, x *txn, t *runtime.Table, have []d
 		if i < 0 {
 			continue
 		}
-		named := func(l []string) bool {
-			return slices.ContainsFunc(l, func(k string) bool { return strings.EqualFold(k, name) })
-		}
-		if named(t.PrimaryKey) || named(t.ParentKey) || sqldest.IsSystem(name) {
-			return nil, fmt.Errorf("column %s cannot be dropped: the writer needs it", name)
-		}
-		if slices.ContainsFunc(t.Columns, func(c runtime.Column) bool { return strings.EqualFold(c.Name, name) }) {
-			return nil, fmt.Errorf("column %s is both a column to write and one to drop", name)
+		if err := sqldest.CheckDrop(t, name); err != nil {
+			return nil, err
 		}
 		if err := x.exec(ctx, "ALTER TABLE "+quote(t.Name)+" DROP COLUMN "+quote(have[i].name)); err != nil {
 			return nil, fmt.Errorf("drop column %s: %w", name, err)
@@ -485,10 +479,10 @@ func (d *DB) dropColumns(ctx context.Context, x *txn, t *runtime.Table, have []d
 
 // switchMode turns a soft-delete table into a history table or back when
 // its descriptor asks for the other mode (see runtime.Destination), and
-// returns its columns as they become. DuckDB refuses to update a table
-// and alter it in one transaction, so the table is made anew: its
-// descriptor columns first, then the mode's system columns, as Prepare
-// would create it, with the rows converted by one INSERT ... SELECT.
+// returns its columns as they become. The table is made anew, as DuckDB's
+// is (one conversion for both): its descriptor columns first, then the
+// mode's system columns, as Prepare would create it, with the rows
+// converted by one INSERT ... SELECT.
 func (d *DB) switchMode(ctx context.Context, x *txn, info *tableInfo, have []dbColumn) ([]dbColumn, bool, error) {
 	has := func(name string) bool {
 		return slices.ContainsFunc(have, func(c dbColumn) bool { return strings.EqualFold(c.name, name) })

@@ -210,3 +210,18 @@ func WithoutColumn(dump, column string) (string, error) {
 	w.Flush()
 	return b.String(), w.Error()
 }
+
+// CheckDrop refuses to drop a column of t the writer needs (a key, a
+// parent key, a system column) or one t still writes.
+func CheckDrop(t *runtime.Table, name string) error {
+	named := func(l []string) bool {
+		return slices.ContainsFunc(l, func(k string) bool { return strings.EqualFold(k, name) })
+	}
+	if named(t.PrimaryKey) || named(t.ParentKey) || IsSystem(name) {
+		return fmt.Errorf("column %s cannot be dropped: the writer needs it", name)
+	}
+	if slices.ContainsFunc(t.Columns, func(c runtime.Column) bool { return strings.EqualFold(c.Name, name) }) {
+		return fmt.Errorf("column %s is both a column to write and one to drop", name)
+	}
+	return nil
+}
