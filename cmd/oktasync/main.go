@@ -8,6 +8,7 @@
 //	oktasync detect [--db okta.duckdb] [--since 72h] [--json]
 //	oktasync models [--db okta.duckdb] [--select m1,m2] [--json]
 //	oktasync export --out DIR [--db okta.duckdb | --config oktasync.yaml] [--tables t1,t2] [--include-deleted]
+//	oktasync serve [--addr 127.0.0.1:8080] [--config oktasync.yaml] [--state FILE] | --create-key
 //
 // `oktasync help COMMAND` describes each command, its environment variables
 // and exit statuses.
@@ -33,10 +34,10 @@ import (
 // Exit statuses shared by every command; a command stopped by a signal exits
 // 128+signal (130 for SIGINT, 143 for SIGTERM).
 const (
-	exitOK      = 0
-	exitError   = 1 // nothing or no table done: config, org, token, or every table failed
+	exitOK      = connector.ExitOK
+	exitError   = connector.ExitFailed
 	exitUsage   = 2
-	exitPartial = 3 // some tables done, some skipped (forbidden, feature off) or failed
+	exitPartial = connector.ExitPartial
 )
 
 func main() {
@@ -97,7 +98,7 @@ type command struct {
 }
 
 func commands() []*command {
-	return []*command{syncCommand(), resyncCommand(), checkCommand(), tablesCommand(), simCommand(), detectCommand(), modelsCommand(), exportCommand()}
+	return []*command{syncCommand(), resyncCommand(), checkCommand(), tablesCommand(), simCommand(), detectCommand(), modelsCommand(), exportCommand(), serveCommand()}
 }
 
 func lookup(name string) *command {

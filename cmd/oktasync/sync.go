@@ -238,31 +238,10 @@ func runSync(ctx context.Context, cfg *connector.Config, o syncRun, stdout, stde
 // syncResult is a sync's exit status, its outcome in a word (complete,
 // partial, failed, interrupted) and what to tell the user.
 func syncResult(ctx context.Context, sum *runtime.Summary, err error) (code int, status, msg string) {
-	if err == nil {
-		return exitOK, "complete", ""
-	}
 	if code, ok := interruptStatus(ctx); ok {
-		return code, "interrupted", "interrupted; run the same command again to resume"
-	}
-	if onlyPartial(err) && sum != nil && connector.Failed(sum) {
-		return exitError, "failed", "sync failed: no table synced (see NOTE)"
-	}
-	if onlyPartial(err) {
-		return exitPartial, "partial", "sync incomplete: some tables were skipped or failed (see NOTE)"
-	}
-	return exitError, "failed", err.Error()
-}
-
-// onlyPartial reports whether err says nothing but that some tables did not
-// sync; a failure besides (closing the destination) is an error of its own.
-func onlyPartial(err error) bool {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range j.Unwrap() {
-			if !onlyPartial(e) {
-				return false
-			}
+		if err != nil {
+			return code, "interrupted", "interrupted; run the same command again to resume"
 		}
-		return true
 	}
-	return errors.Is(err, runtime.ErrPartial)
+	return connector.SyncResult(sum, err)
 }

@@ -93,6 +93,13 @@ func (a *AuthConfig) applyEnv(getenv func(string) string) error {
 	return nil
 }
 
+// SetPrivateKey sets the service app's private key (PEM or JWK) from
+// somewhere other than a file or the environment (the service's sealed
+// credentials).
+func (a *AuthConfig) SetPrivateKey(key []byte) {
+	a.PrivateKeyFile, a.PrivateKeyEnv, a.key = "", "", key
+}
+
 func splitScopes(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
 }

@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,6 +68,9 @@ type Config struct {
 	// not the token's), from 0 (none) to below 1; unset is 0.02, at least
 	// one request of each window.
 	RateLimitReserve *float64 `yaml:"rate_limit_reserve"`
+	// SyncFrequency is how often `oktasync serve` syncs, in minutes: one of
+	// Frequencies (unset: DefaultFrequency).
+	SyncFrequency int `yaml:"sync_frequency_minutes"`
 
 	// file and pos locate the settings' nodes in the file the config was
 	// loaded from ("tables.users.columns.id.enabled"), for errors found
@@ -444,6 +448,35 @@ func (c *Config) runtimeSettings() *runtime.Settings {
 	return s
 }
 
+// Frequencies are the sync frequencies, in minutes, that Fivetran offers.
+var Frequencies = []int{5, 15, 30, 60, 120, 180, 360, 480, 720, 1440}
+
+// DefaultFrequency is Fivetran's default: every six hours.
+const DefaultFrequency = 360
+
+// CheckFrequency says what is wrong with a sync frequency in minutes.
+func CheckFrequency(minutes int) error {
+	if slices.Contains(Frequencies, minutes) {
+		return nil
+	}
+	s := make([]string, len(Frequencies))
+	for i, f := range Frequencies {
+		s[i] = strconv.Itoa(f)
+	}
+	return fmt.Errorf("sync_frequency_minutes is %d; want one of %s", minutes, strings.Join(s, ", "))
+}
+
+// CheckSettings lists what is wrong with the table and column settings and
+// the schema-change policy, as LoadConfig reports them (without the file's
+// positions): the service's schema API checks its changes with it too.
+func (c *Config) CheckSettings() []error {
+	var errs []error
+	for _, p := range c.runtimeSettings().Problems(okta.Registry) {
+		errs = append(errs, errors.New(c.where(c.nodeOf(p))+problemText(p)))
+	}
+	return errs
+}
+
 // Settings are the runtime settings the config asks for; the salt comes
 // from the variable hash_salt_env names. A setting that cannot apply is an
 // error (LoadConfig reports them with positions already).
@@ -451,10 +484,7 @@ func (c *Config) Settings() (*runtime.Settings, error) { return c.settings(os.Ge
 
 func (c *Config) settings(getenv func(string) string) (*runtime.Settings, error) {
 	s := c.runtimeSettings()
-	var errs []error
-	for _, p := range s.Problems(okta.Registry) {
-		errs = append(errs, errors.New(c.where(c.nodeOf(p))+problemText(p)))
-	}
+	errs := c.CheckSettings()
 	if c.HashSaltEnv != "" {
 		where := c.where(c.pos["hash_salt_env"])
 		switch {
@@ -616,16 +646,10 @@ func (c *Config) Validate() error {
 	var errs []error
 	if c.OrgURL == "" {
 		errs = append(errs, fmt.Errorf("no org URL: set org_url in the config or %s", EnvOrgURL))
+	} else if u, err := NormalizeOrgURL(c.OrgURL); err != nil {
+		errs = append(errs, err)
 	} else {
-		u, err := url.Parse(c.OrgURL)
-		switch {
-		case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-			errs = append(errs, fmt.Errorf("org URL %q is not an http(s) URL", c.OrgURL))
-		case u.Scheme == "http" && !isLoopback(u.Hostname()):
-			errs = append(errs, fmt.Errorf("org URL %q: plain http is only accepted for loopback hosts; use https", c.OrgURL))
-		default:
-			c.OrgURL = u.Scheme + "://" + u.Host
-		}
+		c.OrgURL = u
 	}
 	errs = append(errs, c.Auth.validate(c.Token)...)
 	errs = append(errs, c.Proxy.validate()...)
@@ -653,12 +677,34 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("destination type %q is not supported; want duckdb or postgres", d.Type))
 	}
+	if c.SyncFrequency != 0 {
+		if err := CheckFrequency(c.SyncFrequency); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if c.Reimport != "" {
 		if _, err := spec.ParseDuration(c.Reimport); err != nil {
 			errs = append(errs, fmt.Errorf("reimport_every: %w", err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// NormalizeOrgURL checks an org URL and cuts it to scheme and host.
+func NormalizeOrgURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return "", fmt.Errorf("org URL %q is not an http(s) URL", s)
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return "", fmt.Errorf("org URL %q: plain http is only accepted for loopback hosts; use https", s)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+// Effective says what the config's settings make of every table.
+func (c *Config) Effective() []runtime.TableEffect {
+	return c.runtimeSettings().Effective(okta.Registry)
 }
 
 // ReimportEvery is the parsed re-import override, or 0 for none.

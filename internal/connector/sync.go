@@ -290,6 +290,44 @@ func badRecords(r runtime.TableReport) (int64, []BadRecordJSON) {
 	return r.BadRecords, out
 }
 
+// Exit statuses of a sync, shared by the command line and the service's
+// run records.
+const (
+	ExitOK      = 0
+	ExitFailed  = 1 // nothing or no table done: config, org, token, or every table failed
+	ExitPartial = 3 // some tables done, some skipped (forbidden, feature off) or failed
+)
+
+// SyncResult is a finished sync's exit status, its outcome in a word
+// (complete, partial, failed) and what to tell the user; an interrupted
+// sync is for the caller to tell, who knows what stopped it.
+func SyncResult(sum *runtime.Summary, err error) (code int, status, msg string) {
+	if err == nil {
+		return ExitOK, "complete", ""
+	}
+	if onlyPartial(err) && sum != nil && Failed(sum) {
+		return ExitFailed, "failed", "sync failed: no table synced (see NOTE)"
+	}
+	if onlyPartial(err) {
+		return ExitPartial, "partial", "sync incomplete: some tables were skipped or failed (see NOTE)"
+	}
+	return ExitFailed, "failed", err.Error()
+}
+
+// onlyPartial reports whether err says nothing but that some tables did not
+// sync; a failure besides (closing the destination) is an error of its own.
+func onlyPartial(err error) bool {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if !onlyPartial(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return errors.Is(err, runtime.ErrPartial)
+}
+
 // Outcome is a sync's result in one word: complete; failed when no table
 // synced or an error no table can survive stopped it; interrupted when it
 // was stopped before it ended; partial when some tables did not sync.

@@ -1,0 +1,238 @@
+package serve
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"oktasync/internal/connector"
+)
+
+// StateFile is the service's own configuration: what the API changes (the
+// connection, the table settings), the sealed credentials and the API
+// keys' hashes. Sync state and run history live in the destination.
+type StateFile struct {
+	// Connection is nil until the service first starts, which fills it
+	// from the config file.
+	Connection  *Connection             `json:"connection,omitempty"`
+	Credentials *SealedSecret           `json:"credentials,omitempty"`
+	Keys        []APIKey                `json:"keys"`
+	Tables      map[string]TableSetting `json:"tables,omitempty"`
+}
+
+// Connection is the connection's settings the API manages.
+type Connection struct {
+	OrgURL               string `json:"org_url"`
+	AuthType             string `json:"auth_type"`
+	SyncFrequency        int    `json:"sync_frequency_minutes"`
+	Paused               bool   `json:"paused"`
+	SchemaChangeHandling string `json:"schema_change_handling"`
+}
+
+// TableSetting is a table's settings as the state file keeps them (the config
+// file's TableConfig, in JSON).
+type TableSetting struct {
+	Enabled *bool                    `json:"enabled,omitempty"`
+	History bool                     `json:"history,omitempty"`
+	Columns map[string]ColumnSetting `json:"columns,omitempty"`
+}
+
+// ColumnSetting is a column's settings as the state file keeps them.
+type ColumnSetting struct {
+	Enabled *bool `json:"enabled,omitempty"`
+	Hashed  bool  `json:"hashed,omitempty"`
+}
+
+// store reads and writes the state file; every change is written before
+// it is acknowledged, through a temporary file renamed over the old one so
+// that a crash leaves one or the other.
+type store struct {
+	path string
+	mu   sync.Mutex
+	st   StateFile
+	mod  time.Time // of the file when read, to see keys made since
+}
+
+// openStore reads the state file at path; a missing file is an empty state.
+func openStore(path string) (*store, error) {
+	s := &store{path: path}
+	if err := s.reload(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *store) reload() error {
+	data, err := os.ReadFile(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		s.st = StateFile{}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var st StateFile
+	if err := json.Unmarshal(data, &st); err != nil {
+		return fmt.Errorf("state file %s: %w", s.path, err)
+	}
+	if fi, err := os.Stat(s.path); err == nil {
+		s.mod = fi.ModTime()
+	}
+	s.st = st
+	return nil
+}
+
+// update applies change to a copy of the state and writes it; on any
+// error (change's or the write's) the state stays as it was.
+func (s *store) update(change func(st *StateFile) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.st.clone()
+	if err := change(&st); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(s.path, st); err != nil {
+		return fmt.Errorf("write state file %s: %w", s.path, err)
+	}
+	s.st = st
+	if fi, err := os.Stat(s.path); err == nil {
+		s.mod = fi.ModTime()
+	}
+	return nil
+}
+
+// get returns a copy of the state.
+func (s *store) get() StateFile {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.clone()
+}
+
+// keys returns the API keys, reading the file again when another process
+// (serve --create-key) changed it.
+func (s *store) keys() []APIKey {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if fi, err := os.Stat(s.path); err == nil && !fi.ModTime().Equal(s.mod) {
+		if data, err := os.ReadFile(s.path); err == nil {
+			var st StateFile
+			if json.Unmarshal(data, &st) == nil {
+				s.st.Keys, s.mod = st.Keys, fi.ModTime()
+			}
+		}
+	}
+	return append([]APIKey(nil), s.st.Keys...)
+}
+
+func writeFileAtomic(path string, st StateFile) error {
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	// The file holds key hashes and sealed credentials: for its owner only.
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func (st StateFile) clone() StateFile {
+	out := st
+	if st.Connection != nil {
+		c := *st.Connection
+		out.Connection = &c
+	}
+	if st.Credentials != nil {
+		c := *st.Credentials
+		out.Credentials = &c
+	}
+	out.Keys = append([]APIKey(nil), st.Keys...)
+	out.Tables = cloneTables(st.Tables)
+	return out
+}
+
+func cloneTables(in map[string]TableSetting) map[string]TableSetting {
+	if in == nil {
+		return nil
+	}
+	out := make(map[string]TableSetting, len(in))
+	for name, t := range in {
+		c := t
+		if t.Enabled != nil {
+			v := *t.Enabled
+			c.Enabled = &v
+		}
+		if t.Columns != nil {
+			c.Columns = make(map[string]ColumnSetting, len(t.Columns))
+			for cn, col := range t.Columns {
+				if col.Enabled != nil {
+					v := *col.Enabled
+					col.Enabled = &v
+				}
+				c.Columns[cn] = col
+			}
+		}
+		out[name] = c
+	}
+	return out
+}
+
+// tablesFromConfig and tablesToConfig convert between the config file's
+// table settings and the state file's.
+func tablesFromConfig(in map[string]connector.TableConfig) map[string]TableSetting {
+	if len(in) == 0 {
+		return nil
+	}
+	out := map[string]TableSetting{}
+	for name, t := range in {
+		st := TableSetting{Enabled: t.Enabled, History: t.History}
+		for cn, c := range t.Columns {
+			if st.Columns == nil {
+				st.Columns = map[string]ColumnSetting{}
+			}
+			st.Columns[cn] = ColumnSetting{Enabled: c.Enabled, Hashed: c.Hashed}
+		}
+		out[name] = st
+	}
+	return cloneTables(out)
+}
+
+func tablesToConfig(in map[string]TableSetting) map[string]connector.TableConfig {
+	if len(in) == 0 {
+		return nil
+	}
+	out := map[string]connector.TableConfig{}
+	for name, t := range cloneTables(in) {
+		ct := connector.TableConfig{Enabled: t.Enabled, History: t.History}
+		for cn, c := range t.Columns {
+			if ct.Columns == nil {
+				ct.Columns = map[string]connector.ColumnConfig{}
+			}
+			ct.Columns[cn] = connector.ColumnConfig{Enabled: c.Enabled, Hashed: c.Hashed}
+		}
+		out[name] = ct
+	}
+	return out
+}
