@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"oktasync/internal/connector"
+	"oktasync/oktasim"
+)
+
+// TestServeKill9Resumes kills `oktasync serve` with SIGKILL while its first
+// sync runs; restarted, the service marks that run interrupted, resumes at
+// once and ends with the tables of an uninterrupted sync.
+func TestServeKill9Resumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	org := oktasim.Config{Seed: 3, Users: 150, Groups: 20, Apps: 8, Devices: 20, Logs: 3000,
+		LinkBaseURL: "https://acme.okta.example", TimeScale: 60, Now: time.Now().UTC().Truncate(time.Second)}
+	sim, err := oktasim.New(org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	refDB := filepath.Join(t.TempDir(), "ref.duckdb")
+	cfg := &connector.Config{OrgURL: url, Token: "demo-token", Destination: connector.Destination{Path: refDB}, TimeScale: 60}
+	if _, err := connector.Sync(context.Background(), cfg, connector.SyncOptions{Now: sim.Now}); err != nil {
+		t.Fatalf("reference sync: %v", err)
+	}
+	want := dumpAll(t, refDB)
+
+	slow := org
+	slow.Faults, _ = oktasim.ParseFaults("slow=1:15ms")
+	sim2, err := oktasim.New(slow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url2, err := sim2.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim2.Close()
+
+	dir := t.TempDir()
+	db := filepath.Join(dir, "okta.duckdb")
+	state := filepath.Join(dir, "state.json")
+	config := filepath.Join(dir, "oktasync.yaml")
+	if err := os.WriteFile(config, []byte(fmt.Sprintf("org_url: %s\ntime_scale: 60\nsync_frequency_minutes: 1440\ndestination: {path: %s}\n", url2, db)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "serve", "--create-key", "--state", state).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(string(out))
+	start := func() (*exec.Cmd, string, *bytes.Buffer) {
+		cmd := exec.Command(bin, "serve", "--config", config, "--state", state, "--addr", "127.0.0.1:0")
+		cmd.Env = append(os.Environ(), "OKTA_CLIENT_TOKEN=demo-token")
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// The first line says where it listens; the rest is kept for failures.
+		r := bufio.NewReader(stderr)
+		line, err := r.ReadString('\n')
+		if err != nil || !strings.Contains(line, "listening on ") {
+			cmd.Process.Kill()
+			t.Fatalf("serve did not start: %q %v", line, err)
+		}
+		var rest bytes.Buffer
+		go io.Copy(&rest, r)
+		return cmd, strings.TrimSpace(line[strings.Index(line, "http://"):]), &rest
+	}
+	runs := func(base string) []map[string]any {
+		req, _ := http.NewRequest("GET", base+"/v1/runs", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var l struct{ Runs []map[string]any }
+		if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
+			t.Fatal(err)
+		}
+		return l.Runs
+	}
+
+	cmd, base, _ := start()
+	deadline := time.Now().Add(60 * time.Second)
+	for sim2.Stats().Requests < 25 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the service made too few requests to kill it mid-sync")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if r := runs(base); len(r) != 1 || r[0]["status"] != "running" {
+		t.Fatalf("before the kill: %v", r)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+
+	cmd, base, logs := start()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	var got []map[string]any
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if got = runs(base); len(got) == 2 && got[0]["status"] != "running" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no resumed run: %v\n%s", got, logs)
+		}
+	}
+	if got[1]["status"] != "interrupted" || got[0]["trigger"] != "resume" || got[0]["status"] != "complete" {
+		t.Fatalf("runs after the restart: %v\n%s", got, logs)
+	}
+	// SIGTERM with no sync running: a clean stop.
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("serve after SIGTERM: %v\n%s", err, logs)
+	}
+	dumped := dumpAll(t, db)
+	for name := range want {
+		if dumped[name] != want[name] {
+			t.Errorf("%s differs after kill -9 of the service and its resume", name)
+		}
+	}
+}
