@@ -70,6 +70,16 @@ func TestAuth(t *testing.T) {
 	if status, _, body := h.do("GET", "/healthz", "", ""); status != 200 || string(body) != "ok\n" {
 		t.Errorf("healthz: %d %q", status, body)
 	}
+	// A key made while the service runs works at once, and survives the
+	// service's own writes of the state file.
+	fresh, _, err := CreateKey(h.state, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ok("PATCH", "/v1/connection", `{"paused": true}`, 200, nil)
+	if status, _, _ := h.do("GET", "/v1/connection", "", fresh); status != 200 {
+		t.Errorf("a key made while the service runs: %d", status)
+	}
 	// A key revoked while the service runs stops working.
 	ro, _, _ := strings.Cut(strings.TrimPrefix(h.roKey, keyPrefix), "_")
 	if err := RevokeKey(h.state, ro); err != nil {

@@ -92,6 +92,8 @@ func (s *store) reload() error {
 func (s *store) update(change func(st *StateFile) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Keys made or revoked by another process since are kept as they are.
+	s.refreshKeys()
 	st := s.st.clone()
 	if err := change(&st); err != nil {
 		return err
@@ -118,15 +120,23 @@ func (s *store) get() StateFile {
 func (s *store) keys() []APIKey {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if fi, err := os.Stat(s.path); err == nil && !fi.ModTime().Equal(s.mod) {
-		if data, err := os.ReadFile(s.path); err == nil {
-			var st StateFile
-			if json.Unmarshal(data, &st) == nil {
-				s.st.Keys, s.mod = st.Keys, fi.ModTime()
-			}
+	s.refreshKeys()
+	return append([]APIKey(nil), s.st.Keys...)
+}
+
+// refreshKeys takes the keys from the file when another process (serve
+// --create-key, --revoke-key) changed it. Called with mu held.
+func (s *store) refreshKeys() {
+	fi, err := os.Stat(s.path)
+	if err != nil || fi.ModTime().Equal(s.mod) {
+		return
+	}
+	if data, err := os.ReadFile(s.path); err == nil {
+		var st StateFile
+		if json.Unmarshal(data, &st) == nil {
+			s.st.Keys, s.mod = st.Keys, fi.ModTime()
 		}
 	}
-	return append([]APIKey(nil), s.st.Keys...)
 }
 
 func writeFileAtomic(path string, st StateFile) error {
