@@ -11,9 +11,11 @@ import (
 
 	"oktasync/generated/okta"
 	"oktasync/internal/connector"
+	"oktasync/internal/pgtest"
 	"oktasync/oktasim"
 	"oktasync/runtime"
 	"oktasync/runtime/dest/duckdb"
+	"oktasync/runtime/dest/postgres"
 )
 
 // waitFor polls until cond holds.
@@ -253,4 +255,36 @@ func (h *harness) blockAllBut(keep ...string) {
 		h.t.Fatal(err)
 	}
 	h.ok("PATCH", "/v1/schema", string(body), 200, nil)
+}
+
+// TestPostgresDestination: with a postgres destination the run history is
+// kept in PostgreSQL with the rows, and a restarted service has it.
+func TestPostgresDestination(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	schema := pgtest.Schema(t, "serve")
+	t.Setenv("OKTASYNC_SERVE_TEST_DSN", dsn)
+	h := newHarness(t, harnessOptions{})
+	h.stop()
+	h.opts.Config.Destination = connector.Destination{Type: connector.DestPostgres, DSNEnv: "OKTASYNC_SERVE_TEST_DSN", Schema: schema}
+	h.start(false)
+	h.configure(1440)
+	var run Run
+	h.ok("POST", "/v1/sync", "", 202, &run)
+	if r := h.waitRun(run.ID); r.Status != "complete" {
+		t.Fatalf("sync into postgres: %+v\n%s", r.RunSummary, h.logs.String())
+	}
+	h.stop()
+	h.start(false)
+	if runs := h.runs(); len(runs) != 1 || runs[0].Status != "complete" || runs[0].Rows == 0 {
+		t.Errorf("history in postgres after a restart: %+v", runs)
+	}
+	pg, err := postgres.Open(context.Background(), dsn, postgres.Options{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	v, ok, err := pg.Value(context.Background(), lastRunKey)
+	if err != nil || !ok || v != itoa(run.ID) {
+		t.Errorf("%s in postgres: %q %v %v", lastRunKey, v, ok, err)
+	}
 }
