@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,8 +14,8 @@ import (
 	"time"
 
 	"oktasync/generated/okta"
-	"oktasync/internal/connector"
 	"oktasync/internal/pgtest"
+	"oktasync/internal/synctest"
 	"oktasync/oktasim"
 	"oktasync/runtime"
 	"oktasync/runtime/dest/duckdb"
@@ -55,25 +54,8 @@ func buildBinary(t *testing.T) string {
 	return filepath.Join(binDir, "oktasync")
 }
 
-// dumpAll dumps every table as CSV ordered by key, without _fivetran_synced:
-// the time of a sync, which differs between any two.
-func dumpAll(t *testing.T, path string) map[string]string {
-	t.Helper()
-	db, err := duckdb.Open(path, duckdb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	out := map[string]string{}
-	okta.Registry.Walk(func(tb *runtime.Table) {
-		var b bytes.Buffer
-		if err := db.Dump(context.Background(), tb.Name, &b); err != nil {
-			t.Fatal(err)
-		}
-		out[tb.Name] = withoutColumn(t, b.String(), "_fivetran_synced")
-	})
-	return out
-}
+// dumpAll dumps every table without _fivetran_synced.
+func dumpAll(t *testing.T, path string) map[string]string { return synctest.DumpAll(t, path) }
 
 func withoutColumn(t *testing.T, dump, column string) string {
 	t.Helper()
@@ -97,33 +79,11 @@ func TestKill9Resume(t *testing.T) {
 	org := oktasim.Config{Seed: 3, Users: 150, Groups: 20, Apps: 8, Devices: 20, Logs: 3000,
 		LinkBaseURL: "https://acme.okta.example", TimeScale: 60, Now: time.Now().UTC().Truncate(time.Second)}
 
-	// Reference: an uninterrupted sync, in-process.
-	sim, err := oktasim.New(org)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	refDB := filepath.Join(t.TempDir(), "ref.duckdb")
-	cfg := &connector.Config{OrgURL: url, Token: "demo-token", Destination: connector.Destination{Path: refDB}, TimeScale: 60}
-	if sum, err := connector.Sync(context.Background(), cfg, connector.SyncOptions{Now: sim.Now}); err != nil {
-		// Name the tables: a table the simulator does not serve yet fails
-		// here first.
-		var why []string
-		for _, r := range summaryTables(sum) {
-			if r.Status != runtime.StatusOK {
-				why = append(why, fmt.Sprintf("%s %s: %s", r.Table, r.Status, r.Reason))
-			}
-		}
-		t.Fatalf("reference sync: %v\n%s", err, strings.Join(why, "\n"))
-	}
-	want := dumpAll(t, refDB)
+	want := synctest.Reference(t, org, "demo-token")
 
 	// The same org, slowed down so that the kill lands mid-sync.
 	slow := org
+	var err error
 	slow.Faults, err = oktasim.ParseFaults("slow=1:15ms")
 	if err != nil {
 		t.Fatal(err)
@@ -196,13 +156,6 @@ func pgHeader(dump string) string {
 		cols[i] = postgres.Ident(c)
 	}
 	return strings.Join(cols, ",") + "\n" + rest
-}
-
-func summaryTables(s *runtime.Summary) []runtime.TableReport {
-	if s == nil {
-		return nil
-	}
-	return s.Tables
 }
 
 // TestSignalExitStatus: the binary stopped by SIGINT or SIGTERM says how to

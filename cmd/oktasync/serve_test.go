@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -25,7 +24,7 @@ import (
 	"testing"
 	"time"
 
-	"oktasync/internal/connector"
+	"oktasync/internal/synctest"
 	"oktasync/oktasim"
 )
 
@@ -39,21 +38,7 @@ func TestServeKill9Resumes(t *testing.T) {
 	bin := buildBinary(t)
 	org := oktasim.Config{Seed: 3, Users: 150, Groups: 20, Apps: 8, Devices: 20, Logs: 3000,
 		LinkBaseURL: "https://acme.okta.example", TimeScale: 60, Now: time.Now().UTC().Truncate(time.Second)}
-	sim, err := oktasim.New(org)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	refDB := filepath.Join(t.TempDir(), "ref.duckdb")
-	cfg := &connector.Config{OrgURL: url, Token: "demo-token", Destination: connector.Destination{Path: refDB}, TimeScale: 60}
-	if _, err := connector.Sync(context.Background(), cfg, connector.SyncOptions{Now: sim.Now}); err != nil {
-		t.Fatalf("reference sync: %v", err)
-	}
-	want := dumpAll(t, refDB)
+	want := synctest.Reference(t, org, "demo-token")
 
 	slow := org
 	slow.Faults, _ = oktasim.ParseFaults("slow=1:15ms")

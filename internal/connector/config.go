@@ -80,16 +80,17 @@ type Config struct {
 }
 
 // TableConfig is one table's settings (runtime.TableSettings).
+// The service keeps them in its state file as JSON.
 type TableConfig struct {
-	Enabled *bool                   `yaml:"enabled"`
-	History bool                    `yaml:"history"`
-	Columns map[string]ColumnConfig `yaml:"columns"`
+	Enabled *bool                   `yaml:"enabled" json:"enabled,omitempty"`
+	History bool                    `yaml:"history" json:"history,omitempty"`
+	Columns map[string]ColumnConfig `yaml:"columns" json:"columns,omitempty"`
 }
 
 // ColumnConfig is one column's settings (runtime.ColumnSettings).
 type ColumnConfig struct {
-	Enabled *bool `yaml:"enabled"`
-	Hashed  bool  `yaml:"hashed"`
+	Enabled *bool `yaml:"enabled" json:"enabled,omitempty"`
+	Hashed  bool  `yaml:"hashed" json:"hashed,omitempty"`
 }
 
 // Destination names a destination.

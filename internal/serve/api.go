@@ -490,12 +490,12 @@ type columnDoc struct {
 }
 
 // settingsConfig is a config holding only table settings and the policy.
-func settingsConfig(policy string, tables map[string]TableSetting) *connector.Config {
-	return &connector.Config{SchemaChangeHandling: policy, Tables: tablesToConfig(tables)}
+func settingsConfig(policy string, tables map[string]connector.TableConfig) *connector.Config {
+	return &connector.Config{SchemaChangeHandling: policy, Tables: tables}
 }
 
 // checkSettings checks settings as the config file's are checked.
-func checkSettings(policy string, tables map[string]TableSetting) []error {
+func checkSettings(policy string, tables map[string]connector.TableConfig) []error {
 	return settingsConfig(policy, tables).CheckSettings()
 }
 
@@ -562,7 +562,7 @@ func (s *Service) applySchema(p schemaPatch) error {
 			st.Connection.SchemaChangeHandling = *p.SchemaChangeHandling
 		}
 		if st.Tables == nil && len(p.Tables) > 0 {
-			st.Tables = map[string]TableSetting{}
+			st.Tables = map[string]connector.TableConfig{}
 		}
 		for name, tp := range p.Tables {
 			t := st.Tables[name]
@@ -574,7 +574,7 @@ func (s *Service) applySchema(p schemaPatch) error {
 			}
 			for cn, cp := range tp.Columns {
 				if t.Columns == nil {
-					t.Columns = map[string]ColumnSetting{}
+					t.Columns = map[string]connector.ColumnConfig{}
 				}
 				c := t.Columns[cn]
 				if cp.Enabled != nil {
@@ -630,7 +630,7 @@ func (s *Service) patchColumn(r *http.Request) (any, error) {
 		return nil, err
 	}
 	// A column unknown to the table is a route that does not exist.
-	probe := map[string]TableSetting{name: {Columns: map[string]ColumnSetting{col: {}}}}
+	probe := map[string]connector.TableConfig{name: {Columns: map[string]connector.ColumnConfig{col: {}}}}
 	if errs := checkSettings("", probe); len(errs) > 0 {
 		return nil, notFound(errs[0].Error())
 	}

@@ -3,6 +3,7 @@ package serve
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -94,7 +95,7 @@ func (m *metrics) write(w io.Writer) {
 	defer m.mu.Unlock()
 	counter := func(name, help, label string, values map[string]float64) {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n", name, help, name)
-		for _, k := range sortedKeys(values) {
+		for _, k := range slices.Sorted(maps.Keys(values)) {
 			fmt.Fprintf(w, "%s{%s=\"%s\"} %s\n", name, label, escapeLabel(k), num(values[k]))
 		}
 	}
@@ -141,13 +142,4 @@ func num(v float64) string {
 // escapeLabel escapes a label value as the format requires.
 func escapeLabel(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -1,10 +1,8 @@
 package serve
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -12,9 +10,9 @@ import (
 	"oktasync/generated/okta"
 	"oktasync/internal/connector"
 	"oktasync/internal/pgtest"
+	"oktasync/internal/synctest"
 	"oktasync/oktasim"
 	"oktasync/runtime"
-	"oktasync/runtime/dest/duckdb"
 	"oktasync/runtime/dest/postgres"
 )
 
@@ -151,30 +149,6 @@ func TestRetryBackoff(t *testing.T) {
 	h.waitFor("a complete run", 30*time.Second, func(r []RunSummary) bool { return r[0].Status == "complete" })
 }
 
-// dumpAll dumps every table of a DuckDB file without _fivetran_synced,
-// which differs between any two syncs.
-func dumpAll(t *testing.T, path string) map[string]string {
-	t.Helper()
-	db, err := duckdb.Open(path, duckdb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	out := map[string]string{}
-	okta.Registry.Walk(func(tb *runtime.Table) {
-		var b bytes.Buffer
-		if err := db.Dump(context.Background(), tb.Name, &b); err != nil {
-			t.Fatal(err)
-		}
-		s, err := duckdb.WithoutColumn(b.String(), "_fivetran_synced")
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[tb.Name] = s
-	})
-	return out
-}
-
 // TestShutdownMidSyncResumes: a shutdown stops a running sync at its next
 // request, keeps what it read and records it interrupted; the restarted
 // service resumes at once and ends with the tables of an uninterrupted sync.
@@ -207,33 +181,14 @@ func TestShutdownMidSyncResumes(t *testing.T) {
 		t.Errorf("the stopped run kept no rows: %+v", r.Tables)
 	}
 	h.stop()
-	got := dumpAll(t, h.db)
+	got := synctest.DumpAll(t, h.db)
 
 	// The same org synced without a stop.
 	org.Faults = oktasim.FaultConfig{}
 	org.Tokens = map[string]string{"reference-token": "SUPER_ADMIN"}
 	org.TimeScale = 60
 	org.LinkBaseURL = "https://acme.okta.example"
-	sim, err := oktasim.New(org)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	ref := filepath.Join(t.TempDir(), "ref.duckdb")
-	cfg := &connector.Config{OrgURL: url, Token: "reference-token", Destination: connector.Destination{Path: ref}, TimeScale: 60}
-	if sum, err := connector.Sync(context.Background(), cfg, connector.SyncOptions{Now: sim.Now}); err != nil {
-		for _, r := range sum.Tables {
-			if r.Status != runtime.StatusOK {
-				t.Logf("%s: %s %s", r.Table, r.Status, r.Reason)
-			}
-		}
-		t.Fatal(err)
-	}
-	want := dumpAll(t, ref)
+	want := synctest.Reference(t, org, "reference-token")
 	for name := range want {
 		if got[name] != want[name] {
 			t.Errorf("%s differs after a shutdown and a resume", name)

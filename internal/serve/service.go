@@ -175,7 +175,7 @@ func (s *Service) seed() error {
 	}
 	return s.store.update(func(st *StateFile) error {
 		st.Connection = conn
-		st.Tables = tablesFromConfig(c.Tables)
+		st.Tables = cloneTables(c.Tables)
 		return nil
 	})
 }
@@ -189,7 +189,7 @@ func (s *Service) syncConfig() (*connector.Config, error) {
 	c.Auth.Type = st.Connection.AuthType
 	c.SchemaChangeHandling = st.Connection.SchemaChangeHandling
 	c.SyncFrequency = st.Connection.SyncFrequency
-	c.Tables = tablesToConfig(st.Tables)
+	c.Tables = st.Tables // a copy: store.get clones
 	if err := c.ApplyEnv(s.opt.Getenv); err != nil {
 		return nil, err
 	}

@@ -19,10 +19,10 @@ import (
 type StateFile struct {
 	// Connection is nil until the service first starts, which fills it
 	// from the config file.
-	Connection  *Connection             `json:"connection,omitempty"`
-	Credentials *SealedSecret           `json:"credentials,omitempty"`
-	Keys        []APIKey                `json:"keys"`
-	Tables      map[string]TableSetting `json:"tables,omitempty"`
+	Connection  *Connection                      `json:"connection,omitempty"`
+	Credentials *SealedSecret                    `json:"credentials,omitempty"`
+	Keys        []APIKey                         `json:"keys"`
+	Tables      map[string]connector.TableConfig `json:"tables,omitempty"`
 }
 
 // Connection is the connection's settings the API manages.
@@ -32,20 +32,6 @@ type Connection struct {
 	SyncFrequency        int    `json:"sync_frequency_minutes"`
 	Paused               bool   `json:"paused"`
 	SchemaChangeHandling string `json:"schema_change_handling"`
-}
-
-// TableSetting is a table's settings as the state file keeps them (the config
-// file's TableConfig, in JSON).
-type TableSetting struct {
-	Enabled *bool                    `json:"enabled,omitempty"`
-	History bool                     `json:"history,omitempty"`
-	Columns map[string]ColumnSetting `json:"columns,omitempty"`
-}
-
-// ColumnSetting is a column's settings as the state file keeps them.
-type ColumnSetting struct {
-	Enabled *bool `json:"enabled,omitempty"`
-	Hashed  bool  `json:"hashed,omitempty"`
 }
 
 // store reads and writes the state file; every change is written before
@@ -183,11 +169,13 @@ func (st StateFile) clone() StateFile {
 	return out
 }
 
-func cloneTables(in map[string]TableSetting) map[string]TableSetting {
+// cloneTables copies table settings deeply: the state's copies are changed
+// in place by the API.
+func cloneTables(in map[string]connector.TableConfig) map[string]connector.TableConfig {
 	if in == nil {
 		return nil
 	}
-	out := make(map[string]TableSetting, len(in))
+	out := make(map[string]connector.TableConfig, len(in))
 	for name, t := range in {
 		c := t
 		if t.Enabled != nil {
@@ -195,7 +183,7 @@ func cloneTables(in map[string]TableSetting) map[string]TableSetting {
 			c.Enabled = &v
 		}
 		if t.Columns != nil {
-			c.Columns = make(map[string]ColumnSetting, len(t.Columns))
+			c.Columns = make(map[string]connector.ColumnConfig, len(t.Columns))
 			for cn, col := range t.Columns {
 				if col.Enabled != nil {
 					v := *col.Enabled
@@ -205,44 +193,6 @@ func cloneTables(in map[string]TableSetting) map[string]TableSetting {
 			}
 		}
 		out[name] = c
-	}
-	return out
-}
-
-// tablesFromConfig and tablesToConfig convert between the config file's
-// table settings and the state file's.
-func tablesFromConfig(in map[string]connector.TableConfig) map[string]TableSetting {
-	if len(in) == 0 {
-		return nil
-	}
-	out := map[string]TableSetting{}
-	for name, t := range in {
-		st := TableSetting{Enabled: t.Enabled, History: t.History}
-		for cn, c := range t.Columns {
-			if st.Columns == nil {
-				st.Columns = map[string]ColumnSetting{}
-			}
-			st.Columns[cn] = ColumnSetting{Enabled: c.Enabled, Hashed: c.Hashed}
-		}
-		out[name] = st
-	}
-	return cloneTables(out)
-}
-
-func tablesToConfig(in map[string]TableSetting) map[string]connector.TableConfig {
-	if len(in) == 0 {
-		return nil
-	}
-	out := map[string]connector.TableConfig{}
-	for name, t := range cloneTables(in) {
-		ct := connector.TableConfig{Enabled: t.Enabled, History: t.History}
-		for cn, c := range t.Columns {
-			if ct.Columns == nil {
-				ct.Columns = map[string]connector.ColumnConfig{}
-			}
-			ct.Columns[cn] = connector.ColumnConfig{Enabled: c.Enabled, Hashed: c.Hashed}
-		}
-		out[name] = ct
 	}
 	return out
 }
