@@ -39,11 +39,13 @@ check-generated: generate
 	git diff --exit-code -- generated specs/schema.json
 
 # test runs beside a throwaway PostgreSQL (scripts/with-postgres installs
-# Debian's package when missing, starts it on loopback and stops it after):
-# the Postgres destination's tests need a real server, and in CI they must run.
+# Debian's package when missing, starts it on loopback and stops it after)
+# and with a headless Chromium (scripts/with-chromium installs Debian's when
+# missing): the Postgres destination's tests need a real server and the
+# status page's tests a browser, and in CI they must run.
 test: cgo
 	$(GO) vet ./...
-	scripts/with-postgres $(GO) test ./...
+	scripts/with-postgres scripts/with-chromium $(GO) test ./...
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
