@@ -28,7 +28,7 @@ const envHelp = `environment:
 const configHelp = `The config file (YAML; unknown keys are errors) takes org_url, token_env, auth (type oauth,
 client_id, private_key_file or private_key_env, key_id, scopes, dpop), proxy (url, username,
 password_env), destination (type, path, settings), reimport_every, parallel, rate_limit_reserve,
-ca_file, time_scale, and the settings:
+ca_file, time_scale, sync_frequency_minutes (oktasync serve), and the settings:
 schema_change_handling, hash_salt_env and tables (blocking, hashing, history mode per table
 and column; docs/SETTINGS.md); see README.md.`
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"oktasync/generated/okta"
+	"oktasync/internal/connector"
 	"oktasync/runtime"
 )
 
@@ -541,4 +542,50 @@ func newJarClient(t *testing.T) *http.Client {
 		t.Fatal(err)
 	}
 	return &http.Client{Jar: jar}
+}
+
+// TestFirstStartTakesTheConfig: the first start fills the connection and the
+// table settings from the config file and the environment a sync reads;
+// later starts keep what the API changed.
+func TestFirstStartTakesTheConfig(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.stop()
+	if err := os.WriteFile(h.state, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if h.key, _, err = CreateKey(h.state, false); err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	h.opts.Config = &connector.Config{Destination: h.opts.Config.Destination, SyncFrequency: 60, SchemaChangeHandling: "ALLOW_COLUMNS",
+		Tables: map[string]connector.TableConfig{"users": {History: true, Columns: map[string]connector.ColumnConfig{"profile_email": {Hashed: yes}}}}}
+	getenv := h.opts.Getenv
+	h.opts.Getenv = func(name string) string {
+		switch name {
+		case connector.EnvOrgURL:
+			return "https://acme.okta.com"
+		case connector.EnvAuthMode:
+			return "PrivateKey"
+		}
+		return getenv(name)
+	}
+	h.start(false)
+	var c connectionDoc
+	h.ok("GET", "/v1/connection", "", 200, &c)
+	if c.OrgURL != "https://acme.okta.com" || c.AuthType != "oauth" || c.SyncFrequency != 60 || c.SchemaChangeHandling != "ALLOW_COLUMNS" {
+		t.Errorf("seeded connection: %+v", c)
+	}
+	var tbl tableDoc
+	h.ok("GET", "/v1/schema/tables/users", "", 200, &tbl)
+	if !tbl.History || !findColumn(t, tbl, "profile_email").Hashed {
+		t.Errorf("seeded users: %+v", tbl)
+	}
+	h.ok("PATCH", "/v1/connection", `{"sync_frequency_minutes": 120}`, 200, nil)
+	h.stop()
+	h.start(false)
+	h.ok("GET", "/v1/connection", "", 200, &c)
+	if c.SyncFrequency != 120 {
+		t.Errorf("after a restart the config file's frequency came back: %d", c.SyncFrequency)
+	}
 }

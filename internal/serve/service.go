@@ -155,7 +155,11 @@ func validateBase(c *connector.Config) error {
 // seed fills the connection from the config file on the first start.
 func (s *Service) seed() error {
 	c := s.opt.Config
-	conn := &Connection{OrgURL: c.OrgURL, AuthType: c.Auth.Type, SyncFrequency: c.SyncFrequency,
+	// The environment as a sync reads it: OKTA_CLIENT_ORGURL and the SDK's
+	// authorization mode count as much as the file.
+	probe := *c
+	_ = probe.ApplyEnv(s.opt.Getenv) // a missing token is for the API to send
+	conn := &Connection{OrgURL: probe.OrgURL, AuthType: probe.Auth.Type, SyncFrequency: c.SyncFrequency,
 		SchemaChangeHandling: c.SchemaChangeHandling}
 	if conn.AuthType == "" {
 		conn.AuthType = connector.AuthSSWS

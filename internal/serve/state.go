@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,8 +64,11 @@ func (s *store) reload() error {
 		return err
 	}
 	var st StateFile
+	if len(bytes.TrimSpace(data)) == 0 {
+		data = []byte("{}") // made by touch, or emptied: a new service
+	}
 	if err := json.Unmarshal(data, &st); err != nil {
-		return fmt.Errorf("state file %s: %w", s.path, err)
+		return fmt.Errorf("state file %s: %w (the file is the service's; restore it from a backup, or move it away to start anew)", s.path, err)
 	}
 	if fi, err := os.Stat(s.path); err == nil {
 		s.mod = fi.ModTime()
