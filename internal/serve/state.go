@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
 
 	"oktasync/internal/connector"
 )
@@ -42,7 +41,6 @@ type store struct {
 	path string
 	mu   sync.Mutex
 	st   StateFile
-	mod  time.Time // of the file when read, to see keys made since
 }
 
 // openStore reads the state file at path; a missing file is an empty state.
@@ -70,9 +68,6 @@ func (s *store) reload() error {
 	if err := json.Unmarshal(data, &st); err != nil {
 		return fmt.Errorf("state file %s: %w (the file is the service's; restore it from a backup, or move it away to start anew)", s.path, err)
 	}
-	if fi, err := os.Stat(s.path); err == nil {
-		s.mod = fi.ModTime()
-	}
 	s.st = st
 	return nil
 }
@@ -92,9 +87,6 @@ func (s *store) update(change func(st *StateFile) error) error {
 		return fmt.Errorf("write state file %s: %w", s.path, err)
 	}
 	s.st = st
-	if fi, err := os.Stat(s.path); err == nil {
-		s.mod = fi.ModTime()
-	}
 	return nil
 }
 
@@ -114,18 +106,18 @@ func (s *store) keys() []APIKey {
 	return append([]APIKey(nil), s.st.Keys...)
 }
 
-// refreshKeys takes the keys from the file when another process (serve
-// --create-key, --revoke-key) changed it. Called with mu held.
+// refreshKeys takes the keys from the file, which another process (serve
+// --create-key, --revoke-key) may have changed. It reads the file every
+// time: a few KB, and a file's time stamp can miss two writes in one clock
+// tick. Called with mu held.
 func (s *store) refreshKeys() {
-	fi, err := os.Stat(s.path)
-	if err != nil || fi.ModTime().Equal(s.mod) {
+	data, err := os.ReadFile(s.path)
+	if err != nil {
 		return
 	}
-	if data, err := os.ReadFile(s.path); err == nil {
-		var st StateFile
-		if json.Unmarshal(data, &st) == nil {
-			s.st.Keys, s.mod = st.Keys, fi.ModTime()
-		}
+	var st StateFile
+	if json.Unmarshal(data, &st) == nil {
+		s.st.Keys = st.Keys
 	}
 }
 
