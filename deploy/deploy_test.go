@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -100,6 +101,7 @@ func TestManifestCatchesMistakes(t *testing.T) {
 }
 
 type report struct {
+	file     string // the manifest, for messages
 	problems []string
 	cronJobs int
 }
@@ -111,10 +113,28 @@ func (r *report) add(format string, args ...any) {
 // checkManifest decodes the documents of a manifest and checks them; config
 // files are written under dir for the project's config loader.
 func checkManifest(dir string, data []byte) report {
-	var r report
-	configMaps := map[string]*corev1.ConfigMap{}
-	secrets := map[string]*corev1.Secret{}
-	var cronJobs []*batchv1.CronJob
+	r := report{file: manifestPath}
+	m := r.decode(data)
+	r.cronJobs = len(m.cronJobs)
+	r.checkCronJobs(dir, m)
+	return r
+}
+
+// manifest is the objects of a manifest, by kind.
+type manifest struct {
+	configMaps  map[string]*corev1.ConfigMap
+	secrets     map[string]*corev1.Secret
+	claims      map[string]*corev1.PersistentVolumeClaim
+	cronJobs    []*batchv1.CronJob
+	deployments []*appsv1.Deployment
+	services    []*corev1.Service
+}
+
+// decode decodes every document of a manifest strictly into the Kubernetes
+// API's own types.
+func (r *report) decode(data []byte) manifest {
+	m := manifest{configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{},
+		claims: map[string]*corev1.PersistentVolumeClaim{}}
 	seen := map[string]bool{}
 	docs := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	for i := 1; ; i++ {
@@ -123,7 +143,7 @@ func checkManifest(dir string, data []byte) report {
 			break
 		}
 		if err != nil {
-			r.add("%s: %v", manifestPath, err)
+			r.add("%s: %v", r.file, err)
 			break
 		}
 		var head struct {
@@ -131,11 +151,11 @@ func checkManifest(dir string, data []byte) report {
 			Metadata        metav1.ObjectMeta `json:"metadata"`
 		}
 		if err := yaml.Unmarshal(doc, &head); err != nil {
-			r.add("%s: document %d: %v", manifestPath, i, err)
+			r.add("%s: document %d: %v", r.file, i, err)
 			continue
 		}
 		tm := head.TypeMeta
-		where := fmt.Sprintf("%s: document %d (%s %s)", manifestPath, i, tm.Kind, head.Metadata.Name)
+		where := fmt.Sprintf("%s: document %d (%s %s)", r.file, i, tm.Kind, head.Metadata.Name)
 		if tm.Kind == "" && len(bytes.TrimSpace(stripComments(doc))) == 0 {
 			continue // only comments
 		}
@@ -146,11 +166,16 @@ func checkManifest(dir string, data []byte) report {
 			obj, wantVersion = &corev1.ConfigMap{}, "v1"
 		case "Secret":
 			obj, wantVersion = &corev1.Secret{}, "v1"
+		case "PersistentVolumeClaim":
+			obj, wantVersion = &corev1.PersistentVolumeClaim{}, "v1"
+		case "Service":
+			obj, wantVersion = &corev1.Service{}, "v1"
 		case "CronJob":
 			obj, wantVersion = &batchv1.CronJob{}, "batch/v1"
-			r.cronJobs++
+		case "Deployment":
+			obj, wantVersion = &appsv1.Deployment{}, "apps/v1"
 		default:
-			r.add("%s: document %d: kind %q: this test knows ConfigMap, Secret and CronJob", manifestPath, i, tm.Kind)
+			r.add("%s: document %d: kind %q: this test knows ConfigMap, Secret, PersistentVolumeClaim, Service, CronJob and Deployment", r.file, i, tm.Kind)
 			continue
 		}
 		if tm.APIVersion != wantVersion {
@@ -161,23 +186,28 @@ func checkManifest(dir string, data []byte) report {
 			continue
 		}
 		for _, msg := range validation.IsDNS1123Subdomain(obj.GetName()) {
-			r.add("%s: %s %q: name: %s", manifestPath, tm.Kind, obj.GetName(), msg)
+			r.add("%s: %s %q: name: %s", r.file, tm.Kind, obj.GetName(), msg)
 		}
 		if seen[tm.Kind+"/"+obj.GetName()] {
-			r.add("%s: two %ss named %q", manifestPath, tm.Kind, obj.GetName())
+			r.add("%s: two %ss named %q", r.file, tm.Kind, obj.GetName())
 		}
 		seen[tm.Kind+"/"+obj.GetName()] = true
 		switch o := obj.(type) {
 		case *corev1.ConfigMap:
-			configMaps[o.Name] = o
+			m.configMaps[o.Name] = o
 		case *corev1.Secret:
-			secrets[o.Name] = o
+			m.secrets[o.Name] = o
+		case *corev1.PersistentVolumeClaim:
+			m.claims[o.Name] = o
+		case *corev1.Service:
+			m.services = append(m.services, o)
 		case *batchv1.CronJob:
-			cronJobs = append(cronJobs, o)
+			m.cronJobs = append(m.cronJobs, o)
+		case *appsv1.Deployment:
+			m.deployments = append(m.deployments, o)
 		}
 	}
-	r.checkCronJobs(dir, cronJobs, configMaps, secrets)
-	return r
+	return m
 }
 
 var commentLine = regexp.MustCompile(`(?m)^\s*#.*$`)
@@ -186,14 +216,10 @@ func stripComments(doc []byte) []byte { return commentLine.ReplaceAll(doc, nil) 
 
 // checkCronJobs checks each CronJob, the objects it refers to, and the
 // config its ConfigMap holds.
-func (r *report) checkCronJobs(dir string, cronJobs []*batchv1.CronJob, configMaps map[string]*corev1.ConfigMap, secrets map[string]*corev1.Secret) {
-	peak, err := measuredPeakMiB()
-	if err != nil {
-		r.add("%v", err)
-	}
+func (r *report) checkCronJobs(dir string, m manifest) {
 	orgs := map[string]string{}    // org URL -> CronJob
 	schemas := map[string]string{} // destination schema -> CronJob
-	for _, cj := range cronJobs {
+	for _, cj := range m.cronJobs {
 		name := "CronJob " + cj.Name
 		if len(cj.Name) > 52 {
 			r.add("%s: name longer than 52 characters (the Jobs it starts add 11)", name)
@@ -226,104 +252,131 @@ func (r *report) checkCronJobs(dir string, cronJobs []*batchv1.CronJob, configMa
 		case job.PodFailurePolicy != nil && pod.RestartPolicy != corev1.RestartPolicyNever:
 			r.add("%s: podFailurePolicy needs restartPolicy Never", name)
 		}
-		if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
-			r.add("%s: automountServiceAccountToken should be false: oktasync does not use the Kubernetes API", name)
-		}
-		if len(pod.Containers) != 1 {
-			r.add("%s: %d containers; want one, oktasync", name, len(pod.Containers))
+		p := r.checkPod(dir, name, pod, m, false)
+		if p == nil {
 			continue
 		}
-		c := pod.Containers[0]
-		for _, msg := range validation.IsDNS1123Label(c.Name) {
-			r.add("%s: container name %q: %s", name, c.Name, msg)
-		}
-		if p := job.PodFailurePolicy; p != nil {
-			for _, rule := range p.Rules {
-				if e := rule.OnExitCodes; e != nil && e.ContainerName != nil && *e.ContainerName != c.Name {
-					r.add("%s: podFailurePolicy names container %q; the container is %q", name, *e.ContainerName, c.Name)
+		if fp := job.PodFailurePolicy; fp != nil {
+			for _, rule := range fp.Rules {
+				if e := rule.OnExitCodes; e != nil && e.ContainerName != nil && *e.ContainerName != p.container.Name {
+					r.add("%s: podFailurePolicy names container %q; the container is %q", name, *e.ContainerName, p.container.Name)
 				}
 			}
 		}
-		r.checkSecurity(name, pod.SecurityContext, c.SecurityContext)
-		r.checkResources(name, c.Resources, peak)
-		volumes := map[string]corev1.Volume{}
-		for _, v := range pod.Volumes {
-			volumes[v.Name] = v
+		if other, ok := orgs[p.org]; ok && p.org != "" {
+			r.add("%s: org %s is synced by %s too: one CronJob per org", name, p.org, other)
 		}
-		mounts := map[string]corev1.VolumeMount{} // by mount path
-		for _, m := range c.VolumeMounts {
-			if _, ok := volumes[m.Name]; !ok {
-				r.add("%s: volumeMount %q names no volume", name, m.Name)
-			}
-			mounts[path.Clean(m.MountPath)] = m
+		orgs[p.org] = name
+		if other, ok := schemas[p.schema]; ok && p.schema != "" {
+			r.add("%s: schema %s is written by %s too: one schema per org", name, p.schema, other)
 		}
-		if m, ok := mounts["/tmp"]; !ok || volumes[m.Name].EmptyDir == nil {
-			r.add("%s: /tmp should be an emptyDir: the root filesystem is read-only", name)
-		}
-
-		// The environment: secrets only from secretKeyRef, each naming a
-		// Secret of the manifest that has the key.
-		env := map[string]string{}
-		fromSecret := map[string]bool{}
-		for _, e := range c.Env {
-			for _, msg := range validation.IsEnvVarName(e.Name) {
-				r.add("%s: env %s: %s", name, e.Name, msg)
-			}
-			switch {
-			case e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil:
-				ref := e.ValueFrom.SecretKeyRef
-				if s, ok := secrets[ref.Name]; !ok {
-					r.add("%s: env %s: no Secret %q in %s", name, e.Name, ref.Name, manifestPath)
-				} else if _, ok := s.StringData[ref.Key]; !ok && s.Data[ref.Key] == nil {
-					r.add("%s: env %s: Secret %q has no key %q", name, e.Name, ref.Name, ref.Key)
-				}
-				env[e.Name] = "from-secret-" + ref.Key
-				fromSecret[e.Name] = true
-			case e.ValueFrom != nil:
-				env[e.Name] = "from-elsewhere"
-			default:
-				env[e.Name] = e.Value
-				if secretName.MatchString(e.Name) {
-					r.add("%s: env %s is a literal value; a secret comes from a Secret (valueFrom.secretKeyRef)", name, e.Name)
-				}
-			}
-		}
-		if len(c.EnvFrom) > 0 {
-			r.add("%s: envFrom: name each variable, so that the check above sees it", name)
-		}
-
-		// The config: --config FILE, mounted from a ConfigMap of the manifest.
-		file := flagValue(c.Args, "--config")
-		if file == "" {
-			r.add("%s: args %q: no --config FILE", name, c.Args)
-			continue
-		}
-		m, ok := mounts[path.Dir(file)]
-		if !ok || volumes[m.Name].ConfigMap == nil {
-			r.add("%s: --config %s: no ConfigMap mounted at %s", name, file, path.Dir(file))
-			continue
-		}
-		cmName := volumes[m.Name].ConfigMap.Name
-		cm, ok := configMaps[cmName]
-		if !ok {
-			r.add("%s: volume %q: no ConfigMap %q in %s", name, m.Name, cmName, manifestPath)
-			continue
-		}
-		text, ok := cm.Data[path.Base(file)]
-		if !ok || len(volumes[m.Name].ConfigMap.Items) > 0 {
-			r.add("%s: ConfigMap %s has no key %s (items are not supported by this check)", name, cmName, path.Base(file))
-			continue
-		}
-		org, schema := r.checkConfig(filepath.Join(dir, cj.Name), name, text, env, fromSecret)
-		if other, ok := orgs[org]; ok && org != "" {
-			r.add("%s: org %s is synced by %s too: one CronJob per org", name, org, other)
-		}
-		orgs[org] = name
-		if other, ok := schemas[schema]; ok && schema != "" {
-			r.add("%s: schema %s is written by %s too: one schema per org", name, schema, other)
-		}
-		schemas[schema] = name
+		schemas[p.schema] = name
 	}
+}
+
+// pod is what checkPod found of a pod: its container, where its volumes are
+// mounted, its environment and the org and schema of its config.
+type pod struct {
+	container   corev1.Container
+	volumes     map[string]corev1.Volume
+	mounts      map[string]corev1.VolumeMount // by mount path
+	env         map[string]string
+	org, schema string
+	cfg         *connector.Config
+}
+
+// checkPod checks what every oktasync pod needs: one container, no service
+// account token, a locked-down security context, resources over the
+// measured peak, a writable /tmp, secrets from Secrets only, and a --config
+// mounted from a ConfigMap of the manifest that loads and validates (with
+// the credentials left to the API when apiCredentials). It returns nil when
+// the pod is too broken to look further.
+func (r *report) checkPod(dir, name string, spec corev1.PodSpec, m manifest, apiCredentials bool) *pod {
+	if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
+		r.add("%s: automountServiceAccountToken should be false: oktasync does not use the Kubernetes API", name)
+	}
+	if len(spec.Containers) != 1 {
+		r.add("%s: %d containers; want one, oktasync", name, len(spec.Containers))
+		return nil
+	}
+	c := spec.Containers[0]
+	for _, msg := range validation.IsDNS1123Label(c.Name) {
+		r.add("%s: container name %q: %s", name, c.Name, msg)
+	}
+	peak, err := measuredPeakMiB()
+	if err != nil {
+		r.add("%v", err)
+	}
+	r.checkSecurity(name, spec.SecurityContext, c.SecurityContext)
+	r.checkResources(name, c.Resources, peak)
+	p := &pod{container: c, volumes: map[string]corev1.Volume{}, mounts: map[string]corev1.VolumeMount{}, env: map[string]string{}}
+	for _, v := range spec.Volumes {
+		p.volumes[v.Name] = v
+	}
+	for _, vm := range c.VolumeMounts {
+		if _, ok := p.volumes[vm.Name]; !ok {
+			r.add("%s: volumeMount %q names no volume", name, vm.Name)
+		}
+		p.mounts[path.Clean(vm.MountPath)] = vm
+	}
+	if vm, ok := p.mounts["/tmp"]; !ok || p.volumes[vm.Name].EmptyDir == nil {
+		r.add("%s: /tmp should be an emptyDir: the root filesystem is read-only", name)
+	}
+
+	// The environment: secrets only from secretKeyRef, each naming a
+	// Secret of the manifest that has the key.
+	fromSecret := map[string]bool{}
+	for _, e := range c.Env {
+		for _, msg := range validation.IsEnvVarName(e.Name) {
+			r.add("%s: env %s: %s", name, e.Name, msg)
+		}
+		switch {
+		case e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil:
+			ref := e.ValueFrom.SecretKeyRef
+			if s, ok := m.secrets[ref.Name]; !ok {
+				r.add("%s: env %s: no Secret %q in %s", name, e.Name, ref.Name, r.file)
+			} else if _, ok := s.StringData[ref.Key]; !ok && s.Data[ref.Key] == nil {
+				r.add("%s: env %s: Secret %q has no key %q", name, e.Name, ref.Name, ref.Key)
+			}
+			p.env[e.Name] = "from-secret-" + ref.Key
+			fromSecret[e.Name] = true
+		case e.ValueFrom != nil:
+			p.env[e.Name] = "from-elsewhere"
+		default:
+			p.env[e.Name] = e.Value
+			if secretName.MatchString(e.Name) {
+				r.add("%s: env %s is a literal value; a secret comes from a Secret (valueFrom.secretKeyRef)", name, e.Name)
+			}
+		}
+	}
+	if len(c.EnvFrom) > 0 {
+		r.add("%s: envFrom: name each variable, so that the check above sees it", name)
+	}
+
+	// The config: --config FILE, mounted from a ConfigMap of the manifest.
+	file := flagValue(c.Args, "--config")
+	if file == "" {
+		r.add("%s: args %q: no --config FILE", name, c.Args)
+		return nil
+	}
+	vm, ok := p.mounts[path.Dir(file)]
+	if !ok || p.volumes[vm.Name].ConfigMap == nil {
+		r.add("%s: --config %s: no ConfigMap mounted at %s", name, file, path.Dir(file))
+		return nil
+	}
+	cmName := p.volumes[vm.Name].ConfigMap.Name
+	cm, ok := m.configMaps[cmName]
+	if !ok {
+		r.add("%s: volume %q: no ConfigMap %q in %s", name, vm.Name, cmName, r.file)
+		return nil
+	}
+	text, ok := cm.Data[path.Base(file)]
+	if !ok || len(p.volumes[vm.Name].ConfigMap.Items) > 0 {
+		r.add("%s: ConfigMap %s has no key %s (items are not supported by this check)", name, cmName, path.Base(file))
+		return nil
+	}
+	p.org, p.schema, p.cfg = r.checkConfig(filepath.Join(dir, strings.ReplaceAll(name, " ", "-")), name, text, p.env, fromSecret, apiCredentials)
+	return p
 }
 
 // secretName matches variable names that hold secrets by their look.
@@ -389,20 +442,20 @@ func (r *report) checkResources(name string, res corev1.ResourceRequirements, pe
 // loader, with the container's environment, validates it, and checks that
 // the secrets it reads from variables come from Secrets. It returns the org
 // URL and the destination schema.
-func (r *report) checkConfig(dir, name, text string, env map[string]string, fromSecret map[string]bool) (org, schema string) {
+func (r *report) checkConfig(dir, name, text string, env map[string]string, fromSecret map[string]bool, apiCredentials bool) (org, schema string, cfg *connector.Config) {
 	file := filepath.Join(dir, "oktasync.yaml")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		r.add("%v", err)
-		return "", ""
+		return "", "", nil
 	}
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		r.add("%v", err)
-		return "", ""
+		return "", "", nil
 	}
 	cfg, err := connector.LoadConfig(file)
 	if err != nil {
 		r.add("%s: ConfigMap's oktasync.yaml: %v", name, err)
-		return "", ""
+		return "", "", nil
 	}
 	if cfg.Token != "" {
 		r.add("%s: an API token in the ConfigMap: give it in a Secret (OKTA_CLIENT_TOKEN or token_env)", name)
@@ -427,12 +480,15 @@ func (r *report) checkConfig(dir, name, text string, env map[string]string, from
 	}
 	if err := cfg.ApplyEnv(func(k string) string { return env[k] }); err != nil {
 		r.add("%s: with the container's environment: %v", name, err)
-		return "", schema
+		return "", schema, cfg
+	}
+	if apiCredentials && cfg.Token == "" && !cfg.Auth.OAuth() {
+		cfg.Token = "sent-to-the-api" // oktasync serve takes them over its API
 	}
 	if err := cfg.Validate(); err != nil {
 		r.add("%s: with the container's environment: %v", name, err)
 	}
-	return cfg.OrgURL, schema
+	return cfg.OrgURL, schema, cfg
 }
 
 var pgIdentifier = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
