@@ -293,6 +293,8 @@ type connectionDoc struct {
 	RunningRunID  int            `json:"running_run_id,omitempty"`
 	NextSyncAt    *time.Time     `json:"next_sync_at"`
 	LastSuccessAt *time.Time     `json:"last_success_at"`
+	// Problem says why the connection cannot sync (not_configured).
+	Problem string `json:"problem,omitempty"`
 }
 
 type credentialsDoc struct {
@@ -330,7 +332,7 @@ func (s *Service) connection() connectionDoc {
 	case s.running != nil:
 		d.State, d.RunningRunID = StateSyncing, s.running.ID
 	case cfgErr != nil:
-		d.State = StateNotConfigured
+		d.State, d.Problem = StateNotConfigured, cfgErr.Error()
 	case st.Connection.Paused:
 		d.State = StatePaused
 	default:

@@ -105,6 +105,9 @@ func TestConnection(t *testing.T) {
 	if c.State != StateNotConfigured || c.SyncFrequency != 360 || c.AuthType != "ssws" || c.Credentials.Set || c.Credentials.Source != "none" {
 		t.Errorf("a new connection: %+v", c)
 	}
+	if !strings.Contains(c.Problem, "no org URL") || !strings.Contains(c.Problem, "no API token") {
+		t.Errorf("a new connection does not say why it cannot sync: %q", c.Problem)
+	}
 	// Bad input: each refused, nothing changed.
 	for _, tc := range []struct{ body, code string }{
 		{`{"sync_frequency_minutes": 7}`, "invalid"},
@@ -199,8 +202,8 @@ func TestCredentials(t *testing.T) {
 	h.secret = base64Key(t)
 	h.start(false)
 	h.ok("PATCH", "/v1/connection", `{"org_url": "`+h.simURL+`"}`, 200, &c)
-	if c.State != StateNotConfigured {
-		t.Errorf("credentials sealed under another key: state %s", c.State)
+	if c.State != StateNotConfigured || !strings.Contains(c.Problem, "do not open with "+SecretEnv) {
+		t.Errorf("credentials sealed under another key: state %s, problem %q", c.State, c.Problem)
 	}
 	e := h.refused("POST", "/v1/sync", "", h.key, 409, "not_configured")
 	if !strings.Contains(e.Message, "do not open with "+SecretEnv) {

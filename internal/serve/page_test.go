@@ -120,6 +120,9 @@ func TestPageForms(t *testing.T) {
 	if strings.Contains(page, `id="sync-button"`) || !strings.Contains(page, `id="tables"`) {
 		t.Errorf("a read-only session: sync button shown or tables missing")
 	}
+	if problem := between(page, `id="problem">`, "<"); !strings.Contains(problem, "no org URL") {
+		t.Errorf("the page of a connection that cannot sync does not say why: %q", problem)
+	}
 	csrf := between(page, `name="csrf" value="`, `"`)
 	if csrf == "" {
 		t.Fatalf("no form token on the page")
