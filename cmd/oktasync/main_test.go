@@ -73,30 +73,9 @@ func TestKill9Resume(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	bin := buildBinary(t)
-	// The simulated org's rate-limit clock runs 60x faster, and the sync is
-	// told so (time_scale), so Okta's per-minute limits pass in seconds. Its
-	// clock starts now, as the binary's does.
-	org := oktasim.Config{Seed: 3, Users: 150, Groups: 20, Apps: 8, Devices: 20, Logs: 3000,
-		LinkBaseURL: "https://acme.okta.example", TimeScale: 60, Now: time.Now().UTC().Truncate(time.Second)}
-
+	org := kill9Org()
 	want := synctest.Reference(t, org, "demo-token")
-
-	// The same org, slowed down so that the kill lands mid-sync.
-	slow := org
-	var err error
-	slow.Faults, err = oktasim.ParseFaults("slow=1:15ms")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sim2, err := oktasim.New(slow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url2, err := sim2.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim2.Close()
+	sim2, url2 := startSlow(t, org)
 	t.Run("duckdb", func(t *testing.T) {
 		sim2.ResetStats()
 		run, db := killMidSync(t, bin, url2, sim2, 25)
@@ -134,6 +113,25 @@ func TestKill9Resume(t *testing.T) {
 			}
 		})
 	})
+}
+
+// kill9Org is the org the kill -9 tests sync. Its rate-limit clock runs
+// 60x faster, and the sync is told so (time_scale), so Okta's per-minute
+// limits pass in seconds. Its clock starts now, as the binary's does.
+func kill9Org() oktasim.Config {
+	return oktasim.Config{Seed: 3, Users: 150, Groups: 20, Apps: 8, Devices: 20, Logs: 3000,
+		LinkBaseURL: "https://acme.okta.example", TimeScale: 60, Now: time.Now().UTC().Truncate(time.Second)}
+}
+
+// startSlow starts org slowed down to 15 ms a request, so that a kill
+// lands mid-sync.
+func startSlow(t *testing.T, org oktasim.Config) (*oktasim.Sim, string) {
+	t.Helper()
+	var err error
+	if org.Faults, err = oktasim.ParseFaults("slow=1:15ms"); err != nil {
+		t.Fatal(err)
+	}
+	return synctest.StartSim(t, org)
 }
 
 // resume runs the sync a kill interrupted again, which must complete.

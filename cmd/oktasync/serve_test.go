@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"oktasync/internal/synctest"
-	"oktasync/oktasim"
 )
 
 // TestServeKill9Resumes kills `oktasync serve` with SIGKILL while its first
@@ -36,21 +35,9 @@ func TestServeKill9Resumes(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	bin := buildBinary(t)
-	org := oktasim.Config{Seed: 3, Users: 150, Groups: 20, Apps: 8, Devices: 20, Logs: 3000,
-		LinkBaseURL: "https://acme.okta.example", TimeScale: 60, Now: time.Now().UTC().Truncate(time.Second)}
+	org := kill9Org()
 	want := synctest.Reference(t, org, "demo-token")
-
-	slow := org
-	slow.Faults, _ = oktasim.ParseFaults("slow=1:15ms")
-	sim2, err := oktasim.New(slow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url2, err := sim2.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim2.Close()
+	sim2, url2 := startSlow(t, org)
 
 	dir := t.TempDir()
 	db := filepath.Join(dir, "okta.duckdb")

@@ -46,14 +46,7 @@ func DumpAll(t testing.TB, path string) map[string]string {
 // org's clock, with a token of the org, and dumps its tables.
 func Reference(t testing.TB, org oktasim.Config, token string) map[string]string {
 	t.Helper()
-	sim, err := oktasim.New(org)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, url := StartSim(t, org)
 	defer sim.Close()
 	db := filepath.Join(t.TempDir(), "reference.duckdb")
 	cfg := &connector.Config{OrgURL: url, Token: token, Destination: connector.Destination{Path: db}, TimeScale: org.TimeScale}
@@ -71,4 +64,20 @@ func Reference(t testing.TB, org oktasim.Config, token string) map[string]string
 		t.Fatalf("reference sync: %v\n%s", err, strings.Join(why, "\n"))
 	}
 	return DumpAll(t, db)
+}
+
+// StartSim starts a simulated org on a loopback port; the test's cleanup
+// stops it.
+func StartSim(t testing.TB, org oktasim.Config) (*oktasim.Sim, string) {
+	t.Helper()
+	sim, err := oktasim.New(org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	return sim, url
 }
