@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"oktasync/internal/connector"
+	"oktasync/internal/synctest"
 	"oktasync/oktasim"
 	"oktasync/runtime"
 )
@@ -36,15 +37,7 @@ func startSim(t *testing.T, cfg oktasim.Config, token string) *oktasim.Sim {
 		// The sync runs on the real clock; so does Okta.
 		cfg.Now = time.Now()
 	}
-	sim, err := oktasim.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	sim, url := synctest.StartSim(t, cfg)
 	t.Setenv("OKTA_CLIENT_ORGURL", url)
 	t.Setenv("OKTA_CLIENT_TOKEN", token)
 	return sim

@@ -20,6 +20,7 @@ import (
 
 	"oktasync/internal/connector"
 	"oktasync/internal/serve/apicheck"
+	"oktasync/internal/synctest"
 	"oktasync/oktasim"
 )
 
@@ -102,13 +103,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	o.org.Tokens = map[string]string{h.token: "SUPER_ADMIN"}
 	o.org.TimeScale = o.timeScale
 	o.org.LinkBaseURL = "https://acme.okta.example"
-	if h.sim, err = oktasim.New(o.org); err != nil {
-		t.Fatal(err)
-	}
-	if h.simURL, err = h.sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.sim.Close() })
+	h.sim, h.simURL = synctest.StartSim(t, o.org)
 	k := make([]byte, 32)
 	rand.Read(k)
 	if !o.noSecret {
