@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,39 @@ func TestPageInBrowser(t *testing.T) {
 	}
 	if runs := h.runs(); len(runs) != 2 || runs[0].Trigger != TriggerPage {
 		t.Errorf("the API's history after the click: %+v", runs)
+	}
+	// The re-sync button re-imports the tables typed beside it; a wrong
+	// name is refused with the closest one.
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`input[name="tables"]`), "userz"),
+		chromedp.Click(chromedp.ID("resync-button")),
+		chromedp.WaitVisible(chromedp.ID("notice")),
+	); err != nil {
+		t.Fatalf("click re-sync: %v", err)
+	}
+	if notice := text(t, ctx, chromedp.Text(chromedp.ID("notice"))); !strings.Contains(notice, "did you mean users?") {
+		t.Errorf("re-sync of userz: %q", notice)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`input[name="tables"]`), "users"),
+		chromedp.Click(chromedp.ID("resync-button")),
+	); err != nil {
+		t.Fatalf("click re-sync: %v", err)
+	}
+	// The page the click leads to, not the one before it.
+	want := fmt.Sprintf("Run %d started.", run.ID+2)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		notice := eval[string](t, ctx, `(document.getElementById("notice") || {}).textContent || ""`)
+		if notice == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the re-sync click: %q, want %q", notice, want)
+		}
+	}
+	resync := h.waitRun(run.ID + 2)
+	if resync.Kind != KindResync || resync.Trigger != TriggerPage || !slices.Equal(resync.ResyncTables, []string{"users"}) || resync.Status != "complete" {
+		t.Errorf("the re-sync button's run: %+v", resync.RunSummary)
 	}
 	if errs := browsertest.ConsoleErrors(ctx); len(errs) > 0 {
 		t.Errorf("the page logged errors: %v", errs)
