@@ -9,12 +9,12 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"oktasync/generated/okta"
 	"oktasync/internal/connector"
 	"oktasync/runtime"
 )
@@ -224,20 +224,19 @@ func writeError(w http.ResponseWriter, err error) {
 // decodeBody reads a JSON body into v strictly: an unknown field, a value
 // of the wrong type or anything after the value is an error. An empty body
 // is {} when optional.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
+func decodeBody(r *http.Request, v any, optional bool) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
 			return &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
 				Message: fmt.Sprintf("the body must be JSON (Content-Type: application/json), not %q", ct)}
 		}
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body is over %d KiB", maxBody>>10)}
-	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		return &apiError{Status: http.StatusBadRequest, Code: "bad_json", Message: "reading the body: " + err.Error()}
+	}
+	if len(data) > maxBody {
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body is over %d KiB", maxBody>>10)}
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		if optional {
@@ -269,20 +268,30 @@ func jsonProblem(err error, data []byte) string {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return "malformed JSON: it ends early"
 	case errors.As(err, &typ):
-		want := typ.Type.Kind().String()
-		switch want {
-		case "ptr":
-			want = typ.Type.Elem().Kind().String()
-		case "map", "struct":
-			want = "an object"
-		case "slice":
-			want = "a list"
-		}
-		return fmt.Sprintf("%s must be %s, not %s", typ.Field, strings.TrimPrefix(want, "int"), typ.Value)
+		return fmt.Sprintf("%s must be %s, not %s", typ.Field, jsonKind(typ.Type), typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
 	}
 	return err.Error()
+}
+
+// jsonKind says in words what a JSON value of Go type t looks like.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int64:
+		return "a whole number"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return t.Kind().String()
 }
 
 // connectionDoc is GET /v1/connection's answer.
@@ -364,7 +373,7 @@ type connectionPatch struct {
 
 func (s *Service) patchConnection(r *http.Request) (any, error) {
 	var p connectionPatch
-	if err := decodeBody(nil, r, &p, false); err != nil {
+	if err := decodeBody(r, &p, false); err != nil {
 		return nil, err
 	}
 	err := s.store.update(func(st *StateFile) error {
@@ -410,7 +419,7 @@ func (s *Service) patchConnection(r *http.Request) (any, error) {
 }
 
 func (s *Service) setPaused(r *http.Request, paused bool) (any, error) {
-	if err := decodeBody(nil, r, &struct{}{}, true); err != nil {
+	if err := decodeBody(r, &struct{}{}, true); err != nil {
 		return nil, err
 	}
 	if err := s.store.update(func(st *StateFile) error { st.Connection.Paused = paused; return nil }); err != nil {
@@ -422,7 +431,7 @@ func (s *Service) setPaused(r *http.Request, paused bool) (any, error) {
 
 func (s *Service) putCredentials(r *http.Request) (any, error) {
 	var c Credentials
-	if err := decodeBody(nil, r, &c, false); err != nil {
+	if err := decodeBody(r, &c, false); err != nil {
 		return nil, err
 	}
 	var errs []error
@@ -602,7 +611,7 @@ func (s *Service) applySchema(p schemaPatch) error {
 
 func (s *Service) patchSchema(r *http.Request) (any, error) {
 	var p schemaPatch
-	if err := decodeBody(nil, r, &p, false); err != nil {
+	if err := decodeBody(r, &p, false); err != nil {
 		return nil, err
 	}
 	if err := s.applySchema(p); err != nil {
@@ -617,7 +626,7 @@ func (s *Service) patchTable(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var p tablePatch
-	if err := decodeBody(nil, r, &p, false); err != nil {
+	if err := decodeBody(r, &p, false); err != nil {
 		return nil, err
 	}
 	if err := s.applySchema(schemaPatch{Tables: map[string]tablePatch{name: p}}); err != nil {
@@ -637,7 +646,7 @@ func (s *Service) patchColumn(r *http.Request) (any, error) {
 		return nil, notFound(errs[0].Error())
 	}
 	var p columnPatch
-	if err := decodeBody(nil, r, &p, false); err != nil {
+	if err := decodeBody(r, &p, false); err != nil {
 		return nil, err
 	}
 	if err := s.applySchema(schemaPatch{Tables: map[string]tablePatch{name: {Columns: map[string]columnPatch{col: p}}}}); err != nil {
@@ -658,7 +667,7 @@ func (s *Service) patchColumn(r *http.Request) (any, error) {
 }
 
 func (s *Service) postSync(w http.ResponseWriter, r *http.Request) error {
-	if err := decodeBody(w, r, &struct{}{}, true); err != nil {
+	if err := decodeBody(r, &struct{}{}, true); err != nil {
 		return err
 	}
 	run, err := s.start(KindSync, TriggerAPI, nil)
@@ -675,7 +684,7 @@ type resyncRequest struct {
 
 func (s *Service) postResync(w http.ResponseWriter, r *http.Request) error {
 	var p resyncRequest
-	if err := decodeBody(w, r, &p, true); err != nil {
+	if err := decodeBody(r, &p, true); err != nil {
 		return err
 	}
 	tables, err := resyncTables(p.Tables)
@@ -741,11 +750,4 @@ func (s *Service) getRun(r *http.Request) (any, error) {
 		}
 	}
 	return nil, notFound(fmt.Sprintf("no run %q in the history (it keeps the last %d)", r.PathValue("id"), historyLimit))
-}
-
-// tableNames lists every table, for messages and the page.
-func tableNames() []string {
-	var names []string
-	okta.Registry.Walk(func(t *runtime.Table) { names = append(names, t.Name) })
-	return names
 }

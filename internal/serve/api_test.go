@@ -1,8 +1,6 @@
 package serve
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -133,6 +131,10 @@ func TestConnection(t *testing.T) {
 	if len(e.Details) != 2 || !strings.Contains(e.Message, "5, 15, 30, 60") {
 		t.Errorf("every problem at once, with what is allowed: %+v", e)
 	}
+	e = h.refused("PATCH", "/v1/connection", `{"sync_frequency_minutes": "60"}`, h.key, 400, "bad_json")
+	if !strings.Contains(e.Message, "sync_frequency_minutes must be a whole number, not string") {
+		t.Errorf("a value of the wrong type is named with what it must be: %s", e.Message)
+	}
 	e = h.refused("PATCH", "/v1/connection", `{"orgurl": "x"}`, h.key, 400, "bad_json")
 	if !strings.Contains(e.Message, `"orgurl"`) {
 		t.Errorf("an unknown field is named: %s", e.Message)
@@ -199,7 +201,7 @@ func TestCredentials(t *testing.T) {
 	}
 	// Sealed under another key they do not open: a clear error, no token.
 	h.stop()
-	h.secret = base64Key(t)
+	h.secret = newSealKey()
 	h.start(false)
 	h.ok("PATCH", "/v1/connection", `{"org_url": "`+h.simURL+`"}`, 200, &c)
 	if c.State != StateNotConfigured || !strings.Contains(c.Problem, "do not open with "+SecretEnv) {
@@ -209,14 +211,6 @@ func TestCredentials(t *testing.T) {
 	if !strings.Contains(e.Message, "do not open with "+SecretEnv) {
 		t.Errorf("not_configured does not say why: %s", e.Message)
 	}
-}
-
-func base64Key(t *testing.T) string {
-	k, err := json.Marshal([]byte(randomHex(16)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Trim(string(k), `"`)
 }
 
 func TestSchema(t *testing.T) {
@@ -527,11 +521,7 @@ func (h *harness) loggedInPage() string {
 		h.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	data := string(body)
+	data := readBody(h.t, resp)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(data, `id="tables"`) {
 		h.t.Fatalf("login: %d\n%s", resp.StatusCode, data)
 	}

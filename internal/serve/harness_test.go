@@ -49,7 +49,6 @@ type harnessOptions struct {
 	noSecret  bool
 	schedule  bool // run the scheduler
 	jitter    func(time.Duration) time.Duration
-	sync      func(*connector.SyncOptions)
 }
 
 type lockedBuffer struct {
@@ -70,6 +69,13 @@ func (l *lockedBuffer) String() string {
 }
 
 var testDoc = sync.OnceValues(func() (*apicheck.Doc, error) { return apicheck.Load(openAPIDoc) })
+
+// newSealKey is a random OKTASYNC_SERVE_SECRET.
+func newSealKey() string {
+	k := make([]byte, 32)
+	rand.Read(k)
+	return base64.StdEncoding.EncodeToString(k)
+}
 
 func randomHex(n int) string {
 	b := make([]byte, n)
@@ -104,10 +110,8 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	o.org.TimeScale = o.timeScale
 	o.org.LinkBaseURL = "https://acme.okta.example"
 	h.sim, h.simURL = synctest.StartSim(t, o.org)
-	k := make([]byte, 32)
-	rand.Read(k)
 	if !o.noSecret {
-		h.secret = base64.StdEncoding.EncodeToString(k)
+		h.secret = newSealKey()
 	}
 	h.opts = Options{
 		Config:    &connector.Config{Destination: connector.Destination{Path: h.db}, TimeScale: o.timeScale},
@@ -120,7 +124,6 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		},
 		Logger: slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Jitter: o.jitter,
-		Sync:   o.sync,
 	}
 	h.start(o.schedule)
 	t.Cleanup(h.stop)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -154,7 +155,7 @@ func (s *Service) uiSync(w http.ResponseWriter, r *http.Request) error {
 		}
 		var err error
 		if tables, err = resyncTables(names); err != nil {
-			http.Redirect(w, r, "/?notice="+urlQueryEscape(err.Error()), http.StatusSeeOther)
+			http.Redirect(w, r, noticeURL(err.Error()), http.StatusSeeOther)
 			return nil
 		}
 	}
@@ -164,13 +165,12 @@ func (s *Service) uiSync(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		notice = fmt.Sprintf("Run %d started.", run.ID)
 	}
-	http.Redirect(w, r, "/?notice="+urlQueryEscape(notice), http.StatusSeeOther)
+	http.Redirect(w, r, noticeURL(notice), http.StatusSeeOther)
 	return nil
 }
 
-func urlQueryEscape(s string) string {
-	return strings.ReplaceAll(template.URLQueryEscaper(s), "+", "%20")
-}
+// noticeURL is the page showing a notice.
+func noticeURL(notice string) string { return "/?" + url.Values{"notice": {notice}}.Encode() }
 
 // pageTable is one row of the page's table list.
 type pageTable struct {
@@ -239,11 +239,16 @@ func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, ps 
 // and that run's rows, and the error of the latest run if it failed there.
 func pageTables(schema schemaDoc, runs []*Run) []pageTable {
 	var out []pageTable
+	parent := map[string]string{}
+	for _, t := range schema.Tables {
+		parent[t.Name] = t.Parent
+	}
 	for _, t := range schema.Tables {
 		pt := pageTable{Name: t.Name, Parent: t.Parent, Enabled: t.Enabled, History: t.History}
+		// A child table is written with its top-level table's run.
 		top := t.Name
-		if t.Parent != "" {
-			top = rootName(schema, t.Name)
+		for parent[top] != "" {
+			top = parent[top]
 		}
 		for i := len(runs) - 1; i >= 0; i-- {
 			r := runs[i]
@@ -269,18 +274,6 @@ func pageTables(schema schemaDoc, runs []*Run) []pageTable {
 		out = append(out, pt)
 	}
 	return out
-}
-
-// rootName is the top-level table a child table is written with.
-func rootName(schema schemaDoc, name string) string {
-	parent := map[string]string{}
-	for _, t := range schema.Tables {
-		parent[t.Name] = t.Parent
-	}
-	for parent[name] != "" {
-		name = parent[name]
-	}
-	return name
 }
 
 // chart lays out the last 30 runs as bars of rows with a line of durations,

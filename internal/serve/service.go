@@ -28,8 +28,6 @@ type Options struct {
 	StatePath string
 	Getenv    func(string) string
 	Logger    *slog.Logger
-	// Sync adjusts each sync's options (tests).
-	Sync func(*connector.SyncOptions)
 	// Jitter picks a scheduled run's delay after its slot, below max;
 	// default random.
 	Jitter func(max time.Duration) time.Duration
@@ -55,8 +53,10 @@ type Service struct {
 	nextID   int
 	next     time.Time // the next scheduled run, zero for none
 	nextWhy  string
-	jitters  map[time.Time]time.Duration // by slot, so a slot keeps its jitter
-	resume   bool                        // a run was cut short: sync at once
+	// slot is the next scheduled slot and jitter its delay, drawn once.
+	slot     time.Time
+	jitter   time.Duration
+	resume   bool // a run was cut short: sync at once
 	stopping bool
 }
 
@@ -92,8 +92,7 @@ func New(ctx context.Context, opt Options) (*Service, error) {
 			return nil, err
 		}
 	}
-	s := &Service{opt: opt, log: opt.Logger, metrics: newMetrics(), wake: make(chan struct{}, 1),
-		jitters: map[time.Time]time.Duration{}}
+	s := &Service{opt: opt, log: opt.Logger, metrics: newMetrics(), wake: make(chan struct{}, 1)}
 	if v := opt.Getenv(SecretEnv); v != "" {
 		k, err := sealKey(v)
 		if err != nil {
@@ -239,11 +238,7 @@ func (s *Service) credentialSource(st StateFile) string {
 // period is the time between scheduled runs, on the real clock: the
 // config's time_scale runs a simulator's minutes faster.
 func (s *Service) period(st StateFile) time.Duration {
-	d := time.Duration(st.Connection.SyncFrequency) * time.Minute
-	if ts := s.opt.Config.TimeScale; ts > 0 {
-		d = time.Duration(float64(d) / ts)
-	}
-	return max(d, time.Millisecond)
+	return max(time.Duration(st.Connection.SyncFrequency)*s.minute(), time.Millisecond)
 }
 
 // minute is a minute of the scheduler's clock.
@@ -278,13 +273,10 @@ func (s *Service) plan(now time.Time) (time.Time, string) {
 	// Slots lie on a grid of the period from the Unix epoch (midnight UTC),
 	// each delayed by its own jitter.
 	slot := last.StartedAt.Truncate(p).Add(p)
-	jitter, ok := s.jitters[slot]
-	if !ok {
-		jitter = s.opt.Jitter(min(p/10, s.minute()))
-		clear(s.jitters) // one slot ahead is all that is kept
-		s.jitters[slot] = jitter
+	if !s.slot.Equal(slot) {
+		s.slot, s.jitter = slot, s.opt.Jitter(min(p/10, s.minute()))
 	}
-	at, why := slot.Add(jitter), TriggerSchedule
+	at, why := slot.Add(s.jitter), TriggerSchedule
 	if at.Before(now) {
 		at = now // missed while the service was down
 	}
@@ -413,9 +405,6 @@ func (s *Service) execute(ctx, drainCtx context.Context, run *Run, cfg *connecto
 			run.Tables = connector.NewSummaryJSON(&runtime.Summary{Tables: reports}, 0).Tables
 		}}
 		opt.WrapFetcher = func(c *fetch.Client) runtime.Fetcher { return drainingFetcher{Client: c, drain: drainCtx} }
-		if s.opt.Sync != nil {
-			s.opt.Sync(&opt)
-		}
 		sum, err = connector.Sync(ctx, cfg, opt)
 	} else {
 		err = fmt.Errorf("record the run in %s: %w", cfg.Destination.Name(), err)
